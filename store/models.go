@@ -1,0 +1,313 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Partner statuses.
+const (
+	PartnerActive    = "active"
+	PartnerSuspended = "suspended"
+)
+
+// Partner is a registered reseller.
+type Partner struct {
+	ID        int64
+	Name      string
+	Ref       string
+	Status    string
+	Locale    string
+	Trusted   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Rules     []SenderRule `gorm:"foreignKey:PartnerID"`
+}
+
+// Emails and Domains list the partner's sender rules by kind.
+func (p Partner) Emails() []string  { return p.rulesOf(RuleEmail) }
+func (p Partner) Domains() []string { return p.rulesOf(RuleDomain) }
+
+func (p Partner) rulesOf(kind string) []string {
+	out := []string{}
+	for _, r := range p.Rules {
+		if r.Kind == kind {
+			out = append(out, r.Value)
+		}
+	}
+	return out
+}
+
+// Sender rule kinds.
+const (
+	RuleEmail  = "email"
+	RuleDomain = "domain"
+)
+
+// SenderRule allows an exact address or a whole domain to send for a partner.
+type SenderRule struct {
+	ID        int64
+	PartnerID int64
+	Kind      string
+	Value     string
+}
+
+// Organization statuses.
+const (
+	OrgActive    = "active"
+	OrgSuspended = "suspended"
+	OrgDeleted   = "deleted"
+)
+
+// Organization is an end customer's organization in the directory. ID is
+// the canonical lower-case UUID.
+type Organization struct {
+	ID         string
+	Name       string
+	Status     string
+	AdminName  string
+	AdminEmail string
+	Country    string
+	Locale     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Request states.
+const (
+	StateNeedsInfo       = "needs_info"
+	StatePendingApproval = "pending_approval"
+	StateInvited         = "invited"
+	StateCompleted       = "completed"
+	StateDeclined        = "declined"
+	StateExpired         = "expired"
+	StateRejected        = "rejected"
+	StateDuplicate       = "duplicate"
+)
+
+// OpenStates are the states from which a request may still move on.
+var OpenStates = []string{StateNeedsInfo, StatePendingApproval, StateInvited}
+
+// Request is one partner's ask to connect one organization.
+type Request struct {
+	ID             int64
+	State          string
+	PartnerID      *int64
+	CustomerName   string
+	OrganizationID *string
+	Sender         string
+	MessageID      string
+	Subject        string
+	ContactEmail   string
+	Note           string
+	ReceivedAt     time.Time
+	UpdatedAt      time.Time
+}
+
+// Reference is the request's human reference, e.g. REQ-000042.
+func (r Request) Reference() string { return Reference(r.ID) }
+
+// Reference formats a request number as REQ-000042.
+func Reference(id int64) string { return fmt.Sprintf("REQ-%06d", id) }
+
+// ParseReference reads "42", "REQ-000042" or "req-42" into a request number.
+func ParseReference(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 && strings.EqualFold(s[:4], "REQ-") {
+		s = s[4:]
+	}
+	var id int64
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		id = id*10 + int64(c-'0')
+	}
+	return id, id > 0
+}
+
+// Finding is a check result recorded on a request (deciding or a warning).
+type Finding struct {
+	ID        int64
+	RequestID int64
+	Code      string
+	Detail    string
+	CreatedAt time.Time
+}
+
+// Message dispositions.
+const (
+	DispRequest     = "request"
+	DispReply       = "reply"
+	DispAutoReply   = "auto_reply"
+	DispBounce      = "bounce"
+	DispIgnored     = "ignored"
+	DispTooLarge    = "too_large"
+	DispDuplicate   = "duplicate"
+	DispUnparseable = "unparseable"
+	// DispPending marks a mail whose handling failed and will be tried again.
+	DispPending = "pending"
+)
+
+// Message is a received mail with its raw source and what became of it.
+type Message struct {
+	ID          int64
+	Mailbox     string
+	UIDValidity int64
+	UID         int64
+	MessageID   string
+	FromAddr    string
+	Subject     string
+	Disposition string
+	Detail      string
+	RequestID   *int64
+	Size        int64
+	Raw         []byte
+	RawSHA256   string `gorm:"column:raw_sha256"`
+	Attempts    int
+	LastError   string
+	ReceivedAt  time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Link statuses.
+const (
+	LinkInvited  = "invited"
+	LinkActive   = "active"
+	LinkDeclined = "declined"
+	LinkExpired  = "expired"
+	LinkRevoked  = "revoked"
+)
+
+// Link is the recorded reseller relation between a partner and an organization.
+type Link struct {
+	ID             int64
+	PartnerID      int64
+	OrganizationID string
+	Type           string
+	Status         string
+	RequestID      *int64
+	StartedAt      time.Time
+	EndedAt        *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Invitation statuses.
+const (
+	InvitePending  = "pending"
+	InviteAccepted = "accepted"
+	InviteDeclined = "declined"
+	InviteRevoked  = "revoked"
+	InviteExpired  = "expired"
+	// InviteReplaced: ops resent the invitation; this token stopped working.
+	InviteReplaced = "replaced"
+)
+
+// Invitation is a single-use, expiring token; only its SHA-256 is stored.
+type Invitation struct {
+	ID        int64
+	LinkID    int64
+	RequestID int64
+	TokenHash string
+	Status    string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Outbox statuses.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+	OutboxBounced = "bounced"
+)
+
+// OutboxMail is one mail exactly as it will be sent. It is written in the
+// same transaction as the state change that causes it; its Message-ID is
+// fixed then, so a retry sends the same mail.
+type OutboxMail struct {
+	ID            int64
+	Kind          string
+	RequestID     *int64
+	FromAddr      string
+	ReplyTo       string
+	ToAddrs       string // comma-separated; use To()
+	Subject       string
+	TextBody      string
+	HTMLBody      string
+	MessageID     string // without angle brackets
+	InReplyTo     string // without angle brackets
+	Refs          string // space-separated, without angle brackets
+	AutoSubmitted string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastAttemptAt *time.Time
+	LockedBy      string
+	LockedUntil   *time.Time
+	LastError     string
+	SentAt        *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// To lists the recipients.
+func (m OutboxMail) To() []string {
+	var out []string
+	for _, a := range strings.Split(m.ToAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// References lists the References header's message ids.
+func (m OutboxMail) References() []string { return strings.Fields(m.Refs) }
+
+// AuditEntry records one transition: when, who, from, to, why.
+type AuditEntry struct {
+	ID        int64
+	RequestID *int64
+	LinkID    *int64
+	At        time.Time
+	Actor     string
+	FromState string
+	ToState   string
+	Reason    string
+}
+
+// MailboxCursor is the intake position in one mailbox.
+type MailboxCursor struct {
+	Mailbox     string `gorm:"primaryKey"`
+	UIDValidity int64
+	LastUID     int64
+	UpdatedAt   time.Time
+}
+
+// Lease is a named, expiring claim held by one worker (e.g. the poller).
+type Lease struct {
+	Name      string `gorm:"primaryKey"`
+	Holder    string
+	ExpiresAt time.Time
+}
+
+// OpsUser may log in to the operations console.
+type OpsUser struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// TableName overrides.
+func (OutboxMail) TableName() string { return "outbox_mails" }
+func (AuditEntry) TableName() string { return "audit_entries" }

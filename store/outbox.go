@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// InsertOutbox writes a new outbox row. Status defaults to pending and
+// NextAttemptAt to now.
+func (q *Q) InsertOutbox(m *OutboxMail) error {
+	t := now()
+	if m.Status == "" {
+		m.Status = OutboxPending
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = t
+	}
+	m.CreatedAt, m.UpdatedAt = t, t
+	if err := q.db.Create(m).Error; err != nil {
+		return fmt.Errorf("inserting outbox mail %s: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// ClaimOutbox takes up to limit due pending rows for holder: rows whose
+// next attempt is due and whose lease is free or expired. The attempt is
+// recorded before anything is sent: attempts+1, last_attempt_at, and a lease
+// until now+lease. On PostgreSQL concurrent claimers skip each other's rows
+// (FOR UPDATE SKIP LOCKED).
+func (s *Store) ClaimOutbox(ctx context.Context, holder string, limit int, lease time.Duration, at time.Time) ([]OutboxMail, error) {
+	at = at.UTC()
+	until := at.Add(lease)
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []OutboxMail
+	err := s.Transact(ctx, func(q *Q) error {
+		rows = nil
+		var ids []int64
+		err := q.db.Raw(`SELECT id FROM outbox_mails
+			WHERE status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+			ORDER BY next_attempt_at, id LIMIT ?`+lock,
+			OutboxPending, at, at, limit).Scan(&ids).Error
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		err = q.db.Model(&OutboxMail{}).Where("id IN ?", ids).Updates(map[string]any{
+			"locked_by":       holder,
+			"locked_until":    until,
+			"attempts":        gorm.Expr("attempts + 1"),
+			"last_attempt_at": at,
+			"updated_at":      at,
+		}).Error
+		if err != nil {
+			return err
+		}
+		return q.db.Where("id IN ?", ids).Order("next_attempt_at, id").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming outbox mails: %w", err)
+	}
+	return rows, nil
+}
+
+// MarkOutboxSent records that the SMTP server accepted the mail. It only
+// applies while holder still holds the row's lease; otherwise ErrConflict.
+func (s *Store) MarkOutboxSent(ctx context.Context, id int64, holder string, at time.Time) error {
+	return s.finishOutbox(ctx, id, holder, map[string]any{
+		"status": OutboxSent, "sent_at": at.UTC(), "last_error": "",
+	})
+}
+
+// MarkOutboxRetry puts the row back for another attempt at next.
+func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, holder string, next time.Time, errText string) error {
+	return s.finishOutbox(ctx, id, holder, map[string]any{
+		"next_attempt_at": next.UTC(), "last_error": truncate(errText, 2000),
+	})
+}
+
+// MarkOutboxFailed gives the row up for good (a permanent SMTP answer, or
+// too many attempts).
+func (s *Store) MarkOutboxFailed(ctx context.Context, id int64, holder string, errText string) error {
+	return s.finishOutbox(ctx, id, holder, map[string]any{
+		"status": OutboxFailed, "last_error": truncate(errText, 2000),
+	})
+}
+
+func (s *Store) finishOutbox(ctx context.Context, id int64, holder string, set map[string]any) error {
+	set["locked_by"] = ""
+	set["locked_until"] = nil
+	set["updated_at"] = now()
+	res := s.db.WithContext(ctx).Model(&OutboxMail{}).
+		Where("id = ? AND status = ? AND locked_by = ?", id, OutboxPending, holder).
+		Updates(set)
+	if res.Error != nil {
+		return fmt.Errorf("updating outbox mail %d: %w", id, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("updating outbox mail %d: lease lost: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// NextOutboxDue returns when the earliest pending row becomes due; ok is
+// false when nothing is pending.
+func (s *Store) NextOutboxDue(ctx context.Context) (due time.Time, ok bool, err error) {
+	var rows []OutboxMail
+	err = s.db.WithContext(ctx).Select("id, next_attempt_at, locked_until").
+		Where("status = ?", OutboxPending).Order("next_attempt_at").Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return time.Time{}, false, err
+	}
+	due = rows[0].NextAttemptAt
+	if rows[0].LockedUntil != nil && rows[0].LockedUntil.After(due) {
+		due = *rows[0].LockedUntil
+	}
+	return due, true, nil
+}
+
+// RetryOutbox puts a failed row back to pending now (ops' retry).
+func (q *Q) RetryOutbox(id int64) error {
+	t := now()
+	res := q.db.Model(&OutboxMail{}).Where("id = ? AND status = ?", id, OutboxFailed).
+		Updates(map[string]any{"status": OutboxPending, "next_attempt_at": t, "updated_at": t})
+	if res.Error != nil {
+		return fmt.Errorf("retrying outbox mail %d: %w", id, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("retrying outbox mail %d: not failed: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// Outbox returns one outbox row.
+func (q *Q) Outbox(id int64) (OutboxMail, error) {
+	var m OutboxMail
+	err := q.db.Where("id = ?", id).First(&m).Error
+	return m, notFound(err, fmt.Sprintf("outbox mail %d", id))
+}
+
+// OutboxFilter narrows ListOutbox.
+type OutboxFilter struct {
+	RequestID int64
+	Status    string
+	Limit     int
+}
+
+// ListOutbox lists outbox rows, oldest first.
+func (q *Q) ListOutbox(f OutboxFilter) ([]OutboxMail, error) {
+	db := q.db.Model(&OutboxMail{})
+	if f.RequestID != 0 {
+		db = db.Where("request_id = ?", f.RequestID)
+	}
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if f.Limit > 0 {
+		db = db.Limit(f.Limit)
+	}
+	var out []OutboxMail
+	err := db.Order("id").Find(&out).Error
+	return out, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// keep valid UTF-8
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,78 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/store/storetest"
+)
+
+func TestMigrateTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		v, err := st.SchemaVersion(ctx)
+		storetest.Must(t, err)
+		if v < 1 {
+			t.Fatalf("schema version %d", v)
+		}
+	})
+}
+
+func TestOutboxClaimLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		t0 := time.Now().UTC()
+		for i, id := range []string{"a@x", "b@x", "c@x"} {
+			m := &store.OutboxMail{Kind: "needs_info", FromAddr: "p@x", ToAddrs: "t@x, u@x", Subject: "s",
+				TextBody: "b", MessageID: id, NextAttemptAt: t0.Add(time.Duration(i-1) * time.Minute)}
+			storetest.Must(t, st.Q(ctx).InsertOutbox(m))
+		}
+		// Only the first two are due; the third is a minute ahead.
+		got, err := st.ClaimOutbox(ctx, "w1", 10, time.Minute, t0.Add(time.Second))
+		storetest.Must(t, err)
+		if len(got) != 2 || got[0].MessageID != "a@x" || got[0].Attempts != 1 {
+			t.Fatalf("claimed %+v", got)
+		}
+		if tos := got[0].To(); len(tos) != 2 || tos[1] != "u@x" {
+			t.Fatalf("To() = %v", tos)
+		}
+		// A second worker sees none of the leased rows.
+		again, err := st.ClaimOutbox(ctx, "w2", 10, time.Minute, t0.Add(time.Second))
+		storetest.Must(t, err)
+		if len(again) != 0 {
+			t.Fatalf("w2 claimed leased rows: %+v", again)
+		}
+		// w2 cannot finish w1's row.
+		if err := st.MarkOutboxSent(ctx, got[0].ID, "w2", t0); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("foreign mark sent: %v", err)
+		}
+		storetest.Must(t, st.MarkOutboxSent(ctx, got[0].ID, "w1", t0))
+		storetest.Must(t, st.MarkOutboxRetry(ctx, got[1].ID, "w1", t0.Add(time.Hour), "451 try later"))
+		// Sent twice is refused.
+		if err := st.MarkOutboxSent(ctx, got[0].ID, "w1", t0); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second mark sent: %v", err)
+		}
+		// An expired lease makes a row claimable again (the crash case).
+		late, err := st.ClaimOutbox(ctx, "w2", 10, time.Minute, t0.Add(2*time.Minute))
+		storetest.Must(t, err)
+		if len(late) != 1 || late[0].MessageID != "c@x" {
+			t.Fatalf("late claim %+v", late)
+		}
+		due, ok, err := st.NextOutboxDue(ctx)
+		storetest.Must(t, err)
+		if !ok || due.Before(t0.Add(time.Minute)) {
+			t.Fatalf("next due %v %v", due, ok)
+		}
+		rows, err := st.Q(ctx).ListOutbox(store.OutboxFilter{})
+		storetest.Must(t, err)
+		if rows[0].Status != store.OutboxSent || rows[1].LastError != "451 try later" || rows[1].Status != store.OutboxPending {
+			t.Fatalf("rows %+v", rows)
+		}
+	})
+}
