@@ -1,0 +1,919 @@
+// Package config turns the environment, the config flags on the command line and NAME_FILE
+// secrets into one typed, validated Config. It is the only package of onboarder that reads
+// the environment; every other package takes documented option structs.
+//
+// Every setting is an environment variable ONBOARDER_X. The flag --x (the name without the
+// prefix, lower case, '_' → '-') overrides it, and ONBOARDER_X_FILE names a file whose content
+// (trailing newlines trimmed) is used when ONBOARDER_X is unset, for secrets such as URLs with
+// passwords. Precedence: flag > ONBOARDER_X > ONBOARDER_X_FILE > default. An empty value counts
+// as unset: it falls through to the next source and finally to the default, so
+// --imap-url= switches IMAP off whatever the environment says.
+//
+// Mail server URLs:
+//
+//	imaps://user:pass@host[:993]/MAILBOX   implicit TLS
+//	imap://user:pass@host[:143]/MAILBOX    STARTTLS required
+//	smtps://user:pass@host[:465]           implicit TLS
+//	smtp://user:pass@host[:587]            STARTTLS required
+//
+// The query ?tls=none allows plaintext (meant for loopback and tests); ?tls=insecure keeps TLS
+// (or STARTTLS) but skips the certificate check (self-signed test servers; never in production).
+// User name and password are percent-decoded (write @ as %40, / as %2F, : as %3A, # as %23).
+// ONBOARDER_IMAP_PASSWORD and ONBOARDER_SMTP_PASSWORD (and their _FILE forms) override the
+// password in the URL, so the URL itself need not be secret.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Prefix starts every environment variable this package reads.
+const Prefix = "ONBOARDER_"
+
+// Environment variable names.
+const (
+	EnvDatabaseURL         = "ONBOARDER_DATABASE_URL"
+	EnvIMAPURL             = "ONBOARDER_IMAP_URL"
+	EnvIMAPPassword        = "ONBOARDER_IMAP_PASSWORD"
+	EnvIMAPProcessedFolder = "ONBOARDER_IMAP_PROCESSED_FOLDER"
+	EnvIMAPIdle            = "ONBOARDER_IMAP_IDLE"
+	EnvIMAPTimeout         = "ONBOARDER_IMAP_TIMEOUT"
+	EnvPollSchedule        = "ONBOARDER_POLL_SCHEDULE"
+	EnvSMTPURL             = "ONBOARDER_SMTP_URL"
+	EnvSMTPPassword        = "ONBOARDER_SMTP_PASSWORD"
+	EnvSMTPTimeout         = "ONBOARDER_SMTP_TIMEOUT"
+	EnvMailFrom            = "ONBOARDER_MAIL_FROM"
+	EnvReplyTo             = "ONBOARDER_REPLY_TO"
+	EnvPublicURL           = "ONBOARDER_PUBLIC_URL"
+	EnvHTTPAddr            = "ONBOARDER_HTTP_ADDR"
+	EnvTrustedAuthServID   = "ONBOARDER_TRUSTED_AUTHSERV_ID"
+	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
+	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
+	EnvMaxMessageBytes     = "ONBOARDER_MAX_MESSAGE_BYTES"
+	EnvPollBatch           = "ONBOARDER_POLL_BATCH"
+	EnvTemplatesDir        = "ONBOARDER_TEMPLATES_DIR"
+	EnvLogFormat           = "ONBOARDER_LOG_FORMAT"
+	EnvLogLevel            = "ONBOARDER_LOG_LEVEL"
+)
+
+// Defaults.
+const (
+	DefaultDatabaseURL         = "sqlite:onboarder.db"
+	DefaultIMAPProcessedFolder = "Onboarder/Processed"
+	DefaultIMAPTimeout         = 60 * time.Second
+	DefaultPollSchedule        = "@every 1m"
+	DefaultSMTPTimeout         = 60 * time.Second
+	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
+	DefaultPublicURL           = "http://127.0.0.1:8080"
+	DefaultHTTPAddr            = "127.0.0.1:8080"
+	DefaultInviteTTL           = 336 * time.Hour
+	DefaultMaxMessageBytes     = 10485760
+	DefaultPollBatch           = 500
+	DefaultLogFormat           = "text"
+	DefaultLogLevel            = "info"
+)
+
+// maxFileBytes bounds what a NAME_FILE may hold: these are single values, not documents.
+const maxFileBytes = 64 << 10
+
+// TLSMode says how a mail server connection is protected.
+type TLSMode string
+
+const (
+	// TLSImplicit: TLS from the first byte (imaps://, smtps://).
+	TLSImplicit TLSMode = "tls"
+	// TLSStartTLS: plain connect, then STARTTLS, which must succeed (imap://, smtp://).
+	TLSStartTLS TLSMode = "starttls"
+	// TLSNone: plaintext, only with ?tls=none (meant for loopback and tests).
+	TLSNone TLSMode = "none"
+)
+
+// Server is a parsed ONBOARDER_IMAP_URL or ONBOARDER_SMTP_URL.
+type Server struct {
+	Scheme   string // imaps | imap | smtps | smtp
+	Host     string // host:port; default ports 993 (imaps), 143 (imap), 465 (smtps), 587 (smtp)
+	Username string // percent-decoded
+	Password string // percent-decoded; ONBOARDER_*_PASSWORD overrides the URL's
+	// Path is the IMAP mailbox: the URL path without leading and trailing '/', percent-decoded;
+	// "INBOX" when the URL has none. Always empty for SMTP.
+	Path string
+	TLS  TLSMode
+	// InsecureSkipVerify is set by ?tls=insecure: TLS (or STARTTLS) without a certificate
+	// check, for tests and self-signed servers. Never use it in production.
+	InsecureSkipVerify bool
+}
+
+// String returns the server as a URL with the password replaced by ***, safe to log.
+func (s Server) String() string {
+	var b strings.Builder
+	b.WriteString(s.Scheme)
+	b.WriteString("://")
+	if s.Username != "" || s.Password != "" {
+		b.WriteString(url.User(s.Username).String())
+		if s.Password != "" {
+			b.WriteString(":***")
+		}
+		b.WriteByte('@')
+	}
+	b.WriteString(s.Host)
+	if s.Path != "" {
+		b.WriteString((&url.URL{Path: "/" + s.Path}).EscapedPath())
+	}
+	switch {
+	case s.TLS == TLSNone:
+		b.WriteString("?tls=none")
+	case s.InsecureSkipVerify:
+		b.WriteString("?tls=insecure")
+	}
+	return b.String()
+}
+
+// Hostname returns Host without the port, for the TLS server name.
+func (s Server) Hostname() string {
+	h, _, err := net.SplitHostPort(s.Host)
+	if err != nil {
+		return s.Host
+	}
+	return h
+}
+
+// Config is the validated configuration of one onboarder process.
+type Config struct {
+	DatabaseURL         string        // ONBOARDER_DATABASE_URL: postgres://… or sqlite:PATH
+	IMAP                *Server       // ONBOARDER_IMAP_URL; nil when unset
+	IMAPProcessedFolder string        // ONBOARDER_IMAP_PROCESSED_FOLDER
+	IMAPIdle            bool          // ONBOARDER_IMAP_IDLE
+	IMAPTimeout         time.Duration // ONBOARDER_IMAP_TIMEOUT: deadline per IMAP command
+	PollSchedule        string        // ONBOARDER_POLL_SCHEDULE: robfig/cron spec, checked by the cli
+	SMTP                *Server       // ONBOARDER_SMTP_URL; nil when unset
+	SMTPTimeout         time.Duration // ONBOARDER_SMTP_TIMEOUT
+	MailFrom            mail.Address  // ONBOARDER_MAIL_FROM
+	ReplyTo             mail.Address  // ONBOARDER_REPLY_TO; MailFrom when unset
+	PublicURL           string        // ONBOARDER_PUBLIC_URL: absolute http(s), no trailing slash
+	HTTPAddr            string        // ONBOARDER_HTTP_ADDR: host:port
+	TrustedAuthServID   string        // ONBOARDER_TRUSTED_AUTHSERV_ID; "" trusts no Authentication-Results
+	AutoApproveTrusted  bool          // ONBOARDER_AUTO_APPROVE_TRUSTED
+	InviteTTL           time.Duration // ONBOARDER_INVITE_TTL
+	MaxMessageBytes     int64         // ONBOARDER_MAX_MESSAGE_BYTES
+	PollBatch           int           // ONBOARDER_POLL_BATCH
+	TemplatesDir        string        // ONBOARDER_TEMPLATES_DIR; "" uses the built-in templates only
+	LogFormat           string        // ONBOARDER_LOG_FORMAT: text | json
+	LogLevel            string        // ONBOARDER_LOG_LEVEL: debug | info | warn | error
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	from := mail.Address{Name: "Partner Onboarding", Address: "partners@localhost"}
+	return Config{
+		DatabaseURL:         DefaultDatabaseURL,
+		IMAPProcessedFolder: DefaultIMAPProcessedFolder,
+		IMAPTimeout:         DefaultIMAPTimeout,
+		PollSchedule:        DefaultPollSchedule,
+		SMTPTimeout:         DefaultSMTPTimeout,
+		MailFrom:            from,
+		ReplyTo:             from,
+		PublicURL:           DefaultPublicURL,
+		HTTPAddr:            DefaultHTTPAddr,
+		InviteTTL:           DefaultInviteTTL,
+		MaxMessageBytes:     DefaultMaxMessageBytes,
+		PollBatch:           DefaultPollBatch,
+		LogFormat:           DefaultLogFormat,
+		LogLevel:            DefaultLogLevel,
+	}
+}
+
+// SlogLevel returns LogLevel as a slog.Level (info for anything unknown).
+func (c Config) SlogLevel() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// KV is one name/value pair of Redacted.
+type KV struct{ Name, Value string }
+
+// Redacted returns every setting in a fixed order, named by its environment variable, with
+// passwords replaced by "***": for the start-up log and `onboarder config check`. An unset
+// optional setting has the value "".
+func (c Config) Redacted() []KV {
+	server := func(s *Server) string {
+		if s == nil {
+			return ""
+		}
+		return s.String()
+	}
+	return []KV{
+		{EnvDatabaseURL, RedactURL(c.DatabaseURL)},
+		{EnvIMAPURL, server(c.IMAP)},
+		{EnvIMAPProcessedFolder, c.IMAPProcessedFolder},
+		{EnvIMAPIdle, strconv.FormatBool(c.IMAPIdle)},
+		{EnvIMAPTimeout, c.IMAPTimeout.String()},
+		{EnvPollSchedule, c.PollSchedule},
+		{EnvSMTPURL, server(c.SMTP)},
+		{EnvSMTPTimeout, c.SMTPTimeout.String()},
+		{EnvMailFrom, c.MailFrom.String()},
+		{EnvReplyTo, c.ReplyTo.String()},
+		{EnvPublicURL, c.PublicURL},
+		{EnvHTTPAddr, c.HTTPAddr},
+		{EnvTrustedAuthServID, c.TrustedAuthServID},
+		{EnvAutoApproveTrusted, strconv.FormatBool(c.AutoApproveTrusted)},
+		{EnvInviteTTL, c.InviteTTL.String()},
+		{EnvMaxMessageBytes, strconv.FormatInt(c.MaxMessageBytes, 10)},
+		{EnvPollBatch, strconv.Itoa(c.PollBatch)},
+		{EnvTemplatesDir, c.TemplatesDir},
+		{EnvLogFormat, c.LogFormat},
+		{EnvLogLevel, c.LogLevel},
+	}
+}
+
+// variable describes one setting: the single table behind flags, loading and Usage.
+type variable struct {
+	name    string // environment variable
+	def     string // default as shown by Usage
+	meaning string
+	boolean bool // the flag may stand alone (= true)
+	secret  bool // the value is never shown
+}
+
+var variables = []variable{
+	{name: EnvDatabaseURL, def: DefaultDatabaseURL, meaning: "database: postgres://… (any libpq URL) or sqlite:PATH"},
+	{name: EnvIMAPURL, def: "none (poll and run refuse to start)", meaning: "mailbox to poll: imaps://user:pass@host[:993]/MAILBOX, imap://… (STARTTLS required); ?tls=none plaintext (loopback), ?tls=insecure skips the certificate check (tests only)"},
+	{name: EnvIMAPPassword, def: "the URL's password", meaning: "IMAP password, overrides the one in " + EnvIMAPURL, secret: true},
+	{name: EnvIMAPProcessedFolder, def: DefaultIMAPProcessedFolder, meaning: "where handled mail is moved; created if missing"},
+	{name: EnvIMAPIdle, def: "false", meaning: "true: also wait for new mail with IDLE between scheduled polls", boolean: true},
+	{name: EnvIMAPTimeout, def: DefaultIMAPTimeout.String(), meaning: "deadline of each IMAP command (Go duration)"},
+	{name: EnvPollSchedule, def: DefaultPollSchedule, meaning: "robfig/cron spec of the mailbox polls"},
+	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
+	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
+	{name: EnvSMTPTimeout, def: DefaultSMTPTimeout.String(), meaning: "deadline of one SMTP delivery (Go duration)"},
+	{name: EnvMailFrom, def: DefaultMailFrom, meaning: "From of every mail"},
+	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
+	{name: EnvPublicURL, def: DefaultPublicURL, meaning: "base of links in mails (absolute http or https URL)"},
+	{name: EnvHTTPAddr, def: DefaultHTTPAddr, meaning: "listen address of the web console and invitation pages"},
+	{name: EnvTrustedAuthServID, def: "none (sender_auth_unchecked)", meaning: "authserv-id of our own MX whose Authentication-Results are trusted"},
+	{name: EnvAutoApproveTrusted, def: "false", meaning: "approve clean requests from trusted partners", boolean: true},
+	{name: EnvInviteTTL, def: "336h", meaning: "how long an invitation stays valid (Go duration)"},
+	{name: EnvMaxMessageBytes, def: strconv.Itoa(DefaultMaxMessageBytes), meaning: "larger mail is recorded, not parsed (bytes)"},
+	{name: EnvPollBatch, def: strconv.Itoa(DefaultPollBatch), meaning: "most mails one intake pass takes"},
+	{name: EnvTemplatesDir, def: "none", meaning: "templates that override the built-in ones, file by file"},
+	{name: EnvLogFormat, def: DefaultLogFormat, meaning: "log format: text or json"},
+	{name: EnvLogLevel, def: DefaultLogLevel, meaning: "log level: debug, info, warn or error"},
+}
+
+// FlagName returns the command-line flag of an environment variable:
+// ONBOARDER_DATABASE_URL → --database-url.
+func FlagName(env string) string {
+	return "--" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, Prefix)), "_", "-")
+}
+
+// Usage lists every variable with its flag, default and meaning, for --help.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Configuration: every setting is an environment variable; the flag of the same name overrides it;\n")
+	b.WriteString("NAME_FILE names a file holding the value (for secrets). Precedence: flag > NAME > NAME_FILE > default.\n\n")
+	for _, v := range variables {
+		fmt.Fprintf(&b, "  %s (%s", v.name, FlagName(v.name))
+		if v.boolean {
+			b.WriteString("[=false]")
+		}
+		fmt.Fprintf(&b, ")\n      %s\n      default: %s\n", v.meaning, v.def)
+	}
+	return b.String()
+}
+
+// Error is an invalid setting. Its message is one line: what, why, what to do.
+type Error struct {
+	Var string // the environment variable, e.g. ONBOARDER_INVITE_TTL
+	msg string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// FlagError is a malformed config flag on the command line (a usage error: exit 2).
+type FlagError struct {
+	Flag string
+	msg  string
+}
+
+func (e *FlagError) Error() string { return e.msg }
+
+// Load reads the configuration from config flags in args, from getenv and from NAME_FILE files,
+// applies defaults and validates everything.
+//
+// args is the command line after the command words. Config flags may appear anywhere before a
+// "--": --database-url X, --database-url=X, -database-url X; a boolean flag alone means true
+// (--imap-idle), or takes =VALUE (--imap-idle=false). Known config flags are consumed; every
+// other argument is returned in order as rest. A "--" stops the scan; it and everything after
+// it are returned unchanged. When a flag is repeated, the last one wins.
+//
+// The error is an *Error for an invalid setting or a *FlagError for a flag without value.
+func Load(args []string, getenv func(string) string) (Config, []string, error) {
+	flags, rest, err := scanFlags(args)
+	if err != nil {
+		return Config{}, rest, err
+	}
+	l := &loader{flags: flags, getenv: getenv}
+	cfg, err := l.load()
+	if err != nil {
+		return Config{}, rest, err
+	}
+	return cfg, rest, nil
+}
+
+func scanFlags(args []string) (map[string]string, []string, error) {
+	byFlag := make(map[string]variable, len(variables))
+	for _, v := range variables {
+		byFlag[strings.TrimPrefix(FlagName(v.name), "--")] = v
+	}
+	flags := map[string]string{}
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			rest = append(rest, a)
+			continue
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		value, hasValue := "", false
+		if eq := strings.IndexByte(name, '='); eq >= 0 {
+			name, value, hasValue = name[:eq], name[eq+1:], true
+		}
+		v, ok := byFlag[name]
+		if !ok {
+			rest = append(rest, a)
+			continue
+		}
+		switch {
+		case hasValue:
+		case v.boolean:
+			value = "true"
+		case i+1 < len(args):
+			i++
+			value = args[i]
+		default:
+			flag := "--" + name
+			return nil, rest, &FlagError{Flag: flag, msg: fmt.Sprintf("flag %s needs a value: write %s=VALUE or %s VALUE", flag, flag, flag)}
+		}
+		flags[v.name] = value
+	}
+	return flags, rest, nil
+}
+
+// source says where a value came from, for error messages.
+type source struct {
+	value string
+	from  string // "" (env or default), "--flag", "NAME_FILE path"
+}
+
+type loader struct {
+	flags  map[string]string
+	getenv func(string) string
+	meta   map[string]source
+}
+
+// get resolves one variable: flag > NAME > NAME_FILE. "" means unset.
+func (l *loader) get(name string) (string, error) {
+	if l.meta == nil {
+		l.meta = map[string]source{}
+	}
+	if v, ok := l.flags[name]; ok {
+		l.meta[name] = source{v, FlagName(name)}
+		return v, nil
+	}
+	if v := l.getenv(name); v != "" {
+		l.meta[name] = source{v, ""}
+		return v, nil
+	}
+	path := l.getenv(name + "_FILE")
+	if path == "" {
+		l.meta[name] = source{}
+		return "", nil
+	}
+	v, err := readValueFile(path)
+	if err != nil {
+		return "", &Error{Var: name, msg: fmt.Sprintf("%s_FILE %q cannot be read (%v): point it at a readable file holding the value of %s", name, path, err, name)}
+	}
+	l.meta[name] = source{v, name + "_FILE " + strconv.Quote(path)}
+	return v, nil
+}
+
+func readValueFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", unwrapPathError(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return "", unwrapPathError(err)
+	}
+	if len(b) > maxFileBytes {
+		return "", fmt.Errorf("larger than %d bytes", maxFileBytes)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// invalid builds the one-line error: NAME [(from SOURCE)] "VALUE" PROBLEM: FIX.
+// Secret values are never shown; URLs are shown with their passwords redacted.
+func (l *loader) invalid(name, problem, fix string) error {
+	src := l.meta[name]
+	shown := strconv.Quote(truncate(RedactURL(src.value), 200))
+	for _, v := range variables {
+		if v.name == name && v.secret {
+			shown = `"***"`
+		}
+	}
+	where := name
+	if src.from != "" {
+		where += " (from " + src.from + ")"
+	}
+	return &Error{Var: name, msg: fmt.Sprintf("%s %s %s: %s", where, shown, problem, fix)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func (l *loader) load() (Config, error) {
+	c := DefaultConfig()
+	var err error
+	steps := []func() error{
+		func() error { c.DatabaseURL, err = l.databaseURL(); return err },
+		func() error { c.IMAP, err = l.server(EnvIMAPURL, EnvIMAPPassword, "imap"); return err },
+		func() error {
+			c.IMAPProcessedFolder, err = l.mailbox(EnvIMAPProcessedFolder, DefaultIMAPProcessedFolder)
+			return err
+		},
+		func() error { c.IMAPIdle, err = l.boolean(EnvIMAPIdle); return err },
+		func() error { c.IMAPTimeout, err = l.duration(EnvIMAPTimeout, DefaultIMAPTimeout, "60s"); return err },
+		func() error {
+			c.PollSchedule, err = l.text(EnvPollSchedule, DefaultPollSchedule, "a cron spec such as @every 1m")
+			return err
+		},
+		func() error { c.SMTP, err = l.server(EnvSMTPURL, EnvSMTPPassword, "smtp"); return err },
+		func() error { c.SMTPTimeout, err = l.duration(EnvSMTPTimeout, DefaultSMTPTimeout, "60s"); return err },
+		func() error { c.MailFrom, err = l.address(EnvMailFrom, c.MailFrom); return err },
+		func() error { c.ReplyTo, err = l.address(EnvReplyTo, c.MailFrom); return err },
+		func() error { c.PublicURL, err = l.publicURL(); return err },
+		func() error { c.HTTPAddr, err = l.listenAddr(); return err },
+		func() error { c.TrustedAuthServID, err = l.authservID(); return err },
+		func() error { c.AutoApproveTrusted, err = l.boolean(EnvAutoApproveTrusted); return err },
+		func() error { c.InviteTTL, err = l.duration(EnvInviteTTL, DefaultInviteTTL, "336h"); return err },
+		func() error {
+			n, err := l.positive(EnvMaxMessageBytes, DefaultMaxMessageBytes, 1<<62, "10485760")
+			c.MaxMessageBytes = n
+			return err
+		},
+		func() error {
+			n, err := l.positive(EnvPollBatch, DefaultPollBatch, 1<<31-1, "500")
+			c.PollBatch = int(n)
+			return err
+		},
+		func() error { c.TemplatesDir, err = l.templatesDir(); return err },
+		func() error {
+			c.LogFormat, err = l.oneOf(EnvLogFormat, DefaultLogFormat, "text", "json")
+			return err
+		},
+		func() error {
+			c.LogLevel, err = l.oneOf(EnvLogLevel, DefaultLogLevel, "debug", "info", "warn", "error")
+			return err
+		},
+		func() error {
+			if c.IMAP != nil && sameMailbox(c.IMAP.Path, c.IMAPProcessedFolder) {
+				return l.invalid(EnvIMAPProcessedFolder, "is the polled mailbox itself ("+EnvIMAPURL+")",
+					"choose another folder such as "+DefaultIMAPProcessedFolder)
+			}
+			return nil
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return Config{}, err
+		}
+	}
+	return c, nil
+}
+
+// sameMailbox compares IMAP mailbox names; INBOX is case-insensitive (RFC 3501).
+func sameMailbox(a, b string) bool {
+	return a == b || (strings.EqualFold(a, "INBOX") && strings.EqualFold(b, "INBOX"))
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) text(name, def, example string) (string, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	if hasControl(v) {
+		return "", l.invalid(name, "contains control characters", "set it to "+example)
+	}
+	return v, nil
+}
+
+func (l *loader) mailbox(name, def string) (string, error) {
+	v, err := l.text(name, def, "a folder name such as "+def)
+	if err != nil {
+		return "", err
+	}
+	v = strings.Trim(v, "/")
+	if v == "" {
+		return "", l.invalid(name, "names no folder", "set it to a folder name such as "+def)
+	}
+	return v, nil
+}
+
+func (l *loader) boolean(name string) (bool, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return false, err
+	}
+	b, perr := strconv.ParseBool(v)
+	if perr != nil {
+		return false, l.invalid(name, "is not a boolean", "set it to true or false")
+	}
+	return b, nil
+}
+
+func (l *loader) duration(name string, def time.Duration, example string) (time.Duration, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	d, perr := time.ParseDuration(v)
+	if perr != nil {
+		return 0, l.invalid(name, "is not a Go duration (like "+example+")", "set it to a value such as "+example)
+	}
+	if d <= 0 {
+		return 0, l.invalid(name, "is not greater than zero", "set it to a value such as "+example)
+	}
+	return d, nil
+}
+
+func (l *loader) positive(name string, def, max int64, example string) (int64, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	n, perr := strconv.ParseInt(v, 10, 64)
+	if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+		return 0, l.invalid(name, "is not a whole number", "set it to a number such as "+example)
+	}
+	if perr != nil || n > max {
+		return 0, l.invalid(name, fmt.Sprintf("is larger than %d", max), "set it to a number such as "+example)
+	}
+	if n <= 0 {
+		return 0, l.invalid(name, "is not greater than zero", "set it to a number such as "+example)
+	}
+	return n, nil
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) (string, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	lv := strings.ToLower(v)
+	for _, a := range allowed {
+		if lv == a {
+			return a, nil
+		}
+	}
+	return "", l.invalid(name, "is not one of "+strings.Join(allowed, ", "), "set it to one of them (default "+def+")")
+}
+
+func (l *loader) address(name string, def mail.Address) (mail.Address, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	const fix = `set it to an address such as "Partner Onboarding <partners@example.com>" or partners@example.com`
+	if hasControl(v) {
+		return mail.Address{}, l.invalid(name, "contains control characters", fix)
+	}
+	a, perr := mail.ParseAddress(v)
+	if perr != nil {
+		return mail.Address{}, l.invalid(name, "is not one mail address ("+perr.Error()+")", fix)
+	}
+	return *a, nil
+}
+
+func (l *loader) publicURL() (string, error) {
+	v, err := l.get(EnvPublicURL)
+	if err != nil || v == "" {
+		return DefaultPublicURL, err
+	}
+	const fix = "set it to the absolute http(s) URL the invitation links start with, such as https://onboarding.example.com"
+	u, perr := url.Parse(v)
+	if perr != nil || hasControl(v) {
+		return "", l.invalid(EnvPublicURL, "is not a URL", fix)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", l.invalid(EnvPublicURL, "is not an http or https URL", fix)
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return "", l.invalid(EnvPublicURL, "has no host", fix)
+	case u.User != nil:
+		return "", l.invalid(EnvPublicURL, "contains a user name or password", "remove them: "+fix)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(v, "#"):
+		return "", l.invalid(EnvPublicURL, "has a query or fragment", "remove it: "+fix)
+	}
+	return strings.TrimRight(v, "/"), nil
+}
+
+func (l *loader) listenAddr() (string, error) {
+	v, err := l.get(EnvHTTPAddr)
+	if err != nil || v == "" {
+		return DefaultHTTPAddr, err
+	}
+	const fix = "set it to host:port such as 127.0.0.1:8080 or :8080"
+	_, port, serr := net.SplitHostPort(v)
+	if serr != nil || hasControl(v) {
+		return "", l.invalid(EnvHTTPAddr, "is not host:port", fix)
+	}
+	if p, perr := strconv.Atoi(port); perr != nil || p < 0 || p > 65535 {
+		return "", l.invalid(EnvHTTPAddr, "has an invalid port", fix)
+	}
+	return v, nil
+}
+
+func (l *loader) authservID() (string, error) {
+	v, err := l.get(EnvTrustedAuthServID)
+	if err != nil || v == "" {
+		return "", err
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == ';' }) {
+		return "", l.invalid(EnvTrustedAuthServID, "is not an authserv-id (it has spaces, control characters or ';')",
+			"set it to the first word of your MX's Authentication-Results header, such as mx.example.com")
+	}
+	return v, nil
+}
+
+func (l *loader) templatesDir() (string, error) {
+	v, err := l.get(EnvTemplatesDir)
+	if err != nil || v == "" {
+		return "", err
+	}
+	fi, serr := os.Stat(v)
+	if serr != nil {
+		return "", l.invalid(EnvTemplatesDir, "cannot be used ("+unwrapPathError(serr).Error()+")", "point it at an existing directory of templates, or unset it")
+	}
+	if !fi.IsDir() {
+		return "", l.invalid(EnvTemplatesDir, "is not a directory", "point it at an existing directory of templates, or unset it")
+	}
+	return v, nil
+}
+
+func (l *loader) databaseURL() (string, error) {
+	v, err := l.get(EnvDatabaseURL)
+	if err != nil || v == "" {
+		return DefaultDatabaseURL, err
+	}
+	const fix = "set it to postgres://user:password@host:5432/dbname or sqlite:PATH (such as sqlite:onboarder.db)"
+	if hasControl(v) {
+		return "", l.invalid(EnvDatabaseURL, "contains control characters", fix)
+	}
+	scheme, after, ok := strings.Cut(v, ":")
+	if !ok {
+		return "", l.invalid(EnvDatabaseURL, "has no scheme", fix)
+	}
+	scheme = strings.ToLower(scheme)
+	switch scheme {
+	case "sqlite":
+		if strings.TrimPrefix(after, "//") == "" {
+			return "", l.invalid(EnvDatabaseURL, "names no file", fix)
+		}
+		return "sqlite:" + after, nil
+	case "postgres", "postgresql":
+		v = scheme + ":" + after
+		u, perr := url.Parse(v)
+		if perr != nil {
+			return "", l.invalid(EnvDatabaseURL, "is not a valid URL ("+urlProblem(perr)+")",
+				"percent-encode special characters in the user name and password (@ as %40, / as %2F, : as %3A, # as %23)")
+		}
+		if u.Opaque != "" {
+			return "", l.invalid(EnvDatabaseURL, "is not a postgres:// URL", fix)
+		}
+		return v, nil
+	}
+	return "", l.invalid(EnvDatabaseURL, "has an unsupported scheme "+strconv.Quote(scheme), fix)
+}
+
+// urlProblem describes a url.Parse failure without repeating the URL (which may hold a password).
+func urlProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	if errors.As(err, &ee) {
+		return "invalid %-escape"
+	}
+	if errors.As(err, new(url.InvalidHostError)) {
+		return "invalid character in host name"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "invalid port") {
+		return "invalid port"
+	}
+	return msg
+}
+
+type serverKind struct {
+	secure, plain         string
+	securePort, plainPort string
+	example               string
+	mailbox, requireLogin bool
+}
+
+var serverKinds = map[string]serverKind{
+	"imap": {secure: "imaps", plain: "imap", securePort: "993", plainPort: "143",
+		example: "imaps://user:password@imap.example.com/INBOX", mailbox: true, requireLogin: true},
+	"smtp": {secure: "smtps", plain: "smtp", securePort: "465", plainPort: "587",
+		example: "smtps://user:password@smtp.example.com"},
+}
+
+// server parses ONBOARDER_IMAP_URL or ONBOARDER_SMTP_URL and applies the password override.
+func (l *loader) server(name, passwordName, kind string) (*Server, error) {
+	v, err := l.get(name)
+	if err != nil {
+		return nil, err
+	}
+	password, err := l.get(passwordName)
+	if err != nil {
+		return nil, err
+	}
+	if v == "" {
+		if password != "" {
+			return nil, l.invalid(passwordName, "is set but "+name+" is not", "set "+name+" or unset "+passwordName)
+		}
+		return nil, nil
+	}
+	k := serverKinds[kind]
+	fix := "write it as " + k.example
+	if hasControl(v) {
+		return nil, l.invalid(name, "contains control characters", fix)
+	}
+	u, perr := url.Parse(v)
+	if perr != nil {
+		return nil, l.invalid(name, "is not a valid URL ("+urlProblem(perr)+")",
+			"percent-encode special characters in the user name and password (@ as %40, / as %2F, : as %3A, # as %23, ? as %3F)")
+	}
+	s := &Server{Scheme: strings.ToLower(u.Scheme)}
+	var port string
+	switch s.Scheme {
+	case k.secure:
+		s.TLS, port = TLSImplicit, k.securePort
+	case k.plain:
+		s.TLS, port = TLSStartTLS, k.plainPort
+	default:
+		return nil, l.invalid(name, "is not a "+k.secure+":// or "+k.plain+":// URL", fix)
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return nil, l.invalid(name, "has no host", fix)
+	}
+	if p := u.Port(); p != "" {
+		n, aerr := strconv.Atoi(p)
+		if aerr != nil || n < 1 || n > 65535 {
+			return nil, l.invalid(name, "has an invalid port", fix)
+		}
+		port = strconv.Itoa(n)
+	}
+	s.Host = net.JoinHostPort(u.Hostname(), port)
+	if u.Fragment != "" || strings.Contains(v, "#") {
+		return nil, l.invalid(name, "contains #", "percent-encode # in the password as %23")
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	if password != "" {
+		s.Password = password
+	}
+	if hasControl(s.Username) || hasControl(s.Password) {
+		return nil, l.invalid(name, "has control characters in the user name or password", fix)
+	}
+	if k.requireLogin {
+		if s.Username == "" {
+			return nil, l.invalid(name, "has no user name", fix+" (percent-encode @ in the user name as %40)")
+		}
+		if s.Password == "" {
+			return nil, l.invalid(name, "has no password", "put it in the URL ("+k.example+") or in "+passwordName+" or "+passwordName+"_FILE")
+		}
+	} else if s.Username != "" && s.Password == "" {
+		return nil, l.invalid(name, "has a user name but no password", "put the password in the URL or in "+passwordName+", or drop the user name for a relay without login")
+	}
+	path := strings.Trim(u.Path, "/")
+	if k.mailbox {
+		if path == "" {
+			path = "INBOX"
+		}
+		s.Path = path
+	} else if path != "" {
+		return nil, l.invalid(name, "has a path", fix+" (no path)")
+	}
+	q, qerr := url.ParseQuery(u.RawQuery)
+	if qerr != nil {
+		return nil, l.invalid(name, "has an invalid query", "use ?tls=none or ?tls=insecure, or no query")
+	}
+	for key, vals := range q {
+		if key != "tls" {
+			return nil, l.invalid(name, "has an unknown query parameter "+strconv.Quote(truncate(key, 40)), "use ?tls=none or ?tls=insecure, or no query")
+		}
+		if len(vals) != 1 {
+			return nil, l.invalid(name, "has tls more than once", "give ?tls= once")
+		}
+		switch tv := strings.ToLower(vals[0]); {
+		case tv == "none" && s.TLS == TLSStartTLS:
+			s.TLS = TLSNone
+		case tv == "none":
+			return nil, l.invalid(name, "asks for ?tls=none on "+s.Scheme+"://, which is always TLS",
+				"use "+k.plain+"://…?tls=none for plaintext, or drop ?tls=none")
+		case tv == "insecure":
+			s.InsecureSkipVerify = true
+		case tv == "starttls" && s.TLS == TLSStartTLS, tv == "tls" && s.TLS == TLSImplicit:
+			// Redundant but consistent with the scheme.
+		default:
+			return nil, l.invalid(name, "has an invalid tls="+strconv.Quote(truncate(vals[0], 40)),
+				"use ?tls=none (plaintext, "+k.plain+":// only) or ?tls=insecure (no certificate check), or use "+k.secure+":// for implicit TLS")
+		}
+	}
+	return s, nil
+}
+
+var passwordParam = regexp.MustCompile(`(?i)([?&][^=&#]*(?:password|passwd|pwd)[^=&#]*=)[^&#]*`)
+
+// RedactURL returns raw with any password (URL userinfo, or a query parameter named like
+// password) replaced by ***. It works on strings that do not parse as URLs, redacting more
+// than needed rather than less. Strings without "://" (sqlite:PATH) are returned as they are.
+func RedactURL(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	head, rest := raw[:i+3], raw[i+3:]
+	if u, err := url.Parse(raw); err == nil {
+		if _, has := u.User.Password(); has {
+			// Precise: the authority ends at the first '/', '?' or '#'; the userinfo at its last '@'.
+			auth := rest
+			if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+				auth = auth[:j]
+			}
+			if at := strings.LastIndex(auth, "@"); at >= 0 {
+				user, _, _ := strings.Cut(auth[:at], ":")
+				rest = user + ":***" + rest[at:]
+			}
+		}
+	} else if at := strings.LastIndex(rest, "@"); at >= 0 {
+		// Unparseable: hide everything from the first ':' up to the last '@'.
+		if user, _, found := strings.Cut(rest[:at], ":"); found {
+			rest = user + ":***" + rest[at:]
+		}
+	}
+	return passwordParam.ReplaceAllString(head+rest, "${1}***")
+}
