@@ -260,11 +260,11 @@ var variables = []variable{
 	{name: EnvIMAPPassword, def: "the URL's password", meaning: "IMAP password, overrides the one in " + EnvIMAPURL, secret: true},
 	{name: EnvIMAPProcessedFolder, def: DefaultIMAPProcessedFolder, meaning: "where handled mail is moved; created if missing"},
 	{name: EnvIMAPIdle, def: "false", meaning: "true: also wait for new mail with IDLE between scheduled polls", boolean: true},
-	{name: EnvIMAPTimeout, def: DefaultIMAPTimeout.String(), meaning: "deadline of each IMAP command (Go duration)"},
+	{name: EnvIMAPTimeout, def: "60s", meaning: "deadline of each IMAP command (Go duration)"},
 	{name: EnvPollSchedule, def: DefaultPollSchedule, meaning: "robfig/cron spec of the mailbox polls"},
 	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
 	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
-	{name: EnvSMTPTimeout, def: DefaultSMTPTimeout.String(), meaning: "deadline of one SMTP delivery (Go duration)"},
+	{name: EnvSMTPTimeout, def: "60s", meaning: "deadline of one SMTP delivery (Go duration)"},
 	{name: EnvMailFrom, def: DefaultMailFrom, meaning: "From of every mail"},
 	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
 	{name: EnvPublicURL, def: DefaultPublicURL, meaning: "base of links in mails (absolute http or https URL)"},
@@ -812,7 +812,7 @@ func (l *loader) server(name, passwordName, kind string) (*Server, error) {
 	case k.plain:
 		s.TLS, port = TLSStartTLS, k.plainPort
 	default:
-		return nil, l.invalid(name, "is not a "+k.secure+":// or "+k.plain+":// URL", fix)
+		return nil, l.invalid(name, "is not an "+k.secure+":// or "+k.plain+":// URL", fix)
 	}
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, l.invalid(name, "has no host", fix)

@@ -308,7 +308,7 @@ func TestErrorMessages(t *testing.T) {
 		{
 			name: "bad URL shows no password",
 			env:  map[string]string{EnvIMAPURL: "ftp://bot:hunter2@mail.example.com/INBOX"},
-			want: `ONBOARDER_IMAP_URL "ftp://bot:***@mail.example.com/INBOX" is not a imaps:// or imap:// URL: write it as imaps://user:password@imap.example.com/INBOX`,
+			want: `ONBOARDER_IMAP_URL "ftp://bot:***@mail.example.com/INBOX" is not an imaps:// or imap:// URL: write it as imaps://user:password@imap.example.com/INBOX`,
 		},
 		{
 			name: "password override without URL",
@@ -667,7 +667,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 	for _, def := range []string{"sqlite:onboarder.db", "Onboarder/Processed", "@every 1m", "Partner Onboarding <partners@localhost>",
-		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "500", "1m0s"} {
+		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "500", "60s"} {
 		if !strings.Contains(u, def) {
 			t.Errorf("Usage misses default %q", def)
 		}
