@@ -107,6 +107,8 @@ type mail struct {
 	html     *htmltemplate.Template // root: the HTML layout
 	textRoot string
 	htmlRoot string
+	textKind string // name of the kind's text file, for errors
+	htmlDiag error  // errors of the HTML snippets executed on their own, to name the culprit file
 }
 
 //go:embed mail
@@ -252,7 +254,7 @@ func build(srcs map[string]source, loc, kind string, allowed map[string]bool) (*
 			t = tt.New(src.name)
 		}
 		if _, err := t.Parse(src.text); err != nil {
-			return nil, fmt.Errorf("parsing template %s: %w", src.name, err)
+			return nil, fmt.Errorf("parsing mail templates: %w", err)
 		}
 	}
 	for _, name := range []string{"subject", "body"} {
@@ -274,7 +276,7 @@ func build(srcs map[string]source, loc, kind string, allowed map[string]bool) (*
 			t = ht.New(src.name)
 		}
 		if _, err := t.Parse(src.text); err != nil {
-			return nil, fmt.Errorf("parsing template %s: %w", src.name, err)
+			return nil, fmt.Errorf("parsing mail templates: %w", err)
 		}
 	}
 	if ht.Lookup("body") == nil {
@@ -285,7 +287,26 @@ func build(srcs map[string]source, loc, kind string, allowed map[string]bool) (*
 			return nil, err
 		}
 	}
-	return &mail{text: tt, html: ht, textRoot: tl.name, htmlRoot: hl.name}, nil
+	// html/template reports a snippet that ends in the wrong context (an
+	// unclosed attribute, say) against the layout that includes it. Execute
+	// each snippet on its own, in a clone, so that such an error can name
+	// the file the snippet came from.
+	var diag []error
+	for _, name := range []string{"body", "greeting", "footer"} {
+		def := ht.Lookup(name)
+		if def == nil || def.Tree == nil {
+			continue
+		}
+		c, err := ht.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("cloning HTML templates for %s/%s: %w", kind, loc, err)
+		}
+		v := view{Data: samples()[0], Kind: kind, Locale: loc, Subject: "sample"}
+		if err := c.ExecuteTemplate(io.Discard, name, v); err != nil {
+			diag = append(diag, fmt.Errorf("template %s, in %q: %w", def.Tree.ParseName, name, err))
+		}
+	}
+	return &mail{text: tt, html: ht, textRoot: tl.name, htmlRoot: hl.name, textKind: tk.name, htmlDiag: errors.Join(diag...)}, nil
 }
 
 // Render renders one mail. An unknown or empty locale falls back to "en"
@@ -324,7 +345,7 @@ func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 	}
 	v.Subject = CleanSubject(buf.String())
 	if v.Subject == "" {
-		return Rendered{}, fmt.Errorf("rendering %s/%s subject: empty", kind, loc)
+		return Rendered{}, fmt.Errorf("rendering %s/%s subject: template %s: \"subject\" renders empty", kind, loc, m.textKind)
 	}
 
 	buf.Reset()
@@ -335,6 +356,9 @@ func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 
 	buf.Reset()
 	if err := m.html.ExecuteTemplate(&buf, m.htmlRoot, v); err != nil {
+		if m.htmlDiag != nil {
+			return Rendered{}, fmt.Errorf("rendering %s/%s HTML: %w (on its own: %w)", kind, loc, err, m.htmlDiag)
+		}
 		return Rendered{}, fmt.Errorf("rendering %s/%s HTML: %w", kind, loc, err)
 	}
 	return Rendered{Subject: v.Subject, Text: text, HTML: buf.String()}, nil
