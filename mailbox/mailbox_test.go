@@ -805,3 +805,40 @@ func TestIdleUnsupported(t *testing.T) {
 		t.Error("notify called")
 	}
 }
+
+// TestTLSModes: imap:// means STARTTLS is required, so a server that
+// cannot do it is refused rather than spoken to in plaintext.
+func TestTLSModes(t *testing.T) {
+	s := startServer(t)
+	appendMails(t, s, 1, 1)
+	tests := []struct {
+		mode    TLSMode
+		wantErr string
+	}{
+		{TLSNone, ""},
+		{TLSStartTLS, "STARTTLS"},
+		{TLSImplicit, "TLS handshake"},
+		{"bogus", "unknown TLS mode"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			cfg := testConfig(t, s)
+			cfg.TLS = tt.mode
+			cfg.CommandTimeout = 2 * time.Second
+			h := &recorder{decide: always(ActionKeep)}
+			_, err := NewPoller(cfg, &memCursors{}, h).RunOnce(t.Context())
+			if tt.wantErr == "" {
+				if err != nil || len(h.batches) != 1 {
+					t.Fatalf("err %v, batches %v", err, h.uids())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want one mentioning %q", err, tt.wantErr)
+			}
+			if len(h.batches) != 0 {
+				t.Error("mail handled over a connection that should have been refused")
+			}
+		})
+	}
+}

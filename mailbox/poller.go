@@ -68,13 +68,12 @@ func (p *Poller) RunOnce(ctx context.Context) (Stats, error) {
 	if err := p.saveCursor(ctx, ps); err != nil {
 		return st, err
 	}
-	cur = ps.cur
 	if err := s.logout(ctx); err != nil {
 		p.log.Debug("IMAP logout failed", "err", err)
 	}
 	p.log.Info("intake pass done", "seen", st.Seen, "moved", st.Moved, "kept", st.Kept,
 		"retried", st.Retried, "too_large", st.TooLarge, "remaining", st.Remaining,
-		"uid_validity", cur.UIDValidity, "last_uid", cur.LastUID)
+		"uid_validity", ps.cur.UIDValidity, "last_uid", ps.cur.LastUID)
 	return st, nil
 }
 
