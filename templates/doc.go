@@ -38,7 +38,8 @@
 //
 // and these functions:
 //
-//	date .ExpiresAt     date and time in the locale's style, in UTC ("" for the zero time)
+//	date .ExpiresAt     date and time in the locale's style, in UTC ("" for the zero time),
+//	                    with no-break spaces so that it is never wrapped apart
 //	day .ExpiresAt      the date only
 //	join .Candidates ", "
 //	lines .Message      the text split into lines (for <br> in HTML)
@@ -51,7 +52,15 @@
 // full), and it checks statically that every field name used in a template
 // exists, so that a field misspelt in a branch the samples do not reach is
 // still found. Any error names the file (for an override, its full path) and
-// the line.
+// the line; an HTML snippet that ends inside a tag or attribute is named by
+// file (html/template gives no line for it).
+//
+// # Text layout
+//
+// The text part is tidied after rendering: trailing blanks go, runs of blank
+// lines collapse to one, and prose lines are wrapped at 76 columns (keeping
+// indents, list markers and "> " quotes; a long link stays whole), so a
+// template can use plain {{if}} blocks without counting newlines.
 //
 // # Subjects
 //

@@ -726,3 +726,24 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := Load(""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	s, err := Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := fullData()
+	for b.Loop() {
+		if _, err := s.Render(KindInvitation, "de", d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
