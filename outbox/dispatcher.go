@@ -1,0 +1,554 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/onboarder/onboarder/store"
+)
+
+// TLSMode says how the connection to the SMTP server is secured.
+type TLSMode string
+
+// TLS modes.
+const (
+	TLSImplicit TLSMode = "tls"      // smtps: TLS from the first byte (port 465)
+	TLSStartTLS TLSMode = "starttls" // smtp: STARTTLS required (port 587)
+	TLSNone     TLSMode = "none"     // plaintext (tests, local relays)
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout      = 60 * time.Second
+	DefaultBatch        = 50
+	DefaultLease        = 5 * time.Minute
+	DefaultMaxAttempts  = 12
+	DefaultMinBackoff   = 30 * time.Second
+	DefaultMaxBackoff   = time.Hour
+	DefaultPollInterval = 30 * time.Second
+)
+
+// storeTimeout bounds the bookkeeping after a send, which runs even while
+// the dispatcher is stopping.
+const storeTimeout = 30 * time.Second
+
+// minWait keeps Run from spinning when a row is due but cannot be claimed.
+const minWait = 50 * time.Millisecond
+
+// Config configures a Dispatcher. Zero values take the defaults.
+type Config struct {
+	Addr      string // host:port of the SMTP server (port defaults to 465 for tls, 587 otherwise)
+	TLS       TLSMode
+	TLSConfig *tls.Config // nil: system roots, TLS 1.2+, ServerName from Addr
+
+	// Username and Password: SMTP AUTH when Username is set (SCRAM, CRAM-MD5,
+	// PLAIN or LOGIN, the first the server offers).
+	Username, Password string
+
+	Timeout      time.Duration // per connection and per command (default 60s)
+	Holder       string        // this worker's lease holder id (default hostname-pid-random)
+	Batch        int           // rows claimed at once and sent over one connection (default 50)
+	Lease        time.Duration // a row claimed by a worker that died is retried after this (default 5m)
+	MaxAttempts  int           // after this many attempts a temporary failure becomes failed (default 12)
+	MinBackoff   time.Duration // first retry delay (default 30s)
+	MaxBackoff   time.Duration // longest retry delay (default 1h)
+	PollInterval time.Duration // Run's fallback wake-up (default 30s)
+	LoopHeader   string        // X-Onboarder-Loop value on every mail (our mailbox address)
+
+	Logger  *slog.Logger
+	Metrics *Metrics         // optional
+	Now     func() time.Time // clock (default time.Now); tests move it
+}
+
+// Result counts what one flush did with the rows it claimed.
+type Result struct{ Sent, Deferred, Failed int }
+
+func (r *Result) add(o Result) { r.Sent += o.Sent; r.Deferred += o.Deferred; r.Failed += o.Failed }
+
+// Dispatcher sends the outbox. One per worker; several workers (or a
+// worker and `outbox flush`) may share a database.
+type Dispatcher struct {
+	st     *store.Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	host   string
+	port   int
+	cfgErr error
+	kick   chan struct{}
+}
+
+// New makes a dispatcher. A configuration error is returned by the first
+// FlushOnce or Run.
+func New(st *store.Store, cfg Config) *Dispatcher {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.TLS == "" {
+		cfg.TLS = TLSStartTLS
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = defaultHolder()
+	}
+	d := &Dispatcher{st: st, cfg: cfg, log: cfg.Logger, now: cfg.Now, kick: make(chan struct{}, 1)}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	d.host, d.port, d.cfgErr = splitAddr(cfg.Addr, cfg.TLS)
+	if d.cfgErr == nil && st == nil {
+		d.cfgErr = errors.New("outbox: no store")
+	}
+	return d
+}
+
+func splitAddr(addr string, mode TLSMode) (string, int, error) {
+	port := 587
+	switch mode {
+	case TLSImplicit:
+		port = 465
+	case TLSStartTLS, TLSNone:
+	default:
+		return "", 0, fmt.Errorf("outbox: unknown TLS mode %q (want tls, starttls or none)", mode)
+	}
+	if addr == "" {
+		return "", 0, errors.New("outbox: no SMTP address")
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, port, nil // a bare host
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("outbox: bad port in SMTP address %q", addr)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("outbox: no host in SMTP address %q", addr)
+	}
+	return host, n, nil
+}
+
+func defaultHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "worker"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Holder is the lease holder id this dispatcher claims rows with.
+func (d *Dispatcher) Holder() string { return d.cfg.Holder }
+
+// Kick wakes Run up now (it never blocks); the workflow calls it after
+// committing new outbox rows.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// FlushOnce tries every due row once now: it claims batches until none is
+// due. A row deferred during this flush is not tried again in it. If ctx
+// ends, the mail in flight is finished, the rest of its batch is released,
+// and ctx's error is returned with the counts so far.
+func (d *Dispatcher) FlushOnce(ctx context.Context) (Result, error) {
+	if d.cfgErr != nil {
+		return Result{}, d.cfgErr
+	}
+	return d.flush(ctx)
+}
+
+func (d *Dispatcher) flush(ctx context.Context) (Result, error) {
+	var res Result
+	seen := map[int64]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		claimedAt := d.now()
+		rows, err := d.st.ClaimOutbox(ctx, d.cfg.Holder, d.cfg.Batch, d.cfg.Lease, claimedAt)
+		if err != nil {
+			return res, fmt.Errorf("flushing outbox: %w", err)
+		}
+		var fresh, again []store.OutboxMail
+		for _, r := range rows {
+			if seen[r.ID] {
+				again = append(again, r)
+				continue
+			}
+			seen[r.ID] = true
+			fresh = append(fresh, r)
+		}
+		// Only possible when a retry delay passed during this very flush.
+		d.release(ctx, again, "already tried in this flush")
+		if len(fresh) == 0 {
+			return res, nil
+		}
+		res.add(d.sendBatch(ctx, fresh, claimedAt))
+	}
+}
+
+// Run sends due mail until ctx ends: after each flush it sleeps until the
+// next row is due (at most PollInterval) or Kick is called. Stopping is
+// two-phase: once ctx ends no more rows are claimed, the mail in flight is
+// finished and recorded, the rest of the batch is handed back, and Run
+// returns nil.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.cfgErr != nil {
+		return d.cfgErr
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := d.cfg.PollInterval
+		if _, err := d.flush(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.log.Error("flushing outbox", "err", err)
+			wait = min(wait, 5*time.Second)
+		} else if due, ok, err := d.st.NextOutboxDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.log.Error("reading next outbox due time", "err", err)
+			wait = min(wait, 5*time.Second)
+		} else if ok {
+			wait = min(wait, due.Sub(d.now()))
+		}
+		wait = max(wait, minWait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-d.kick:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+// conn is one SMTP connection of a batch.
+type conn struct {
+	c     *smtp.Client
+	fresh bool // no mail sent over it yet
+}
+
+// sender holds what one batch needs to talk SMTP.
+type sender struct {
+	d       *Dispatcher
+	client  *mail.Client
+	raw     net.Conn // the last dialled socket, closed when set-up fails
+	conn    *conn
+	dialErr *SendError // set once a dial failed in this batch
+}
+
+func (d *Dispatcher) newSender() (*sender, error) {
+	s := &sender{d: d}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if d.cfg.TLSConfig != nil {
+		tlsCfg = d.cfg.TLSConfig.Clone()
+	}
+	if tlsCfg.ServerName == "" {
+		tlsCfg.ServerName = d.host
+	}
+	opts := []mail.Option{
+		mail.WithPort(d.port),
+		mail.WithTimeout(d.cfg.Timeout),
+		mail.WithTLSConfig(tlsCfg),
+		mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nd := &net.Dialer{Timeout: d.cfg.Timeout}
+			var c net.Conn
+			var err error
+			if d.cfg.TLS == TLSImplicit {
+				c, err = (&tls.Dialer{NetDialer: nd, Config: tlsCfg}).DialContext(ctx, network, addr)
+			} else {
+				c, err = nd.DialContext(ctx, network, addr)
+			}
+			if err == nil {
+				s.raw = c
+			}
+			return c, err
+		}),
+	}
+	if d.cfg.TLS == TLSStartTLS {
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	} else {
+		// TLSImplicit: our dialer did TLS already; no STARTTLS on top.
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if d.cfg.Username != "" {
+		// The -NOENC variants only lift go-mail's "is it encrypted" check,
+		// which cannot see the TLS of our own dialer; STARTTLS mode still
+		// refuses to go on without TLS before AUTH.
+		opts = append(opts,
+			mail.WithOpportunisticSMTPAuth(mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1,
+				mail.SMTPAuthCramMD5, mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc),
+			mail.WithUsername(d.cfg.Username), mail.WithPassword(d.cfg.Password))
+	}
+	c, err := mail.NewClient(d.host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("configuring smtp client: %w", err)
+	}
+	s.client = c
+	return s, nil
+}
+
+func (s *sender) dial(ctx context.Context) error {
+	s.raw = nil
+	// Connecting is part of the mail in flight: it is bounded by Timeout,
+	// not cut short by a stop.
+	c, err := s.client.DialToSMTPClientWithContext(context.WithoutCancel(ctx))
+	if err != nil {
+		if s.raw != nil {
+			_ = s.raw.Close() // go-mail leaves the socket open when EHLO/TLS/AUTH fail
+		}
+		return fmt.Errorf("connecting to %s:%d: %w", s.d.host, s.d.port, err)
+	}
+	s.conn = &conn{c: c, fresh: true}
+	return nil
+}
+
+// drop closes the connection without a goodbye (it is broken).
+func (s *sender) drop() {
+	if s.conn != nil {
+		_ = s.conn.c.Close()
+		s.conn = nil
+	}
+}
+
+// quit ends the connection politely.
+func (s *sender) quit() {
+	if s.conn != nil {
+		if err := s.conn.c.Quit(); err != nil {
+			_ = s.conn.c.Close()
+		}
+		s.conn = nil
+	}
+}
+
+// send sends one message, connecting first when needed; a connection that
+// died while idle is replaced once.
+func (s *sender) send(ctx context.Context, msg *mail.Msg) *SendError {
+	for try := 0; ; try++ {
+		if s.conn == nil {
+			if s.dialErr != nil {
+				return s.dialErr
+			}
+			if err := s.dial(ctx); err != nil {
+				s.dialErr = temporary(err)
+				return s.dialErr
+			}
+		}
+		fresh := s.conn.fresh
+		s.conn.fresh = false
+		err := safeSend(s.client, s.conn.c, msg)
+		if err == nil {
+			return nil
+		}
+		se := Classify(err)
+		var me *mail.SendError
+		isMailErr := errors.As(err, &me)
+		if isMailErr && me.Reason == mail.ErrConnCheck {
+			// NOOP failed: nothing of this mail was sent.
+			s.drop()
+			if !fresh && try == 0 {
+				continue
+			}
+			return se
+		}
+		if se.Code == 0 || se.Code == 421 || (isMailErr && me.Reason == mail.ErrSMTPReset) {
+			s.drop() // the connection cannot be trusted any more
+		}
+		return se
+	}
+}
+
+// safeSend keeps a panic inside go-mail from taking the worker down.
+func safeSend(c *mail.Client, sc *smtp.Client, msg *mail.Msg) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("go-mail panicked while sending: %v", r)
+		}
+	}()
+	return c.SendWithSMTPClient(sc, msg)
+}
+
+// sendBatch sends claimed rows over one connection (reconnecting after a
+// connection-level error) and records each outcome.
+func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, claimedAt time.Time) Result {
+	var res Result
+	s, err := d.newSender()
+	if err != nil {
+		se := temporary(err)
+		for _, row := range rows {
+			res.add(d.finish(ctx, row, se))
+		}
+		return res
+	}
+	defer s.quit()
+	// Stop sending well before the lease runs out, or another worker could
+	// take a row while we are still sending it.
+	leaseStop := claimedAt.Add(d.cfg.Lease - min(2*d.cfg.Timeout, d.cfg.Lease/2))
+	for i, row := range rows {
+		if ctx.Err() != nil {
+			d.release(ctx, rows[i:], "dispatcher stopping")
+			break
+		}
+		if d.now().After(leaseStop) {
+			d.release(ctx, rows[i:], "lease nearly over")
+			break
+		}
+		msg, dropped, err := buildMsg(row, d.cfg.LoopHeader, d.now())
+		if err != nil {
+			res.add(d.finish(ctx, row, permanentf("building mail: %v", err)))
+			continue
+		}
+		if len(dropped) > 0 {
+			d.log.Warn("leaving malformed message ids out of the threading headers",
+				"outbox_id", row.ID, "message_id", row.MessageID, "dropped", dropped)
+		}
+		start := time.Now()
+		se := s.send(ctx, msg)
+		d.cfg.Metrics.observeSend(time.Since(start))
+		res.add(d.finish(ctx, row, se))
+	}
+	return res
+}
+
+// finish records one attempt's outcome. Bookkeeping runs even while
+// stopping: a mail the server accepted must be marked sent.
+func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendError) Result {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	attrs := []any{"outbox_id", row.ID, "kind", row.Kind, "message_id", row.MessageID, "attempts", row.Attempts}
+	if row.RequestID != nil {
+		attrs = append(attrs, "request_ref", store.Reference(*row.RequestID))
+	}
+	if se == nil {
+		err := d.st.MarkOutboxSent(mctx, row.ID, d.cfg.Holder, d.now())
+		d.cfg.Metrics.incSent()
+		attrs = append(attrs, "error_class", "none")
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			d.log.Warn("outbox mail sent, but its lease was lost meanwhile; another worker may send it again", append(attrs, "err", err)...)
+		case err != nil:
+			d.log.Error("outbox mail sent, but recording it failed; it will be sent again after the lease", append(attrs, "err", err)...)
+		default:
+			d.log.Info("outbox mail sent", attrs...)
+		}
+		return Result{Sent: 1}
+	}
+	attrs = append(attrs, "error_class", se.Class(), "smtp_code", se.Code, "enhanced_code", se.Enhanced, "err", se.Error())
+	var (
+		err    error
+		out    Result
+		msg    string
+		reason string
+	)
+	switch {
+	case se.Permanent:
+		reason = ReasonPermanent
+		if se.Code == 0 {
+			reason = ReasonInvalid
+		}
+		err = d.st.MarkOutboxFailed(mctx, row.ID, d.cfg.Holder, se.Error())
+		out, msg = Result{Failed: 1}, "outbox mail failed"
+	case row.Attempts >= d.cfg.MaxAttempts:
+		reason = ReasonMaxAttempts
+		err = d.st.MarkOutboxFailed(mctx, row.ID, d.cfg.Holder,
+			fmt.Sprintf("giving up after %d attempts: %s", row.Attempts, se.Error()))
+		out, msg = Result{Failed: 1}, "outbox mail failed after too many attempts"
+	default:
+		next := d.now().Add(d.backoff(row.Attempts))
+		err = d.st.MarkOutboxRetry(mctx, row.ID, d.cfg.Holder, next, se.Error())
+		attrs = append(attrs, "next_attempt_at", next.UTC())
+		out, msg = Result{Deferred: 1}, "outbox mail deferred"
+	}
+	if out.Failed > 0 {
+		d.cfg.Metrics.incFailed(reason)
+		attrs = append(attrs, "reason", reason)
+	} else {
+		d.cfg.Metrics.incDeferred()
+	}
+	if err != nil {
+		d.log.Error(msg+", but recording it failed", append(attrs, "store_err", err)...)
+	} else {
+		d.log.Warn(msg, attrs...)
+	}
+	return out
+}
+
+// release hands claimed rows back untried (their due time and last error
+// unchanged) so that they need not wait for the lease to expire.
+func (d *Dispatcher) release(ctx context.Context, rows []store.OutboxMail, why string) {
+	if len(rows) == 0 {
+		return
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	for _, row := range rows {
+		if err := d.st.MarkOutboxRetry(mctx, row.ID, d.cfg.Holder, row.NextAttemptAt, row.LastError); err != nil {
+			d.log.Error("releasing outbox mail", "outbox_id", row.ID, "why", why, "err", err)
+			continue
+		}
+		d.log.Info("released outbox mail untried", "outbox_id", row.ID, "message_id", row.MessageID, "why", why)
+	}
+}
+
+// backoff is the delay before the next try after the attempts-th attempt:
+// the ceiling doubles from MinBackoff up to MaxBackoff, and the delay is
+// drawn uniformly between MinBackoff and the ceiling (full jitter above the
+// floor, so a retry is never immediate).
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	lo, hi := d.cfg.MinBackoff, d.cfg.MinBackoff
+	for i := 1; i < attempts && hi < d.cfg.MaxBackoff; i++ {
+		hi *= 2
+	}
+	hi = min(hi, d.cfg.MaxBackoff)
+	if hi <= lo {
+		return lo
+	}
+	return lo + mrand.N(hi-lo+1)
+}
