@@ -1,0 +1,308 @@
+// Package cli is onboarder's command table and its one composition root:
+// it reads the configuration, builds and wires every part (store, workflow,
+// mailbox poller, outbox dispatcher, web server), runs the cron schedule with
+// the lease-guarded poll, and the demo.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/onboarder/onboarder/config"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/templates"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// usageError is a command-line mistake (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	stdin  io.Reader
+	getenv func(string) string
+	cfg    config.Config
+	log    *slog.Logger
+	args   []string // the command's own arguments (config flags removed)
+
+	st  *store.Store
+	wf  *workflow.Service
+	tpl *templates.Set
+	// onQueued is called after a transaction queued mail (wakes the dispatcher).
+	onQueued func()
+}
+
+type command struct {
+	words []string
+	args  string
+	help  string
+	run   func(e *env) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{[]string{"migrate"}, "", "create or upgrade the schema", cmdMigrate},
+		{[]string{"run"}, "", "long-running worker: scheduled polls (+ IDLE), outbox dispatcher, invitation expiry, web server", cmdRun},
+		{[]string{"poll"}, "--once", "one intake pass over all new mail, then exit", cmdPoll},
+		{[]string{"outbox", "flush"}, "", "try every due outbox mail once now", cmdOutboxFlush},
+		{[]string{"outbox", "list"}, "[--json]", "outbox mails", cmdOutboxList},
+		{[]string{"outbox", "retry"}, "ID", "put a failed outbox mail back in the queue", cmdOutboxRetry},
+		{[]string{"messages", "list"}, "[--json]", "every received mail and what became of it", cmdMessagesList},
+		{[]string{"messages", "show"}, "ID [--raw] [--json]", "one received mail (its raw source with --raw)", cmdMessagesShow},
+		{[]string{"messages", "reprocess"}, "ID", "handle a mail again after a fix", cmdMessagesReprocess},
+		{[]string{"requests", "list"}, "[--state S] [--json]", "requests, newest first", cmdRequestsList},
+		{[]string{"requests", "show"}, "ID [--json]", "one request with findings, mails and audit trail", cmdRequestsShow},
+		{[]string{"requests", "approve"}, "ID --by WHO [--note TEXT]", "approve a pending_approval request", cmdRequestsApprove},
+		{[]string{"requests", "reject"}, "ID --by WHO --reason TEXT", "reject an open request", cmdRequestsReject},
+		{[]string{"partners", "add"}, "--name N [--email A]... [--domain D]... [--ref R] [--locale en|de] [--trusted]", "register a partner; prints its id", cmdPartnersAdd},
+		{[]string{"partners", "list"}, "[--json]", "partners", cmdPartnersList},
+		{[]string{"orgs", "import"}, "FILE.csv", "upsert organizations (header id,name,status,admin_name,admin_email,country,locale)", cmdOrgsImport},
+		{[]string{"orgs", "list"}, "[--json]", "organizations", cmdOrgsList},
+		{[]string{"links", "list"}, "[--json]", "links", cmdLinksList},
+		{[]string{"links", "revoke"}, "ID --by WHO", "revoke a link", cmdLinksRevoke},
+		{[]string{"invites", "resend"}, "ID [--by WHO]", "send a new invitation for a request (the old link stops working)", cmdInvitesResend},
+		{[]string{"ops-users", "add"}, "--email E", "create an ops console user; the password is read from stdin", cmdOpsUsersAdd},
+		{[]string{"config", "check"}, "", "print the effective configuration (secrets redacted) and try every connection", cmdConfigCheck},
+		{[]string{"demo"}, "", "the zero-setup tour: in-process mail servers, sample data, the real pipeline, the web console", cmdDemo},
+	}
+}
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, os.Stdin, stdout, stderr, os.Getenv)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, rest := findCommand(args)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "onboarder: unknown command %q: run 'onboarder help' for the list\n", strings.Join(leadingWords(args), " "))
+		return exitUsage
+	}
+	for _, a := range rest {
+		if a == "-h" || a == "--help" {
+			fmt.Fprintf(stdout, "usage: onboarder %s %s\n  %s\n\n%s", strings.Join(cmd.words, " "), cmd.args, cmd.help, config.Usage())
+			return exitOK
+		}
+	}
+	cfg, rest, err := config.Load(rest, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "onboarder: %v\n", err)
+		var fe *config.FlagError
+		if errors.As(err, &fe) {
+			return exitUsage
+		}
+		return exitFail
+	}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, stdin: stdin, getenv: getenv, cfg: cfg, args: rest,
+		log: newLogger(cfg, stderr)}
+	defer e.close()
+	err = cmd.run(e)
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "onboarder %s: %v (usage: onboarder %s %s)\n", strings.Join(cmd.words, " "), ue.msg, strings.Join(cmd.words, " "), cmd.args)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "onboarder %s: %s\n", strings.Join(cmd.words, " "), oneLine(err.Error()))
+	return exitFail
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", " ")
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func leadingWords(args []string) []string {
+	var w []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		w = append(w, a)
+		if len(w) == 2 {
+			break
+		}
+	}
+	return w
+}
+
+func findCommand(args []string) (*command, []string) {
+	var best *command
+	for i := range commands {
+		c := &commands[i]
+		if len(args) < len(c.words) {
+			continue
+		}
+		ok := true
+		for j, w := range c.words {
+			if args[j] != w {
+				ok = false
+			}
+		}
+		if ok && (best == nil || len(c.words) > len(best.words)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return best, args[len(best.words):]
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "onboarder: the worker behind the partners@ mailbox (reseller connection requests).")
+	fmt.Fprintln(w, "\nusage: onboarder COMMAND [flags]")
+	lines := make([]string, 0, len(commands))
+	for _, c := range commands {
+		lines = append(lines, fmt.Sprintf("  %-22s %s\n      %s", strings.Join(c.words, " "), c.args, c.help))
+	}
+	sort.Strings(lines)
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+	fmt.Fprintln(w, "\nExit codes: 0 success, 1 failure (one line on stderr), 2 usage error.")
+	fmt.Fprintln(w, "Run 'onboarder COMMAND --help' for the configuration variables.")
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// open connects and migrates the database, loads the templates and builds
+// the workflow service.
+func (e *env) open() error {
+	if e.wf != nil {
+		return nil
+	}
+	st, err := store.Open(e.ctx, e.cfg.DatabaseURL, store.Options{Logger: e.log})
+	if err != nil {
+		return fmt.Errorf("%w: check ONBOARDER_DATABASE_URL and that the database is running", err)
+	}
+	e.st = st
+	if err := st.Migrate(e.ctx); err != nil {
+		return fmt.Errorf("%w: check the database user's rights", err)
+	}
+	tpl, err := templates.Load(e.cfg.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("loading mail templates: %w: fix the file or unset ONBOARDER_TEMPLATES_DIR", err)
+	}
+	e.tpl = tpl
+	wf, err := workflow.New(st, workflow.Options{
+		From:               e.cfg.MailFrom,
+		ReplyTo:            e.cfg.ReplyTo,
+		PublicURL:          e.cfg.PublicURL,
+		TrustedAuthServID:  e.cfg.TrustedAuthServID,
+		AutoApproveTrusted: e.cfg.AutoApproveTrusted,
+		InviteTTL:          e.cfg.InviteTTL,
+		Templates:          tpl,
+		Logger:             e.log,
+		Queued: func() {
+			if e.onQueued != nil {
+				e.onQueued()
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	e.wf = wf
+	return nil
+}
+
+func (e *env) close() {
+	if e.st != nil {
+		e.st.Close()
+	}
+}
+
+// flags parses a command's flags, allowing positional arguments between
+// them ("approve 42 --by ops" as well as "approve --by ops 42").
+func (e *env) flags(fs *flag.FlagSet) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	args := e.args
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// multiFlag collects a repeated string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// requestArg reads a request number or reference.
+func requestArg(pos []string) (int64, error) {
+	if len(pos) != 1 {
+		return 0, usagef("expected one request ID (42 or REQ-000042)")
+	}
+	id, ok := store.ParseReference(pos[0])
+	if !ok {
+		return 0, usagef("%q is not a request ID: use a number like 42 or a reference like REQ-000042", pos[0])
+	}
+	return id, nil
+}
+
+// explain turns domain errors into one line with what to do.
+func explain(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s: %v: check the ID with the list command", what, err)
+	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%s: refused: %v", what, err)
+	case errors.Is(err, workflow.ErrTooSoon):
+		return fmt.Errorf("%s: refused: %v", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

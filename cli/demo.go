@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/onboarder/onboarder/config"
+	"github.com/onboarder/onboarder/mailtest"
+	"github.com/onboarder/onboarder/parser"
+	"github.com/onboarder/onboarder/store"
+)
+
+//go:embed demodata
+var demoData embed.FS
+
+// cmdDemo runs the real pipeline over real protocols against in-process
+// IMAP and SMTP servers and a temporary SQLite database, prints what
+// happened, then keeps serving the web pages until Ctrl-C.
+func cmdDemo(e *env) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	noServe := fs.Bool("no-serve", false, "exit after the tour instead of serving the web pages")
+	if _, err := e.flags(fs); err != nil {
+		return err
+	}
+	out := e.stdout
+	dir, err := os.MkdirTemp("", "onboarder-demo-")
+	if err != nil {
+		return fmt.Errorf("making a temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	imapSrv, err := mailtest.StartIMAP(mailtest.IMAPOptions{Username: "partners@onboarding.example", Password: "demo"})
+	if err != nil {
+		return fmt.Errorf("starting the demo IMAP server: %w", err)
+	}
+	defer imapSrv.Close()
+	smtpSrv, err := mailtest.StartSMTP(mailtest.SMTPOptions{})
+	if err != nil {
+		return fmt.Errorf("starting the demo SMTP server: %w", err)
+	}
+	defer smtpSrv.Close()
+
+	// The web server: the configured address, or any free port if taken.
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("listening for the web pages: %w", err)
+		}
+	}
+	defer ln.Close()
+
+	from := mail.Address{Name: "Partner Onboarding", Address: "partners@onboarding.example"}
+	e.cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "demo.db")
+	e.cfg.IMAP = &config.Server{Scheme: "imap", Host: imapSrv.Addr(), Username: imapSrv.Username(), Password: imapSrv.Password(),
+		Path: "INBOX", TLS: config.TLSNone}
+	e.cfg.SMTP = &config.Server{Scheme: "smtp", Host: smtpSrv.Addr(), TLS: config.TLSNone}
+	e.cfg.MailFrom, e.cfg.ReplyTo = from, from
+	e.cfg.PublicURL = "http://" + ln.Addr().String()
+	e.cfg.TemplatesDir = ""
+	if e.getenv("ONBOARDER_LOG_LEVEL") == "" {
+		// The tour speaks for itself; the log shows only what goes wrong.
+		e.cfg.LogLevel = "warn"
+		e.log = newLogger(e.cfg, e.stderr)
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := demoSeed(e); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "onboarder demo: the real pipeline over real IMAP and SMTP, all on 127.0.0.1\n")
+	fmt.Fprintf(out, "  mailbox  %s (in-process IMAP server)\n  outbox   %s (in-process SMTP server)\n  database %s\n\n",
+		e.cfg.IMAP, e.cfg.SMTP, e.cfg.DatabaseURL)
+
+	names, err := fs2names()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "1. %d mails arrive at partners@onboarding.example:\n", len(names))
+	for _, n := range names {
+		raw, _ := demoData.ReadFile("demodata/" + n)
+		if _, err := imapSrv.Append("INBOX", raw); err != nil {
+			return fmt.Errorf("delivering %s: %w", n, err)
+		}
+		fmt.Fprintf(out, "   %-45s %s\n", headerOf(raw, "From"), clip(headerOf(raw, "Subject"), 70))
+	}
+
+	w, err := newWorker(e, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	w.pollOnce(e.ctx)
+	if w.lastPoll.Load() == 0 {
+		return errors.New("the demo's intake pass failed: see the log above")
+	}
+	fmt.Fprintf(out, "\n2. One intake pass (IMAP UID FETCH, parse, check, record, UID MOVE) made these requests:\n")
+	if err := demoRequests(e, out); err != nil {
+		return err
+	}
+	msgs, err := e.st.Q(e.ctx).ListMessages(store.MessageFilter{})
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.RequestID == nil {
+			note := map[string]string{store.DispAutoReply: "recorded, never answered", store.DispIgnored: "not for us: left unread in INBOX for the people who read it"}[m.Disposition]
+			fmt.Fprintf(out, "   mail from %s %q: %s (%s)\n", m.FromAddr, clip(m.Subject, 40), m.Disposition, note)
+		}
+	}
+
+	// Ops approve the first pending request, as `requests approve` would.
+	pending, err := e.st.Q(e.ctx).ListRequests(store.RequestFilter{State: store.StatePendingApproval})
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		r := pending[len(pending)-1]
+		if err := e.wf.Approve(e.ctx, r.ID, "demo-ops", "welcome aboard"); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n3. Ops approve %s (onboarder requests approve %d --by demo-ops): link invited, invitation queued.\n", r.Reference(), r.ID)
+	}
+
+	res, err := w.disp.FlushOnce(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n4. The outbox sent %d mails over SMTP (deferred %d, failed %d):\n", res.Sent, res.Deferred, res.Failed)
+	invite := ""
+	for _, m := range smtpSrv.Messages() {
+		subject := headerOf(m.Data, "Subject")
+		body := demoExcerpt(m.Data)
+		fmt.Fprintf(out, "   to %-32s %s\n      %s\n", strings.Join(m.To, ", "), clip(subject, 80), clip(body, 100))
+		if u := inviteURL.Find(m.Data); u != nil {
+			invite = string(u)
+		}
+	}
+	if invite != "" {
+		fmt.Fprintf(out, "\n5. The administrator's invitation link (open it, then Accept or Decline):\n   %s\n", invite)
+	}
+	if *noServe {
+		return nil
+	}
+	fmt.Fprintf(out, "\nServing %s until Ctrl-C. Try: onboarder requests list --database-url %s\n\n", e.cfg.PublicURL, e.cfg.DatabaseURL)
+	sch, _ := cron.ParseStandard("@every 10s")
+	return e.serve(ln, sch, 10*time.Second)
+}
+
+var inviteURL = regexp.MustCompile(`https?://[^\s"<>]+/invite/[A-Za-z0-9_-]{20,}`)
+
+func fs2names() ([]string, error) {
+	ents, err := fs.ReadDir(demoData, "demodata")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, en := range ents {
+		if strings.HasSuffix(en.Name(), ".eml") {
+			names = append(names, en.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func demoSeed(e *env) error {
+	q := e.st.Q(e.ctx)
+	if err := q.CreatePartner(&store.Partner{Name: "Alpenblick IT GmbH", Ref: "MPN-7001", Locale: "de"},
+		[]string{"jonas@alpenblick-it.example"}, nil); err != nil {
+		return err
+	}
+	if err := q.CreatePartner(&store.Partner{Name: "Cloud Harbor Ltd", Ref: "MPN-7002", Locale: "en", Trusted: true},
+		nil, []string{"cloudharbor.example"}); err != nil {
+		return err
+	}
+	f, _ := demoData.Open("demodata/orgs.csv")
+	defer f.Close()
+	orgs, err := readOrgsCSV(f, "demo orgs.csv")
+	if err != nil {
+		return err
+	}
+	for i := range orgs {
+		if err := q.UpsertOrganization(&orgs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func demoRequests(e *env, out io.Writer) error {
+	q := e.st.Q(e.ctx)
+	rs, err := q.ListRequests(store.RequestFilter{})
+	if err != nil {
+		return err
+	}
+	names, err := e.partnerNames()
+	if err != nil {
+		return err
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	for _, r := range rs {
+		fds, _ := q.Findings(r.ID)
+		var codes []string
+		for _, f := range fds {
+			codes = append(codes, f.Code)
+		}
+		partner := "unknown sender " + r.Sender
+		if r.PartnerID != nil {
+			partner = names[*r.PartnerID]
+		}
+		fmt.Fprintf(out, "   %s  %-17s %-20s customer %-28q findings: %s\n", r.Reference(), r.State, clip(partner, 20),
+			clip(r.CustomerName, 26), orDash(strings.Join(codes, ", ")))
+	}
+	return nil
+}
+
+func headerOf(raw []byte, name string) string {
+	p := parser.Parse(raw, parser.Options{})
+	if name == "From" {
+		return p.From.Addr
+	}
+	return p.Subject
+}
+
+// demoExcerpt is the start of a sent mail's text, on one line.
+func demoExcerpt(raw []byte) string {
+	return strings.Join(strings.Fields(parser.Parse(raw, parser.Options{}).Text), " ")
+}

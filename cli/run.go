@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/onboarder/onboarder/mailbox"
+	"github.com/onboarder/onboarder/outbox"
+	"github.com/onboarder/onboarder/web"
+)
+
+func cmdRun(e *env) error {
+	if _, err := e.flags(flag.NewFlagSet("run", flag.ContinueOnError)); err != nil {
+		return err
+	}
+	if e.cfg.IMAP == nil {
+		return errors.New("ONBOARDER_IMAP_URL is not set: set it to imaps://user:pass@host/INBOX")
+	}
+	sch, interval, err := schedule(e.cfg.PollSchedule)
+	if err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	for _, kv := range e.cfg.Redacted() {
+		e.log.Debug("config", "name", kv.Name, "value", kv.Value)
+	}
+	if e.cfg.SMTP == nil {
+		e.log.Warn("ONBOARDER_SMTP_URL is not set: mail is queued but not sent")
+	}
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w: set ONBOARDER_HTTP_ADDR to a free address", e.cfg.HTTPAddr, err)
+	}
+	return e.serve(ln, sch, interval)
+}
+
+// serve runs the worker and the web server on ln until e.ctx ends, then
+// shuts down in two phases: stop taking work, let in-flight work finish.
+func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time }, interval time.Duration) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := newWorker(e, reg)
+	if err != nil {
+		return err
+	}
+	w.interval = interval
+	if w.disp != nil {
+		e.onQueued = w.disp.Kick
+	}
+	srv := &http.Server{
+		Handler: web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg,
+			Logger: e.log.With("component", "web")}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	e.log.Info("onboarder running", "http", ln.Addr().String(), "imap", e.cfg.IMAP.String(),
+		"schedule", e.cfg.PollSchedule, "idle", e.cfg.IMAPIdle, "db", e.st.Dialect())
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		w.loop(ctx, sch)
+	}()
+	select {
+	case <-e.ctx.Done():
+	case err := <-httpErr:
+		cancel()
+		<-loopDone
+		return fmt.Errorf("web server stopped: %w", err)
+	}
+	e.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(e.ctx), 15*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	cancel()
+	<-loopDone
+	e.st.ReleaseLease(sctx, pollLease, w.holder)
+	e.log.Info("stopped")
+	return nil
+}
+
+func cmdConfigCheck(e *env) error {
+	if _, err := e.flags(flag.NewFlagSet("config check", flag.ContinueOnError)); err != nil {
+		return err
+	}
+	for _, kv := range e.cfg.Redacted() {
+		fmt.Fprintf(e.stdout, "%-34s %s\n", kv.Name, kv.Value)
+	}
+	fmt.Fprintln(e.stdout)
+	var failed []string
+	check := func(what string, err error) {
+		if err != nil {
+			failed = append(failed, what)
+			fmt.Fprintf(e.stdout, "FAIL  %s: %v\n", what, err)
+			return
+		}
+		fmt.Fprintf(e.stdout, "ok    %s\n", what)
+	}
+	check("database "+e.cfg.DatabaseURL, e.open())
+	if _, _, err := schedule(e.cfg.PollSchedule); err != nil {
+		check("poll schedule", err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	if e.cfg.IMAP != nil {
+		mc := mailboxConfig(e.cfg, e)
+		mc.BatchSize = 1
+		p := mailbox.NewPoller(mc, nil, nil)
+		check("IMAP "+e.cfg.IMAP.String(), p.Check(ctx))
+	} else {
+		fmt.Fprintln(e.stdout, "skip  IMAP: ONBOARDER_IMAP_URL not set")
+	}
+	if e.cfg.SMTP != nil {
+		d := outbox.New(e.st, outboxConfig(e.cfg, e, holderID(), nil))
+		check("SMTP "+e.cfg.SMTP.String(), d.Check(ctx))
+	} else {
+		fmt.Fprintln(e.stdout, "skip  SMTP: ONBOARDER_SMTP_URL not set (mail stays queued)")
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d check(s) failed: %v: fix the settings above", len(failed), failed)
+	}
+	return nil
+}

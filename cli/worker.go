@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/onboarder/onboarder/config"
+	"github.com/onboarder/onboarder/mailbox"
+	"github.com/onboarder/onboarder/outbox"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+// pollLease is the lease name that lets one worker poll at a time.
+const pollLease = "poll"
+
+// holderID names this process in leases.
+func holderID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// cursorStore adapts store to mailbox.CursorStore.
+type cursorStore struct{ st *store.Store }
+
+func (c cursorStore) LoadCursor(ctx context.Context, mb string) (mailbox.Cursor, error) {
+	cur, err := c.st.LoadCursor(ctx, mb)
+	return mailbox.Cursor{UIDValidity: uint32(cur.UIDValidity), LastUID: uint32(cur.LastUID)}, err
+}
+
+func (c cursorStore) SaveCursor(ctx context.Context, mb string, cur mailbox.Cursor) error {
+	return c.st.SaveCursor(ctx, store.MailboxCursor{Mailbox: mb, UIDValidity: int64(cur.UIDValidity), LastUID: int64(cur.LastUID)})
+}
+
+// intakeHandler joins the mailbox to the workflow: workflow's mail handler
+// is the poller's handler.
+type intakeHandler struct {
+	wf    *workflow.Service
+	tally map[string]int
+	mu    sync.Mutex
+	m     *metrics
+}
+
+func (h *intakeHandler) HandleBatch(ctx context.Context, b mailbox.Batch) ([]mailbox.Action, error) {
+	acts := make([]mailbox.Action, len(b.Messages))
+	for i, m := range b.Messages {
+		res, err := h.wf.HandleMail(ctx, workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
+			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate})
+		if err != nil {
+			return nil, err
+		}
+		switch res.Outcome {
+		case workflow.Move:
+			acts[i] = mailbox.ActionMove
+		case workflow.Keep:
+			acts[i] = mailbox.ActionKeep
+		default:
+			acts[i] = mailbox.ActionRetry
+		}
+		h.mu.Lock()
+		if h.tally != nil {
+			h.tally[res.Disposition]++
+		}
+		h.mu.Unlock()
+		h.m.mailReceived(res.Disposition)
+	}
+	return acts, nil
+}
+
+func mailboxConfig(cfg config.Config, e *env) mailbox.Config {
+	s := cfg.IMAP
+	mc := mailbox.Config{
+		Addr: s.Host, TLS: mailbox.TLSMode(s.TLS), Username: s.Username, Password: s.Password,
+		Mailbox: s.Path, ProcessedFolder: cfg.IMAPProcessedFolder, BatchSize: cfg.PollBatch,
+		MaxMessageBytes: cfg.MaxMessageBytes, CommandTimeout: cfg.IMAPTimeout, Logger: e.log.With("component", "mailbox"),
+	}
+	if s.TLS != config.TLSNone {
+		mc.TLSConfig = &tls.Config{ServerName: s.Hostname(), InsecureSkipVerify: s.InsecureSkipVerify}
+	}
+	return mc
+}
+
+func outboxConfig(cfg config.Config, e *env, holder string, m *outbox.Metrics) outbox.Config {
+	s := cfg.SMTP
+	oc := outbox.Config{
+		Addr: s.Host, TLS: outbox.TLSMode(s.TLS), Username: s.Username, Password: s.Password,
+		Timeout: cfg.SMTPTimeout, Holder: holder, LoopHeader: cfg.ReplyTo.Address,
+		Logger: e.log.With("component", "outbox"), Metrics: m,
+	}
+	if s.TLS != config.TLSNone {
+		oc.TLSConfig = &tls.Config{ServerName: s.Hostname(), InsecureSkipVerify: s.InsecureSkipVerify}
+	}
+	return oc
+}
+
+func cmdPoll(e *env) error {
+	fs := flag.NewFlagSet("poll", flag.ContinueOnError)
+	once := fs.Bool("once", false, "one intake pass, then exit")
+	if _, err := e.flags(fs); err != nil {
+		return err
+	}
+	if !*once {
+		return usagef("poll needs --once (for scheduled polling use 'onboarder run')")
+	}
+	if e.cfg.IMAP == nil {
+		return errors.New("ONBOARDER_IMAP_URL is not set: set it to imaps://user:pass@host/INBOX")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	holder := holderID()
+	ok, err := e.st.AcquireLease(e.ctx, pollLease, holder, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("another worker is polling this mailbox right now (lease held): try again in a minute")
+	}
+	defer e.st.ReleaseLease(context.WithoutCancel(e.ctx), pollLease, holder)
+	h := &intakeHandler{wf: e.wf, tally: map[string]int{}}
+	p := mailbox.NewPoller(mailboxConfig(e.cfg, e), cursorStore{e.st}, h)
+	start := time.Now()
+	stats, err := p.RunOnce(e.ctx)
+	if err != nil {
+		return fmt.Errorf("polling %s: %w: check ONBOARDER_IMAP_URL and that the server is reachable", e.cfg.IMAP, err)
+	}
+	fmt.Fprintf(e.stdout, "polled %s in %s: %d mails (%s); moved %d, left %d, retry %d, waiting %d\n",
+		e.cfg.IMAP, time.Since(start).Round(time.Millisecond), stats.Seen, tallyString(h.tally),
+		stats.Moved, stats.Kept, stats.Retried, stats.Remaining)
+	return nil
+}
+
+func tallyString(t map[string]int) string {
+	order := []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
+		store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending}
+	s := ""
+	for _, d := range order {
+		if t[d] > 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += fmt.Sprintf("%s %d", d, t[d])
+		}
+	}
+	if s == "" {
+		return "none new"
+	}
+	return s
+}
+
+func cmdOutboxFlush(e *env) error {
+	if _, err := e.flags(flag.NewFlagSet("outbox flush", flag.ContinueOnError)); err != nil {
+		return err
+	}
+	if e.cfg.SMTP == nil {
+		return errors.New("ONBOARDER_SMTP_URL is not set, so mail stays queued: set it to smtps://user:pass@host")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	d := outbox.New(e.st, outboxConfig(e.cfg, e, holderID(), nil))
+	res, err := d.FlushOnce(e.ctx)
+	if err != nil {
+		return fmt.Errorf("flushing the outbox: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "sent %d, deferred %d, failed %d\n", res.Sent, res.Deferred, res.Failed)
+	return nil
+}
+
+// worker is the long-running part of `run` and `demo`.
+type worker struct {
+	e        *env
+	holder   string
+	poller   *mailbox.Poller
+	disp     *outbox.Dispatcher
+	m        *metrics
+	interval time.Duration
+
+	pollMu   sync.Mutex
+	lastPoll atomic.Int64 // unix nanos of the last successful poll
+	kick     chan struct{}
+}
+
+func newWorker(e *env, reg *prometheus.Registry) (*worker, error) {
+	w := &worker{e: e, holder: holderID(), kick: make(chan struct{}, 1), m: newMetrics(reg)}
+	if e.cfg.SMTP != nil {
+		w.disp = outbox.New(e.st, outboxConfig(e.cfg, e, w.holder, outbox.NewMetrics(reg)))
+	}
+	if e.cfg.IMAP != nil {
+		h := &intakeHandler{wf: e.wf, m: w.m}
+		w.poller = mailbox.NewPoller(mailboxConfig(e.cfg, e), cursorStore{e.st}, h)
+	}
+	return w, nil
+}
+
+// pollOnce runs one lease-guarded intake pass. The lease is renewed while
+// the pass runs; a worker that dies loses it after the lease period.
+func (w *worker) pollOnce(ctx context.Context) {
+	if w.poller == nil {
+		return
+	}
+	if !w.pollMu.TryLock() {
+		return // a pass is running; it will see the new mail
+	}
+	defer w.pollMu.Unlock()
+	const ttl = 2 * time.Minute
+	ok, err := w.e.st.AcquireLease(ctx, pollLease, w.holder, ttl)
+	if err != nil {
+		w.e.log.Error("poll skipped: cannot take the poll lease", "err", err)
+		w.m.pollFailed()
+		return
+	}
+	if !ok {
+		w.e.log.Debug("another worker holds the poll lease")
+		w.lastPoll.Store(time.Now().UnixNano()) // someone polls: we are not the one to alarm
+		return
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	renewDone := make(chan struct{})
+	go func() { // renew while polling
+		defer close(renewDone)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+				if ok, err := w.e.st.AcquireLease(pctx, pollLease, w.holder, ttl); err != nil || !ok {
+					w.e.log.Error("lost the poll lease during a pass: stopping it", "err", err)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	stats, err := w.poller.RunOnce(pctx)
+	cancel()
+	<-renewDone
+	w.m.pollDone(time.Since(start), err)
+	if err != nil {
+		w.e.log.Error("poll failed", "err", err, "imap", w.e.cfg.IMAP.String())
+		return
+	}
+	w.lastPoll.Store(time.Now().UnixNano())
+	if stats.Seen > 0 {
+		w.e.log.Info("poll done", "mails", stats.Seen, "moved", stats.Moved, "kept", stats.Kept,
+			"retry", stats.Retried, "waiting", stats.Remaining, "took", time.Since(start).Round(time.Millisecond))
+	}
+	if stats.Remaining > 0 { // a backlog: go on at once
+		w.trigger()
+	}
+}
+
+func (w *worker) trigger() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ready reports whether the worker is healthy for /readyz.
+func (w *worker) ready(ctx context.Context) error {
+	if err := w.e.st.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if w.poller == nil {
+		return nil
+	}
+	last := time.Unix(0, w.lastPoll.Load())
+	if since := time.Since(last); since > 3*w.interval {
+		return fmt.Errorf("no successful poll for %s (schedule every %s)", since.Round(time.Second), w.interval)
+	}
+	return nil
+}
+
+// schedule parses the cron spec and returns the interval between its next
+// two runs (for the readiness rule).
+func schedule(spec string) (cron.Schedule, time.Duration, error) {
+	sch, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ONBOARDER_POLL_SCHEDULE %q is not a cron schedule (%v): use e.g. '@every 1m' or '*/5 * * * *'", spec, err)
+	}
+	a := sch.Next(time.Now())
+	return sch, sch.Next(a).Sub(a), nil
+}
+
+// loop runs everything until ctx ends: the cron schedule, IDLE, the
+// dispatcher and the invitation expiry. It returns when all have stopped.
+func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
+	var wg sync.WaitGroup
+	c := cron.New(cron.WithLocation(time.UTC))
+	c.Schedule(sch, cron.FuncJob(w.trigger))
+	c.Schedule(cron.Every(time.Minute), cron.FuncJob(func() {
+		if n, err := w.e.wf.ExpireDue(ctx); err != nil {
+			w.e.log.Error("expiring invitations failed", "err", err)
+		} else if n > 0 {
+			w.e.log.Info("invitations expired", "count", n)
+		}
+	}))
+	c.Start()
+	w.lastPoll.Store(time.Now().UnixNano())
+	w.trigger() // poll at start
+
+	wg.Add(1)
+	go func() { // the poll loop: one pass at a time, triggered by cron or IDLE
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.kick:
+				w.pollOnce(ctx)
+			}
+		}
+	}()
+	if w.poller != nil && w.e.cfg.IMAPIdle {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := w.poller.Idle(ctx, w.trigger)
+			if errors.Is(err, mailbox.ErrIdleUnsupported) {
+				w.e.log.Warn("the IMAP server has no IDLE: polling on the schedule only")
+			} else if err != nil && ctx.Err() == nil {
+				w.e.log.Error("IDLE stopped", "err", err)
+			}
+		}()
+	}
+	if w.disp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.disp.Run(ctx); err != nil && ctx.Err() == nil {
+				w.e.log.Error("outbox dispatcher stopped", "err", err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	stopped := c.Stop()
+	<-stopped.Done()
+	wg.Wait()
+}

@@ -1,0 +1,465 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/onboarder/onboarder/parser"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/templates"
+)
+
+// GoneError says why an invitation token no longer works.
+type GoneError struct{ Status string }
+
+func (e *GoneError) Error() string { return "the invitation is " + e.Status }
+
+// stateErr builds an ErrState with the reason.
+func stateErr(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrState)
+}
+
+// Approve approves a pending_approval request: the link is recorded as
+// invited, an invitation goes to the organization's administrator and the
+// partner is told.
+func (s *Service) Approve(ctx context.Context, requestID int64, by, note string) error {
+	return s.transact(ctx, func(tx *txn) error { return tx.approve(requestID, "ops:"+by, note) })
+}
+
+func (tx *txn) approve(id int64, actor, note string) error {
+	r, err := tx.Request(id)
+	if err != nil {
+		return err
+	}
+	if r.State != store.StatePendingApproval {
+		return stateErr("%s is %s, not pending_approval", r.Reference(), r.State)
+	}
+	if r.PartnerID == nil || r.OrganizationID == nil {
+		return stateErr("%s has no partner or organization", r.Reference())
+	}
+	partner, err := tx.Partner(*r.PartnerID)
+	if err != nil {
+		return err
+	}
+	org, err := tx.Organization(*r.OrganizationID)
+	if err != nil {
+		return err
+	}
+	if org.Status != store.OrgActive {
+		return stateErr("organization %s is %s", org.ID, org.Status)
+	}
+	admin := org.AdminEmail
+	if admin == "" {
+		admin = r.ContactEmail
+	}
+	if admin == "" {
+		return stateErr("organization %s has no administrator e-mail: add it to the directory first", org.ID)
+	}
+	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
+		StartedAt: tx.s.now()}
+	if err := tx.InsertLink(link); err != nil {
+		return err
+	}
+	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, store.StateInvited, nil); err != nil {
+		return err
+	}
+	reason := "approved"
+	if note != "" {
+		reason = "approved: " + note
+	}
+	if err := tx.audit(r.ID, &link.ID, actor, store.StatePendingApproval, store.StateInvited, reason); err != nil {
+		return err
+	}
+	r.State = store.StateInvited
+	if err := tx.invite(&r, partner, org, admin, link.ID); err != nil {
+		return err
+	}
+	return tx.answerPartner(&r, &partner, templates.KindRequestApproved,
+		templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, Note: note}, nil)
+}
+
+// invite creates a fresh invitation token and queues the invitation mail.
+func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organization, admin string, linkID int64) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("making invitation token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	expires := tx.s.now().Add(tx.s.opts.InviteTTL)
+	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: HashToken(token), ExpiresAt: expires}
+	if err := tx.InsertInvitation(inv); err != nil {
+		return err
+	}
+	d := templates.Data{Audience: "admin", OrganizationName: org.Name, AdminName: org.AdminName, AdminEmail: admin,
+		InviteURL: tx.s.opts.PublicURL + "/invite/" + token, ExpiresAt: expires}
+	tx.fillRequestData(&d, r, &partner)
+	d.ThreadSubject = ""
+	return tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: admin, toName: org.AdminName,
+		requestID: r.ID, data: d, auto: "auto-generated"})
+}
+
+// HashToken is what is stored of an invitation token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Reject rejects an open request with a reason that goes to the partner.
+func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string) error {
+	return s.transact(ctx, func(tx *txn) error {
+		r, err := tx.Request(requestID)
+		if err != nil {
+			return err
+		}
+		if r.State != store.StateNeedsInfo && r.State != store.StatePendingApproval && r.State != store.StateInvited {
+			return stateErr("%s is %s: only open requests can be rejected", r.Reference(), r.State)
+		}
+		if err := tx.SetRequestState(r.ID, r.State, store.StateRejected, nil); err != nil {
+			return err
+		}
+		if r.State == store.StateInvited {
+			if err := tx.endLinkOf(r.ID, store.LinkRevoked, store.InviteRevoked); err != nil {
+				return err
+			}
+		}
+		if err := tx.audit(r.ID, nil, "ops:"+by, r.State, store.StateRejected, reason); err != nil {
+			return err
+		}
+		r.State = store.StateRejected
+		if r.PartnerID == nil {
+			return nil
+		}
+		partner, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		return tx.answerPartner(&r, &partner, templates.KindRequestRejected,
+			templates.Data{ReasonCode: "ops", Reason: reason}, nil)
+	})
+}
+
+// endLinkOf ends the live link of a request and its pending invitations.
+func (tx *txn) endLinkOf(requestID int64, linkStatus, inviteStatus string) error {
+	link, err := tx.LinkForRequest(requestID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if link.Status == store.LinkInvited || link.Status == store.LinkActive {
+		if err := tx.SetLinkStatus(link.ID, []string{store.LinkInvited, store.LinkActive}, linkStatus); err != nil {
+			return err
+		}
+	}
+	invs, err := tx.Invitations(requestID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		if inv.Status == store.InvitePending {
+			if err := tx.SetInvitationStatus(inv.ID, inviteStatus); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// InvitationInfo is what the invitation page shows.
+type InvitationInfo struct {
+	Invitation   store.Invitation
+	Request      store.Request
+	Partner      store.Partner
+	Organization store.Organization
+}
+
+// LookupInvitation finds the invitation for a token (compared by its hash)
+// without changing anything: a GET must never change state. A used,
+// revoked or expired token gives a *GoneError.
+func (s *Service) LookupInvitation(ctx context.Context, token string) (InvitationInfo, error) {
+	return s.lookupInvitation(&txn{Q: s.st.Q(ctx), s: s}, token)
+}
+
+func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error) {
+	var info InvitationInfo
+	if len(token) < 20 || len(token) > 100 {
+		return info, fmt.Errorf("invitation: %w", ErrNotFound)
+	}
+	hash := HashToken(token)
+	inv, err := tx.InvitationByHash(hash)
+	if err != nil {
+		return info, err
+	}
+	// The lookup is by an index on the hash; compare again in constant time.
+	if subtle.ConstantTimeCompare([]byte(inv.TokenHash), []byte(hash)) != 1 {
+		return info, fmt.Errorf("invitation: %w", ErrNotFound)
+	}
+	info.Invitation = inv
+	if info.Request, err = tx.Request(inv.RequestID); err != nil {
+		return info, err
+	}
+	if info.Request.PartnerID != nil {
+		if info.Partner, err = tx.Partner(*info.Request.PartnerID); err != nil {
+			return info, err
+		}
+	}
+	if info.Request.OrganizationID != nil {
+		if info.Organization, err = tx.Organization(*info.Request.OrganizationID); err != nil {
+			return info, err
+		}
+	}
+	switch {
+	case inv.Status != store.InvitePending:
+		return info, &GoneError{Status: inv.Status}
+	case !s.now().Before(inv.ExpiresAt):
+		return info, &GoneError{Status: store.InviteExpired}
+	}
+	return info, nil
+}
+
+// Accept is the administrator's consent: link active, request completed,
+// both the partner and the administrator are told.
+func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, error) {
+	var info InvitationInfo
+	err := s.transact(ctx, func(tx *txn) error {
+		var err error
+		if info, err = s.lookupInvitation(tx, token); err != nil {
+			return err
+		}
+		r, inv := info.Request, info.Invitation
+		if r.State != store.StateInvited {
+			return &GoneError{Status: "no longer open (" + r.State + ")"}
+		}
+		if err := tx.SetInvitationStatus(inv.ID, store.InviteAccepted); err != nil {
+			return err
+		}
+		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkActive); err != nil {
+			return err
+		}
+		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
+			return err
+		}
+		actor := "customer:" + info.Organization.AdminEmail
+		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateCompleted, "invitation accepted"); err != nil {
+			return err
+		}
+		r.State = store.StateCompleted
+		org := info.Organization
+		data := templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, AdminEmail: org.AdminEmail}
+		if err := tx.answerPartner(&r, &info.Partner, templates.KindConnectionEstablished, data, nil); err != nil {
+			return err
+		}
+		if org.AdminEmail == "" {
+			return nil
+		}
+		d := data
+		d.Audience = "admin"
+		tx.fillRequestData(&d, &r, &info.Partner)
+		return tx.queue(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: org.AdminEmail,
+			toName: org.AdminName, requestID: r.ID, data: d, auto: "auto-generated"})
+	})
+	return info, err
+}
+
+// Decline is the administrator's refusal, with an optional message for the
+// partner. fraud flags the request to ops as possibly not requested by the
+// customer at all.
+func (s *Service) Decline(ctx context.Context, token, message string, fraud bool) (InvitationInfo, error) {
+	var info InvitationInfo
+	err := s.transact(ctx, func(tx *txn) error {
+		var err error
+		if info, err = s.lookupInvitation(tx, token); err != nil {
+			return err
+		}
+		r, inv := info.Request, info.Invitation
+		if r.State != store.StateInvited {
+			return &GoneError{Status: "no longer open (" + r.State + ")"}
+		}
+		message = sanitizeMessage(message)
+		if err := tx.SetInvitationStatus(inv.ID, store.InviteDeclined); err != nil {
+			return err
+		}
+		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkDeclined); err != nil {
+			return err
+		}
+		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateDeclined, nil); err != nil {
+			return err
+		}
+		reason := "invitation declined"
+		if message != "" {
+			reason += ": " + message
+		}
+		actor := "customer:" + info.Organization.AdminEmail
+		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateDeclined, reason); err != nil {
+			return err
+		}
+		if fraud {
+			if err := tx.AddFinding(r.ID, FindPossibleFraud, "the organization's administrator says this was not requested by them"); err != nil {
+				return err
+			}
+			if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateDeclined, store.StateDeclined, "flagged as possibly fraudulent by the customer"); err != nil {
+				return err
+			}
+		}
+		r.State = store.StateDeclined
+		return tx.answerPartner(&r, &info.Partner, templates.KindInvitationDeclined,
+			templates.Data{OrganizationName: info.Organization.Name, Message: message}, nil)
+	})
+	return info, err
+}
+
+// sanitizeMessage keeps a customer's message as one line of plain text.
+func sanitizeMessage(s string) string { return parser.SanitizeText(s, 2000) }
+
+// ExpireDue expires every invitation whose time has passed: the link and
+// the request become expired and the partner is told. It returns how many.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	invs, err := s.st.Q(ctx).DueExpiries(s.now(), 200)
+	if err != nil {
+		return 0, fmt.Errorf("listing due invitations: %w", err)
+	}
+	n := 0
+	for _, inv := range invs {
+		err := s.transact(ctx, func(tx *txn) error {
+			if err := tx.SetInvitationStatus(inv.ID, store.InviteExpired); err != nil {
+				return err
+			}
+			if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkExpired); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			r, err := tx.Request(inv.RequestID)
+			if err != nil {
+				return err
+			}
+			if r.State != store.StateInvited {
+				return nil
+			}
+			if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
+				return err
+			}
+			if err := tx.audit(r.ID, &inv.LinkID, "system", store.StateInvited, store.StateExpired, "invitation expired unanswered"); err != nil {
+				return err
+			}
+			r.State = store.StateExpired
+			partner, err := tx.Partner(*r.PartnerID)
+			if err != nil {
+				return err
+			}
+			org, _ := tx.Organization(*r.OrganizationID)
+			return tx.answerPartner(&r, &partner, templates.KindInvitationExpired,
+				templates.Data{OrganizationName: org.Name, ExpiresAt: inv.ExpiresAt}, nil)
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // someone accepted or revoked it meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("expiring invitation %d: %w", inv.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ResendInvitation sends a new invitation for an invited request; the old
+// token stops working. At most one invitation per organization per hour.
+func (s *Service) ResendInvitation(ctx context.Context, requestID int64, by string) error {
+	return s.transact(ctx, func(tx *txn) error {
+		r, err := tx.Request(requestID)
+		if err != nil {
+			return err
+		}
+		if r.State != store.StateInvited {
+			return stateErr("%s is %s: only an invited request has an invitation to resend", r.Reference(), r.State)
+		}
+		last, err := tx.LastInvitationForOrg(*r.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if !last.IsZero() && s.now().Sub(last) < time.Hour {
+			return fmt.Errorf("%s: last one at %s, try after %s: %w", r.Reference(), last.Format(time.RFC3339),
+				last.Add(time.Hour).Format(time.RFC3339), ErrTooSoon)
+		}
+		link, err := tx.LinkForRequest(r.ID)
+		if err != nil {
+			return err
+		}
+		invs, err := tx.Invitations(r.ID)
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			if inv.Status == store.InvitePending {
+				if err := tx.SetInvitationStatus(inv.ID, store.InviteReplaced); err != nil {
+					return err
+				}
+			}
+		}
+		partner, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		org, err := tx.Organization(*r.OrganizationID)
+		if err != nil {
+			return err
+		}
+		admin := org.AdminEmail
+		if admin == "" {
+			admin = r.ContactEmail
+		}
+		if err := tx.audit(r.ID, &link.ID, "ops:"+by, r.State, r.State, "invitation resent; the previous link stopped working"); err != nil {
+			return err
+		}
+		return tx.invite(&r, partner, org, admin, link.ID)
+	})
+}
+
+// RevokeLink ends a link (invited or active); its pending invitations stop
+// working, and a request still waiting for consent is rejected.
+func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error {
+	return s.transact(ctx, func(tx *txn) error {
+		link, err := tx.Link(linkID)
+		if err != nil {
+			return err
+		}
+		if link.Status != store.LinkInvited && link.Status != store.LinkActive {
+			return stateErr("link %d is %s: only invited or active links can be revoked", link.ID, link.Status)
+		}
+		if err := tx.SetLinkStatus(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
+			return err
+		}
+		if link.RequestID == nil {
+			return tx.audit(0, &link.ID, "ops:"+by, link.Status, store.LinkRevoked, "link revoked")
+		}
+		invs, err := tx.Invitations(*link.RequestID)
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			if inv.Status == store.InvitePending {
+				if err := tx.SetInvitationStatus(inv.ID, store.InviteRevoked); err != nil {
+					return err
+				}
+			}
+		}
+		r, err := tx.Request(*link.RequestID)
+		if err != nil {
+			return err
+		}
+		to := r.State
+		if r.State == store.StateInvited {
+			to = store.StateRejected
+			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+				return err
+			}
+		}
+		return tx.audit(r.ID, &link.ID, "ops:"+by, r.State, to, "link revoked (was "+link.Status+")")
+	})
+}

@@ -1,0 +1,383 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/onboarder/onboarder/parser"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/templates"
+)
+
+// decision is the outcome of the checks.
+type decision struct {
+	state    string
+	findings []finding // deciding finding first, then warnings
+	mail     string    // template kind for the partner, "" for none
+	data     templates.Data
+}
+
+type finding struct{ code, detail string }
+
+// newRequest records a request from a mail and runs the checks in the
+// order of the product specification; the first failing check decides.
+func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail) (int64, error) {
+	r := &store.Request{
+		State:        store.StateNeedsInfo, // replaced below
+		CustomerName: p.CustomerName,
+		Sender:       p.From.Addr,
+		MessageID:    p.MessageID,
+		Subject:      p.Subject,
+		ContactEmail: p.ContactEmail,
+		Note:         p.Note,
+		ReceivedAt:   m.ReceivedAt,
+	}
+	if p.OrgID != "" {
+		org := p.OrgID
+		r.OrganizationID = &org
+	}
+
+	// 1. The sender must match an active partner's rules.
+	partner, err := tx.senderPartner(p)
+	if err != nil {
+		return 0, err
+	}
+	if partner != nil {
+		r.PartnerID = &partner.ID
+	}
+	var d decision
+	switch {
+	case partner == nil:
+		d = decision{state: store.StateRejected, findings: []finding{{FindUnknownSender, senderDetail(p)}}}
+	case partner.Status != store.PartnerActive:
+		d = decision{state: store.StateRejected, findings: []finding{{FindUnknownSender, "partner " + partner.Name + " is " + partner.Status}}}
+	case p.Auth.Checked && p.Auth.Failed:
+		// 2. Trusted Authentication-Results say the From domain failed.
+		d = decision{state: store.StateRejected, findings: []finding{{FindSenderAuthFailed, authDetail(p.Auth)}}}
+	}
+	if d.state != "" {
+		r.State = d.state
+		if err := tx.InsertRequest(r); err != nil {
+			return 0, err
+		}
+		return r.ID, tx.record(r, d, partner, p, "partner:"+p.From.Addr)
+	}
+
+	// Insert first, as needs_info and without the organization: the checks
+	// below need the request's number, and the unique index on open
+	// requests must not fire before the duplicate check has had its say.
+	orgID := r.OrganizationID
+	r.OrganizationID = nil
+	r.State = store.StateNeedsInfo
+	if err := tx.InsertRequest(r); err != nil {
+		return 0, err
+	}
+	r.OrganizationID = orgID
+	d, err = tx.check(r, partner, p.Auth, p)
+	if err != nil {
+		return 0, err
+	}
+	set := map[string]any{"organization_id": r.OrganizationID}
+	if d.state != store.StateNeedsInfo {
+		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
+			return 0, err
+		}
+		r.State = d.state
+	}
+	if err := tx.record(r, d, partner, p, "partner:"+p.From.Addr); err != nil {
+		return 0, err
+	}
+	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
+		if err := tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings"); err != nil {
+			return 0, err
+		}
+	}
+	return r.ID, nil
+}
+
+// senderPartner returns the partner the sender writes for, or nil. A mail
+// with several From addresses, or a Sender other than From, is not trusted
+// to speak for anyone.
+func (tx *txn) senderPartner(p *parser.Mail) (*store.Partner, error) {
+	if p.FromCount != 1 || p.From.Addr == "" {
+		return nil, nil
+	}
+	if p.Sender != "" && !strings.EqualFold(p.Sender, p.From.Addr) {
+		return nil, nil
+	}
+	partner, err := tx.PartnerForSender(p.From.Addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &partner, nil
+}
+
+func senderDetail(p *parser.Mail) string {
+	switch {
+	case p.FromCount != 1:
+		return fmt.Sprintf("%d From addresses", p.FromCount)
+	case p.Sender != "" && !strings.EqualFold(p.Sender, p.From.Addr):
+		return "Sender " + p.Sender + " differs from From " + p.From.Addr
+	default:
+		return p.From.Addr + " matches no partner's sender rules"
+	}
+}
+
+func authDetail(a parser.AuthResult) string {
+	return fmt.Sprintf("dmarc=%s dkim=%s spf=%s", orNone(a.DMARC), orNone(a.DKIM), orNone(a.SPF))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// check runs checks 3 to 6 and the warnings for a request of a known,
+// authenticated partner whose Organization ID may be known.
+func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthResult, p *parser.Mail) (decision, error) {
+	var warnings []finding
+	if !auth.Checked {
+		warnings = append(warnings, finding{FindSenderAuthUnchecked, "no trusted Authentication-Results"})
+	}
+	// 3. An Organization ID, well-formed and unambiguous.
+	if r.OrganizationID == nil {
+		code, problem := FindOrgIDMissing, "missing"
+		var cands []string
+		if p != nil {
+			cands = p.OrgIDCandidates
+			switch p.OrgIDStatus {
+			case parser.OrgIDAmbiguous:
+				code, problem = FindOrgIDAmbiguous, "ambiguous"
+			case parser.OrgIDMalformed:
+				code, problem = FindOrgIDMalformed, "malformed"
+			}
+		}
+		d := decision{state: store.StateNeedsInfo, mail: templates.KindNeedsInfo,
+			findings: append([]finding{{code, strings.Join(cands, ", ")}}, warnings...)}
+		d.data.Problem = problem
+		d.data.Candidates = cands
+		return d, nil
+	}
+	orgID := *r.OrganizationID
+	// 4. Known to the directory, 5. active.
+	org, err := tx.Organization(orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return decision{state: store.StateRejected, mail: templates.KindRequestRejected,
+			findings: append([]finding{{FindUnknownOrganization, orgID}}, warnings...),
+			data:     templates.Data{ReasonCode: FindUnknownOrganization}}, nil
+	}
+	if err != nil {
+		return decision{}, err
+	}
+	if org.Status != store.OrgActive {
+		return decision{state: store.StateRejected, mail: templates.KindRequestRejected,
+			findings: append([]finding{{FindOrganizationInact, "organization is " + org.Status}}, warnings...),
+			data:     templates.Data{ReasonCode: FindOrganizationInact, OrganizationName: org.Name}}, nil
+	}
+	// 6. Not already asked for or linked by the same partner.
+	existing, err := tx.OpenRequestFor(partner.ID, orgID, r.ID)
+	if err == nil {
+		return decision{state: store.StateDuplicate, mail: templates.KindRequestDuplicate,
+			findings: []finding{{FindDuplicate, "open request " + existing.Reference()}},
+			data:     templates.Data{ExistingReference: existing.Reference(), OrganizationName: org.Name}}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return decision{}, err
+	}
+	if link, err := tx.LiveLink(partner.ID, orgID); err == nil {
+		ref := ""
+		if link.RequestID != nil {
+			ref = store.Reference(*link.RequestID)
+		}
+		return decision{state: store.StateDuplicate, mail: templates.KindRequestDuplicate,
+			findings: []finding{{FindDuplicate, fmt.Sprintf("link %d is %s", link.ID, link.Status)}},
+			data:     templates.Data{ExistingReference: ref, OrganizationName: org.Name}}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return decision{}, err
+	}
+	// Warnings for ops.
+	if r.CustomerName != "" && !SameName(r.CustomerName, org.Name) {
+		warnings = append(warnings, finding{FindNameMismatch, fmt.Sprintf("subject says %q, directory says %q", r.CustomerName, org.Name)})
+	}
+	other, err := tx.OtherResellerExists(orgID, partner.ID)
+	if err != nil {
+		return decision{}, err
+	}
+	if other {
+		warnings = append(warnings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
+	}
+	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
+		data: templates.Data{OrganizationName: org.Name}}, nil
+}
+
+func (tx *txn) autoApprovable(partner *store.Partner, auth parser.AuthResult, d decision) bool {
+	return tx.s.opts.AutoApproveTrusted && partner != nil && partner.Trusted &&
+		auth.Checked && !auth.Failed && len(d.findings) == 0
+}
+
+// record writes the decision's findings, audit entry and partner mail.
+func (tx *txn) record(r *store.Request, d decision, partner *store.Partner, p *parser.Mail, actor string) error {
+	for _, f := range d.findings {
+		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
+			return err
+		}
+	}
+	reason := "request received"
+	if len(d.findings) > 0 && d.state != store.StatePendingApproval {
+		reason = d.findings[0].code
+	}
+	if err := tx.audit(r.ID, nil, actor, "", d.state, reason); err != nil {
+		return err
+	}
+	if d.mail == "" || partner == nil {
+		return nil
+	}
+	return tx.answerPartner(r, partner, d.mail, d.data, p)
+}
+
+// answerPartner queues a mail to the partner in the thread of their mail p
+// (or of the request's first mail when p is nil). Answers go only to the
+// sender address, which matched the partner's rules.
+func (tx *txn) answerPartner(r *store.Request, partner *store.Partner, kind string, data templates.Data, p *parser.Mail) error {
+	to, subject, inReplyTo := r.Sender, r.Subject, r.MessageID
+	var refs []string
+	if p != nil {
+		to, subject, inReplyTo, refs = p.From.Addr, p.Subject, p.MessageID, p.References
+		if subject == "" {
+			subject = r.Subject
+		}
+	}
+	tx.fillRequestData(&data, r, partner)
+	data.Audience = "partner"
+	data.ThreadSubject = threadSubject(subject, r.Reference())
+	return tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: data,
+		inReplyTo: inReplyTo, refs: refs, auto: "auto-replied"})
+}
+
+func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *store.Partner) {
+	d.Reference = r.Reference()
+	d.PartnerName, d.PartnerRef = partner.Name, partner.Ref
+	d.CustomerName = r.CustomerName
+	if r.OrganizationID != nil {
+		d.OrganizationID = *r.OrganizationID
+	}
+	d.Mailbox = tx.s.opts.ReplyTo.Address
+}
+
+// reply handles a mail in the thread of request id. A reply to a request
+// that waits for its Organization ID resumes it; anything else is recorded
+// on the request and not answered.
+func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.Mail) error {
+	r, err := tx.Request(id)
+	if err != nil {
+		return err
+	}
+	actor := "partner:" + p.From.Addr
+	if r.State != store.StateNeedsInfo || r.PartnerID == nil {
+		m.Detail = "reply on " + r.Reference() + " (" + r.State + "): recorded for ops"
+		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply received: "+truncateString(p.Subject, 200))
+	}
+	partner, err := tx.senderPartner(p)
+	if err != nil {
+		return err
+	}
+	if partner == nil || partner.ID != *r.PartnerID {
+		m.Detail = "reply on " + r.Reference() + " from someone other than the partner: recorded, not acted on"
+		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply from "+p.From.Addr+" ignored: not the partner")
+	}
+	if p.Auth.Checked && p.Auth.Failed {
+		m.Detail = "reply on " + r.Reference() + " failed sender authentication: not acted on"
+		if err := tx.AddFinding(r.ID, FindSenderAuthFailed, authDetail(p.Auth)); err != nil {
+			return err
+		}
+		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply failed sender authentication")
+	}
+	if p.OrgIDStatus != parser.OrgIDFound {
+		m.Detail = "reply on " + r.Reference() + " without a usable Organization ID: recorded"
+		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply without a usable Organization ID ("+string(p.OrgIDStatus)+")")
+	}
+	org := p.OrgID
+	r.OrganizationID = &org
+	if r.CustomerName == "" {
+		r.CustomerName = p.CustomerName
+	}
+	d, err := tx.check(&r, partner, p.Auth, p)
+	if err != nil {
+		return err
+	}
+	set := map[string]any{"organization_id": org, "customer_name": r.CustomerName}
+	if d.state != store.StateNeedsInfo {
+		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
+			return err
+		}
+	}
+	from := r.State
+	r.State = d.state
+	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
+	for _, f := range d.findings {
+		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
+			return err
+		}
+	}
+	reason := "Organization ID received in reply"
+	if d.state != store.StatePendingApproval && len(d.findings) > 0 {
+		reason += ": " + d.findings[0].code
+	}
+	if err := tx.audit(r.ID, nil, actor, from, d.state, reason); err != nil {
+		return err
+	}
+	if d.mail != "" {
+		if err := tx.answerPartner(&r, partner, d.mail, d.data, p); err != nil {
+			return err
+		}
+	}
+	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
+		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings")
+	}
+	return nil
+}
+
+// legalForms are dropped when names are compared.
+var legalForms = map[string]bool{
+	"gmbh": true, "ag": true, "ltd": true, "limited": true, "inc": true, "incorporated": true, "se": true,
+	"llc": true, "corp": true, "corporation": true, "co": true, "kg": true, "kgaa": true, "sa": true, "sarl": true,
+	"sas": true, "bv": true, "nv": true, "plc": true, "oy": true, "ab": true, "as": true, "spa": true, "srl": true,
+	"ug": true, "ohg": true, "gbr": true, "ev": true, "pty": true, "llp": true, "lp": true, "kk": true, "mbh": true,
+	"company": true, "und": true, "and": true, "the": true,
+}
+
+// SameName compares a customer name from a subject with the directory's
+// name, without case, accents, punctuation and legal forms.
+func SameName(a, b string) bool { return nameKey(a) == nameKey(b) }
+
+func nameKey(s string) string {
+	s = norm.NFKD.String(strings.ToLower(s))
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case r == 'ß':
+			b.WriteString("ss")
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteRune(' ')
+		}
+	}
+	var words []string
+	for _, w := range strings.Fields(b.String()) {
+		if !legalForms[w] {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
+}

@@ -1,0 +1,242 @@
+// Package workflow is onboarder's domain: it turns received mail into
+// requests, runs the checks of the product specification in order, moves
+// requests and links through their states, and queues every mail those
+// transitions cause.
+//
+// Every transition is one store transaction that writes the new state, its
+// audit entry and the rendered outbox rows together, so a crash leaves either
+// all of it or none. workflow does no network I/O: mail is rendered here and
+// sent later by the outbox dispatcher.
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/onboarder/onboarder/parser"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/templates"
+)
+
+// Finding codes.
+const (
+	FindUnknownSender       = "unknown_sender"
+	FindSenderAuthFailed    = "sender_auth_failed"
+	FindSenderAuthUnchecked = "sender_auth_unchecked"
+	FindOrgIDMissing        = "organization_id_missing"
+	FindOrgIDAmbiguous      = "organization_id_ambiguous"
+	FindOrgIDMalformed      = "organization_id_malformed"
+	FindUnknownOrganization = "unknown_organization"
+	FindOrganizationInact   = "organization_inactive"
+	FindDuplicate           = "duplicate_request"
+	FindNameMismatch        = "name_mismatch"
+	FindOtherReseller       = "org_has_other_reseller"
+	FindInvitationBounced   = "invitation_bounced"
+	FindAnswerBounced       = "answer_bounced"
+	FindPartnerSuspended    = "partner_suspended"
+	FindPossibleFraud       = "possibly_fraudulent"
+)
+
+// Errors the callers map to exit codes and HTTP statuses.
+var (
+	// ErrState: the request or link is not in a state that allows the action.
+	ErrState = errors.New("not allowed in this state")
+	// ErrNotFound: no such request, link or invitation.
+	ErrNotFound = store.ErrNotFound
+	// ErrTooSoon: an invitation for the organization was sent within the hour.
+	ErrTooSoon = errors.New("an invitation for this organization was sent less than an hour ago")
+)
+
+// Options configure the service.
+type Options struct {
+	From    mail.Address // From of every mail
+	ReplyTo mail.Address // the polled mailbox
+	// PublicURL is the base of invitation links, without a trailing slash.
+	PublicURL          string
+	TrustedAuthServID  string
+	AutoApproveTrusted bool
+	InviteTTL          time.Duration
+	Templates          *templates.Set
+	Logger             *slog.Logger
+	// Queued is called after a commit that queued mail (wakes the dispatcher).
+	Queued func()
+	// Now is the clock (tests move it); default time.Now.
+	Now func() time.Time
+	// MaxAttempts before a failing mail is set aside as unparseable (default 3).
+	MaxAttempts int
+	// Parser options (limits); TrustedAuthServID is filled in from above.
+	Parser parser.Options
+}
+
+// Service runs the workflow on a store.
+type Service struct {
+	st   *store.Store
+	opts Options
+	log  *slog.Logger
+}
+
+// New checks the options and returns a service.
+func New(st *store.Store, opts Options) (*Service, error) {
+	if opts.Templates == nil {
+		return nil, errors.New("workflow: no templates")
+	}
+	if opts.From.Address == "" {
+		return nil, errors.New("workflow: no From address")
+	}
+	if opts.ReplyTo.Address == "" {
+		opts.ReplyTo = opts.From
+	}
+	if opts.InviteTTL <= 0 {
+		opts.InviteTTL = 336 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Queued == nil {
+		opts.Queued = func() {}
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	opts.Parser.TrustedAuthServID = opts.TrustedAuthServID
+	return &Service{st: st, opts: opts, log: opts.Logger}, nil
+}
+
+// Store returns the service's store (read access for the web and the CLI).
+func (s *Service) Store() *store.Store { return s.st }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+
+// transact runs fn in a transaction and wakes the dispatcher when fn queued mail.
+func (s *Service) transact(ctx context.Context, fn func(tx *txn) error) error {
+	queued := false
+	err := s.st.Transact(ctx, func(q *store.Q) error {
+		t := &txn{Q: q, s: s}
+		if err := fn(t); err != nil {
+			return err
+		}
+		queued = t.queued > 0
+		return nil
+	})
+	if err == nil && queued {
+		s.opts.Queued()
+	}
+	return err
+}
+
+// txn is one transaction of the workflow.
+type txn struct {
+	*store.Q
+	s      *Service
+	queued int
+}
+
+// audit appends an audit entry.
+func (t *txn) audit(reqID int64, linkID *int64, actor, from, to, reason string) error {
+	var rid *int64
+	if reqID != 0 {
+		rid = &reqID
+	}
+	return t.AddAudit(&store.AuditEntry{RequestID: rid, LinkID: linkID, At: t.s.now(), Actor: actor,
+		FromState: from, ToState: to, Reason: reason})
+}
+
+// newMessageID makes a Message-ID for one of our mails.
+func (s *Service) newMessageID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	domain := "localhost"
+	if at := strings.LastIndexByte(s.opts.From.Address, '@'); at >= 0 {
+		domain = s.opts.From.Address[at+1:]
+	}
+	return "onb-" + hex.EncodeToString(b) + "@" + domain
+}
+
+// outMail is what a transition wants sent.
+type outMail struct {
+	kind      string
+	locale    string
+	to        string // one address
+	toName    string
+	requestID int64
+	data      templates.Data
+	// threading: the partner mail we answer (its Message-ID and References)
+	inReplyTo string
+	refs      []string
+	auto      string // Auto-Submitted value
+}
+
+// queue renders m and writes it to the outbox.
+func (t *txn) queue(m outMail) error {
+	r, err := t.s.opts.Templates.Render(m.kind, m.locale, m.data)
+	if err != nil {
+		return fmt.Errorf("rendering %s: %w", m.kind, err)
+	}
+	to := (&mail.Address{Name: parser.SanitizeText(m.toName, 100), Address: m.to}).String()
+	var rid *int64
+	if m.requestID != 0 {
+		rid = &m.requestID
+	}
+	auto := m.auto
+	if auto == "" {
+		auto = "auto-replied"
+	}
+	refs := append([]string(nil), m.refs...)
+	if m.inReplyTo != "" && !contains(refs, m.inReplyTo) {
+		refs = append(refs, m.inReplyTo)
+	}
+	if len(refs) > 20 { // keep the first and the newest, as RFC 5322 suggests
+		refs = append(refs[:1], refs[len(refs)-19:]...)
+	}
+	row := &store.OutboxMail{
+		Kind:          m.kind,
+		RequestID:     rid,
+		FromAddr:      t.s.opts.From.String(),
+		ReplyTo:       t.s.opts.ReplyTo.String(),
+		ToAddrs:       to,
+		Subject:       r.Subject,
+		TextBody:      r.Text,
+		HTMLBody:      r.HTML,
+		MessageID:     t.s.newMessageID(),
+		InReplyTo:     m.inReplyTo,
+		Refs:          strings.Join(refs, " "),
+		AutoSubmitted: auto,
+		NextAttemptAt: t.s.now(),
+	}
+	if err := t.InsertOutbox(row); err != nil {
+		return err
+	}
+	t.queued++
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// threadSubject is the subject of an answer in the partner's thread:
+// "Re: <their subject without prefixes> [REQ-000123]".
+func threadSubject(original, ref string) string {
+	base := parser.StripSubjectPrefixes(original)
+	base = strings.TrimSpace(strings.ReplaceAll(base, "["+ref+"]", ""))
+	if base == "" {
+		base = "Reseller connection"
+	}
+	return "Re: " + base + " [" + ref + "]"
+}
