@@ -126,6 +126,8 @@ var (
 		`unable to deliver|delivery to the following recipient|returned to sender|` +
 		`I'm sorry to have to inform you|this is the mail system at host|` +
 		`hi\. this is the qmail-send program|delivery has failed|not listed in (?:domino|public) directory)`)
+	// Looser subject words, only trusted together with a daemon sender.
+	daemonSubjRe = regexp.MustCompile(`(?i)undeliver|unzustellbar|deliver(?:y|ed)?\s+(?:fail|status|problem|notification|report|delay)|not\s+(?:been\s+)?delivered|returned|blocked|rejected|failure|failed|delayed|odrzucon|non remis|retour`)
 	autoSubjRe = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)?(?:` +
 		`out of (?:the )?office|ooo\b|automatic reply|auto[- ]?reply|auto[- ]?response|auto[- ]?respons|autosvar|` +
 		`abwesenheitsnotiz|abwesenheit|automatische antwort|automatische rückantwort|` +
@@ -142,6 +144,11 @@ func (p *parse) classify(h header, segs []segment) {
 	m.ReportType = p.reportType
 	if reason := p.bounceReason(h, segs); reason != "" {
 		m.Kind, m.BounceReason = KindBounce, reason
+		return
+	}
+	if p.reportType == "feedback-report" {
+		// An ARF abuse report is for humans, whatever its headers say.
+		m.Kind = KindOther
 		return
 	}
 	if reason := p.autoReason(h); reason != "" {
@@ -194,7 +201,7 @@ func (p *parse) bounceReason(h header, segs []segment) string {
 	autoSub := autoSubmitted(h)
 	subj := m.Subject
 	subjBounce := bounceSubjRe.MatchString(subj)
-	if daemon && subjBounce {
+	if daemon && (subjBounce || daemonSubjRe.MatchString(subj)) {
 		return "daemon_sender_bounce_subject"
 	}
 	if subjBounce && (nullSender || autoSub != "") {

@@ -362,6 +362,24 @@ func isB64(c byte) bool {
 // when garbage had to be skipped or nothing could be decoded. Content that is
 // clearly not base64 (e.g. plain text mislabelled) is returned as is.
 func decodeBase64Lenient(raw []byte) ([]byte, bool) {
+	// Base64 lines never have inner spaces; prose does.
+	lines, spaced := 0, 0
+	for _, l := range bytes.Split(raw, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		lines++
+		if bytes.ContainsAny(l, " \t") {
+			spaced++
+		}
+		if lines > 200 {
+			break
+		}
+	}
+	if spaced*2 > lines {
+		return raw, false
+	}
 	clean := make([]byte, 0, len(raw))
 	garbage := 0
 	for _, c := range raw {
