@@ -1,4 +1,4 @@
-//go:build promsum
+//go:build !nopromsum
 
 // This file needs go.sum entries for client_golang's own dependencies
 // (beorn7/perks, cespare/xxhash, prometheus/client_model, common, procfs,
