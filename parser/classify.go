@@ -128,7 +128,7 @@ var (
 		`hi\. this is the qmail-send program|delivery has failed|not listed in (?:domino|public) directory)`)
 	// Looser subject words, only trusted together with a daemon sender.
 	daemonSubjRe = regexp.MustCompile(`(?i)undeliver|unzustellbar|deliver(?:y|ed)?\s+(?:fail|status|problem|notification|report|delay)|not\s+(?:been\s+)?delivered|returned|blocked|rejected|failure|failed|delayed|odrzucon|non remis|retour`)
-	autoSubjRe = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)?(?:` +
+	autoSubjRe   = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)?(?:` +
 		`out of (?:the )?office|ooo\b|automatic reply|auto[- ]?reply|auto[- ]?response|auto[- ]?respons|autosvar|` +
 		`abwesenheitsnotiz|abwesenheit|automatische antwort|automatische rückantwort|` +
 		`réponse automatique|risposta automatica|respuesta automática|resposta automática|` +

@@ -31,18 +31,25 @@ type htmlText struct {
 }
 
 func (t *htmlText) newline() {
-	line := strings.TrimSpace(t.cur.String())
-	if line != "" {
+	line := strings.TrimRight(t.cur.String(), " \t")
+	if strings.TrimSpace(line) != "" {
 		if t.curQuoted {
 			line = "> " + line
 		}
 		t.lines = append(t.lines, line)
-	} else if n := len(t.lines); n > 0 && t.lines[n-1] != "" {
-		t.lines = append(t.lines, "")
 	}
 	t.cur.Reset()
 	t.curQuoted = false
 	t.space = false
+}
+
+// blank ends the current line and adds one empty line (paragraph end, <br>
+// on an empty line).
+func (t *htmlText) blank() {
+	t.newline()
+	if n := len(t.lines); n > 0 && t.lines[n-1] != "" {
+		t.lines = append(t.lines, "")
+	}
 }
 
 func (t *htmlText) text(s string, pre bool, quoted bool) {
@@ -119,7 +126,17 @@ func htmlToText(s string) string {
 			}
 			switch tag {
 			case "br":
-				t.newline()
+				if strings.TrimSpace(t.cur.String()) == "" {
+					t.blank()
+				} else {
+					t.newline()
+				}
+			case "p":
+				if end {
+					t.blank()
+				} else {
+					t.newline()
+				}
 			case "td", "th":
 				t.space = true
 				if !end {
