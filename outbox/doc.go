@@ -42,6 +42,7 @@
 // MaxAttempts attempts it becomes failed. A row whose content cannot be made
 // into a mail (an unparseable address, a malformed Message-ID) fails at once
 // with a clear error. Control characters in the subject and header values
-// are replaced by spaces, and names are encoded by go-mail, so no row value
-// can add a header line.
+// are replaced by spaces, display names are RFC 2047-encoded, and an address
+// with a line break fails the row as invalid, so no row value can add a
+// header line.
 package outbox
