@@ -1,10 +1,3 @@
-//go:build !nopromsum
-
-// This file needs go.sum entries for client_golang's own dependencies
-// (beorn7/perks, cespare/xxhash, prometheus/client_model, common, procfs,
-// protobuf, goautoneg), which the repository's go.sum lacks: build with
-// -tags promsum once they are added, then drop the build constraint.
-
 package outbox
 
 import (

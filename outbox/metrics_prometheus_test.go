@@ -1,13 +1,10 @@
-//go:build promsum
-
 package outbox
 
 import (
-	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestNewMetrics(t *testing.T) {
@@ -19,19 +16,38 @@ func TestNewMetrics(t *testing.T) {
 	m.incDeferred()
 	m.incFailed(ReasonPermanent)
 	m.observeSend(0)
-	want := `
-# HELP outbox_sent_total Outbox mails the SMTP server accepted.
-# TYPE outbox_sent_total counter
-outbox_sent_total 2
-# HELP outbox_failed_total Outbox mails given up, by reason.
-# TYPE outbox_failed_total counter
-outbox_failed_total{reason="invalid"} 0
-outbox_failed_total{reason="max_attempts"} 0
-outbox_failed_total{reason="permanent"} 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "outbox_sent_total", "outbox_failed_total"); err != nil {
-		t.Error(err)
+
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, mt := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range mt.GetLabel() {
+				name += "{" + l.GetName() + "=" + l.GetValue() + "}"
+			}
+			switch {
+			case mt.GetCounter() != nil:
+				got[name] = mt.GetCounter().GetValue()
+			case mt.GetHistogram() != nil:
+				got[name+"_count"] = float64(mt.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	want := map[string]float64{
+		"outbox_sent_total":                        2,
+		"outbox_deferred_total":                    1,
+		"outbox_failed_total{reason=invalid}":      0,
+		"outbox_failed_total{reason=max_attempts}": 0,
+		"outbox_failed_total{reason=permanent}":    1,
+		"outbox_send_seconds_count":                1,
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("metrics (-want +got):\n%s", d)
 	}
 	var nilMetrics *Metrics
 	nilMetrics.incSent() // nil-safe
+	nilMetrics.incFailed(ReasonInvalid)
 }
