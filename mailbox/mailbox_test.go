@@ -223,7 +223,7 @@ func TestNewMailFetchedOnce(t *testing.T) {
 	}
 
 	h.reset()
-	st, err = p.RunOnce(t.Context())
+	_, err = p.RunOnce(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestMove(t *testing.T) {
 			// when the cursor is lost and the mailbox read from the start.
 			h.reset()
 			cursors.SaveCursor(t.Context(), "INBOX", Cursor{UIDValidity: cursors.get("INBOX").UIDValidity})
-			st, err = p.RunOnce(t.Context())
+			_, err = p.RunOnce(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,45 @@
+# The targets CI runs (see .ci/run). Go only; no other tool is needed for
+# test and lint. e2e and bench start their own servers.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 30s
+
+.PHONY: all build test lint fuzz e2e bench demo clean
+
+all: lint test
+
+build:
+	$(GO) build -o bin/onboarder ./cmd/onboarder
+
+# The README's test command. Needs PostgreSQL on 127.0.0.1:5432 (or
+# ONBOARDER_TEST_POSTGRES_URL); without it the PostgreSQL half skips,
+# except in CI (CI=true), where it fails.
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz runs one target at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# End-to-end: the built binary through the CLI contract against real
+# protocol servers (the request corpus, both databases).
+e2e:
+	$(GO) test -race -count=1 -run 'Acceptance|Crash' -v ./cmd/onboarder
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./parser ./templates
+
+demo:
+	$(GO) run ./cmd/onboarder demo
+
+clean:
+	rm -rf bin
