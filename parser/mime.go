@@ -14,7 +14,8 @@ import (
 // segment is the text of one body part, in reading order.
 type segment struct {
 	text       string
-	html       bool // converted from HTML
+	html       bool // HTML; text holds the markup until convert runs
+	converted  bool
 	attached   bool // from an attached message/rfc822: a forwarded mail
 	subjectFwd bool // the mail this text belongs to has a forward subject prefix
 }
@@ -135,9 +136,6 @@ func (p *parse) walkEntity(h header, body io.Reader, depth int, subjectFwd bool,
 		if !ok {
 			return nil
 		}
-		if isHTML {
-			txt = htmlToText(txt)
-		}
 		return []segment{{text: txt, html: isHTML, subjectFwd: subjectFwd}}
 	default:
 		return nil
@@ -202,6 +200,18 @@ func (p *parse) walkMultipart(h header, mt string, params map[string]string, bod
 	return out
 }
 
+// convertHTML turns the HTML segments that survived the choice of
+// alternatives into text; HTML alternatives of a plain text part are never
+// converted.
+func convertHTML(segs []segment) {
+	for i := range segs {
+		if segs[i].html && !segs[i].converted {
+			segs[i].text = htmlToText(segs[i].text)
+			segs[i].converted = true
+		}
+	}
+}
+
 // chooseAlternative prefers the first alternative with non-blank plain text,
 // then the last one with any text (HTML usually comes last).
 func chooseAlternative(children [][]segment) []segment {
@@ -213,6 +223,7 @@ func chooseAlternative(children [][]segment) []segment {
 		}
 	}
 	for i := len(children) - 1; i >= 0; i-- {
+		convertHTML(children[i])
 		for _, s := range children[i] {
 			if strings.TrimSpace(s.text) != "" {
 				return children[i]

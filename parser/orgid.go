@@ -53,6 +53,9 @@ func isWordByte(c byte) bool {
 // findUUIDs returns the canonical UUIDs in s, in order, with their positions.
 // A hex run that merely contains a UUID (longer token) is not one.
 func findUUIDs(s string) (ids []string, locs [][2]int) {
+	if len(s) < 36 || strings.Count(s, "-") < 4 {
+		return nil, nil
+	}
 	for _, loc := range uuidRe.FindAllStringIndex(s, 1000) {
 		a, b := loc[0], loc[1]
 		if a > 0 && isWordByte(s[a-1]) {
@@ -119,6 +122,9 @@ func scanOrgIDs(lines []string) orgScan {
 		ids, _ := findUUIDs(line)
 		for _, id := range ids {
 			o.all = appendDistinct(o.all, id)
+		}
+		if lower := strings.ToLower(line); !strings.Contains(lower, "org") || !strings.Contains(lower, "id") {
+			continue // every label has "org" and "id"
 		}
 		for _, lm := range labelRe.FindAllStringSubmatchIndex(line, 10) {
 			rest := line[lm[3]:]
@@ -200,6 +206,9 @@ var noteRe = regexp.MustCompile(`(?i)^[\s*]*(?:note|notes|notiz|hinweis|bemerkun
 // e-mail and note from the new text.
 func extractContactAndNote(m *Mail, lines []string) {
 	for i, line := range lines {
+		if !strings.ContainsAny(line, ":：") {
+			continue
+		}
 		if m.ContactEmail == "" {
 			if mm := contactRe.FindStringSubmatch(line); mm != nil {
 				v := mm[1]

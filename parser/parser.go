@@ -279,6 +279,7 @@ func (p *parse) run(raw []byte) {
 
 	subjectFwd := hasForwardPrefix(m.Subject)
 	segs := p.walk(h, bytes.NewReader(body), 0, subjectFwd)
+	convertHTML(segs)
 
 	p.classify(h, segs)
 	p.extractBody(segs, subjectFwd)

@@ -17,6 +17,23 @@ var (
 	hdrAnyRe           = regexp.MustCompile(`(?i)^[*\s]*(?:from|von|to|an|cc|bcc|subject|betreff|sent|gesendet|date|datum|reply-to|antwort an|objet|envoyé|à|de|oggetto|asunto|para|enviado|onderwerp|aan|verzonden)\s*[*]*\s*[:：]`)
 )
 
+var (
+	attributionWords = []string{"wrote", "schrieb", "écrit", "escribió", "scritto", "schreef", "skrev"}
+	forwardWords2    = []string{"forward", "weitergeleitet", "transféré", "reenviado", "inoltrato", "doorgestuurd", "videresendt", "vidarebefordrat", "réexpédié"}
+	originalWords    = []string{"original", "ursprüngliche", "origine", "oorspronkelijk", "opprinnelig", "ursprungligt"}
+)
+
+// containsAny reports whether the lower-cased line holds one of the words; a
+// cheap test before the regular expressions.
+func containsAny(lower string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func isQuoted(line string) bool {
 	return strings.HasPrefix(strings.TrimLeft(line, " \t"), ">")
 }
@@ -24,7 +41,7 @@ func isQuoted(line string) bool {
 // isHeaderBlock reports whether lines[i] starts an Outlook-style header block:
 // a From:/Von: line followed within a few lines by Sent:/Gesendet:/Date:.
 func isHeaderBlock(lines []string, i int) bool {
-	if !hdrFromRe.MatchString(lines[i]) {
+	if !strings.ContainsAny(lines[i], ":：") || !hdrFromRe.MatchString(lines[i]) {
 		return false
 	}
 	for j := i + 1; j < len(lines) && j <= i+6; j++ {
@@ -73,14 +90,15 @@ func splitQuoted(text string, subjectFwd bool) (fresh, quoted []string) {
 			quoted = append(quoted, line)
 			continue
 		}
-		if len(t) < 300 && forwardMarkerRe.MatchString(t) {
+		lower := strings.ToLower(t)
+		if len(t) < 300 && containsAny(lower, forwardWords2) && forwardMarkerRe.MatchString(t) {
 			mode = modeFwd
 			fwdHeaderPending = true
 			sawContentSinceMarker = false
 			fresh = append(fresh, line)
 			continue
 		}
-		if len(t) < 300 && originalMsgRe.MatchString(t) {
+		if len(t) < 300 && containsAny(lower, originalWords) && originalMsgRe.MatchString(t) {
 			if mode == modeNew && subjectFwd {
 				mode = modeFwd
 				fwdHeaderPending = true
@@ -117,12 +135,12 @@ func splitQuoted(text string, subjectFwd bool) (fresh, quoted []string) {
 			sawContentSinceMarker = true
 			continue
 		}
-		if len(t) < 600 && attributionRe.MatchString(t) {
+		if len(t) < 600 && containsAny(lower, attributionWords) && attributionRe.MatchString(t) {
 			quoted = append(quoted, line)
 			continue
 		}
 		// Attribution wrapped over two lines (Gmail) and followed by quotes.
-		if i+1 < len(lines) && len(t) < 300 && attributionStartRe.MatchString(t) {
+		if i+1 < len(lines) && len(t) < 300 && attributionStartRe.MatchString(t) && containsAny(strings.ToLower(lines[i+1]), attributionWords) {
 			joined := t + " " + strings.TrimSpace(lines[i+1])
 			if len(joined) < 600 && attributionRe.MatchString(joined) && (i+2 >= len(lines) || isQuoted(strings.TrimSpace(lines[i+2])) || strings.TrimSpace(lines[i+2]) == "") {
 				quoted = append(quoted, line, strings.TrimRight(lines[i+1], "\r \t"))
@@ -130,7 +148,7 @@ func splitQuoted(text string, subjectFwd bool) (fresh, quoted []string) {
 				continue
 			}
 		}
-		if mode == modeFwd && fwdHeaderPending && !hdrAnyRe.MatchString(t) {
+		if mode == modeFwd && fwdHeaderPending && (!strings.ContainsAny(t, ":：") || !hdrAnyRe.MatchString(t)) {
 			sawContentSinceMarker = true
 		}
 		fresh = append(fresh, line)
