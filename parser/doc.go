@@ -18,7 +18,10 @@
 //     is an automatic reply (AutoReason "mdn"). report-type=feedback-report
 //     (an ARF abuse complaint) and other reports (DMARC, TLS-RPT) are
 //     KindOther with Mail.ReportType set; they are meant for humans and stay
-//     in the inbox. Mail.List is not set by them.
+//     in the inbox. The report type itself does not set Mail.List (a report's
+//     own List-Id or Precedence: list header does, as for any mail).
+//   - List-Id, List-Unsubscribe or List-Post alone only set Mail.List; the
+//     kind is still decided by the subject (the workflow may use the flag).
 //   - Quoted text is used for the Organization ID only when the new text
 //     gives no valid UUID and no malformed labelled value (OrgIDStatus would be
 //     "missing").
