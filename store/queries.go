@@ -441,8 +441,10 @@ func (q *Q) SetLinkStatus(id int64, from []string, to string) error {
 
 // InsertInvitation records an invitation (its token's hash only).
 func (q *Q) InsertInvitation(inv *Invitation) error {
-	t := now()
-	inv.CreatedAt, inv.UpdatedAt = t, t
+	if inv.CreatedAt.IsZero() {
+		inv.CreatedAt = now()
+	}
+	inv.UpdatedAt = inv.CreatedAt
 	if inv.Status == "" {
 		inv.Status = InvitePending
 	}

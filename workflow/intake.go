@@ -139,7 +139,7 @@ func (s *Service) parse(raw []byte) (p *parser.Mail, err error) {
 			err = fmt.Errorf("parser panic: %v\n%s", r, debug.Stack())
 		}
 	}()
-	return parser.Parse(raw, s.opts.Parser), nil
+	return s.opts.Parse(raw, s.opts.Parser), nil
 }
 
 func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (Result, error) {

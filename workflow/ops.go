@@ -93,7 +93,8 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := tx.s.now().Add(tx.s.opts.InviteTTL)
-	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: HashToken(token), ExpiresAt: expires}
+	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: HashToken(token), ExpiresAt: expires,
+		CreatedAt: tx.s.now()}
 	if err := tx.InsertInvitation(inv); err != nil {
 		return err
 	}

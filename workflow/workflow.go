@@ -73,6 +73,8 @@ type Options struct {
 	MaxAttempts int
 	// Parser options (limits); TrustedAuthServID is filled in from above.
 	Parser parser.Options
+	// Parse replaces parser.Parse (tests use it to make handling fail).
+	Parse func(raw []byte, opts parser.Options) *parser.Mail
 }
 
 // Service runs the workflow on a store.
@@ -104,6 +106,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.Queued == nil {
 		opts.Queued = func() {}
+	}
+	if opts.Parse == nil {
+		opts.Parse = parser.Parse
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
