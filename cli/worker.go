@@ -123,12 +123,25 @@ func cmdPoll(e *env) error {
 		return err
 	}
 	holder := holderID()
-	ok, err := e.st.AcquireLease(e.ctx, pollLease, holder, 2*time.Minute)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("another worker is polling this mailbox right now (lease held): try again in a minute")
+	// Wait (at most one lease period) for a worker that is polling, or that
+	// died while holding the lease, to let go.
+	deadline := time.Now().Add(e.cfg.PollLease + 5*time.Second)
+	for {
+		ok, err := e.st.AcquireLease(e.ctx, pollLease, holder, e.cfg.PollLease)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("another worker kept the poll lease for over %s: check the other workers (or wait and try again)", e.cfg.PollLease)
+		}
+		select {
+		case <-e.ctx.Done():
+			return e.ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	defer e.st.ReleaseLease(context.WithoutCancel(e.ctx), pollLease, holder)
 	h := &intakeHandler{wf: e.wf, tally: map[string]int{}}
@@ -217,7 +230,7 @@ func (w *worker) pollOnce(ctx context.Context) {
 		return // a pass is running; it will see the new mail
 	}
 	defer w.pollMu.Unlock()
-	const ttl = 2 * time.Minute
+	ttl := w.e.cfg.PollLease
 	ok, err := w.e.st.AcquireLease(ctx, pollLease, w.holder, ttl)
 	if err != nil {
 		w.e.log.Error("poll skipped: cannot take the poll lease", "err", err)

@@ -51,6 +51,7 @@ const (
 	EnvIMAPProcessedFolder = "ONBOARDER_IMAP_PROCESSED_FOLDER"
 	EnvIMAPIdle            = "ONBOARDER_IMAP_IDLE"
 	EnvIMAPTimeout         = "ONBOARDER_IMAP_TIMEOUT"
+	EnvPollLease           = "ONBOARDER_POLL_LEASE"
 	EnvPollSchedule        = "ONBOARDER_POLL_SCHEDULE"
 	EnvSMTPURL             = "ONBOARDER_SMTP_URL"
 	EnvSMTPPassword        = "ONBOARDER_SMTP_PASSWORD"
@@ -74,6 +75,7 @@ const (
 	DefaultDatabaseURL         = "sqlite:onboarder.db"
 	DefaultIMAPProcessedFolder = "Onboarder/Processed"
 	DefaultIMAPTimeout         = 60 * time.Second
+	DefaultPollLease           = 2 * time.Minute
 	DefaultPollSchedule        = "@every 1m"
 	DefaultSMTPTimeout         = 60 * time.Second
 	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
@@ -157,6 +159,7 @@ type Config struct {
 	IMAPProcessedFolder string        // ONBOARDER_IMAP_PROCESSED_FOLDER
 	IMAPIdle            bool          // ONBOARDER_IMAP_IDLE
 	IMAPTimeout         time.Duration // ONBOARDER_IMAP_TIMEOUT: deadline per IMAP command
+	PollLease           time.Duration // ONBOARDER_POLL_LEASE: how long a poller's claim lasts unless renewed
 	PollSchedule        string        // ONBOARDER_POLL_SCHEDULE: robfig/cron spec, checked by the cli
 	SMTP                *Server       // ONBOARDER_SMTP_URL; nil when unset
 	SMTPTimeout         time.Duration // ONBOARDER_SMTP_TIMEOUT
@@ -181,6 +184,7 @@ func DefaultConfig() Config {
 		DatabaseURL:         DefaultDatabaseURL,
 		IMAPProcessedFolder: DefaultIMAPProcessedFolder,
 		IMAPTimeout:         DefaultIMAPTimeout,
+		PollLease:           DefaultPollLease,
 		PollSchedule:        DefaultPollSchedule,
 		SMTPTimeout:         DefaultSMTPTimeout,
 		MailFrom:            from,
@@ -227,6 +231,7 @@ func (c Config) Redacted() []KV {
 		{EnvIMAPProcessedFolder, c.IMAPProcessedFolder},
 		{EnvIMAPIdle, strconv.FormatBool(c.IMAPIdle)},
 		{EnvIMAPTimeout, c.IMAPTimeout.String()},
+		{EnvPollLease, c.PollLease.String()},
 		{EnvPollSchedule, c.PollSchedule},
 		{EnvSMTPURL, server(c.SMTP)},
 		{EnvSMTPTimeout, c.SMTPTimeout.String()},
@@ -261,6 +266,7 @@ var variables = []variable{
 	{name: EnvIMAPProcessedFolder, def: DefaultIMAPProcessedFolder, meaning: "where handled mail is moved; created if missing"},
 	{name: EnvIMAPIdle, def: "false", meaning: "true: also wait for new mail with IDLE between scheduled polls", boolean: true},
 	{name: EnvIMAPTimeout, def: "60s", meaning: "deadline of each IMAP command (Go duration)"},
+	{name: EnvPollLease, def: "2m", meaning: "how long one worker's claim to poll lasts unless renewed: a worker that died is replaced after it (Go duration)"},
 	{name: EnvPollSchedule, def: DefaultPollSchedule, meaning: "robfig/cron spec of the mailbox polls"},
 	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
 	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
@@ -483,6 +489,7 @@ func (l *loader) load() (Config, error) {
 		},
 		func() error { c.IMAPIdle, err = l.boolean(EnvIMAPIdle); return err },
 		func() error { c.IMAPTimeout, err = l.duration(EnvIMAPTimeout, DefaultIMAPTimeout, "60s"); return err },
+		func() error { c.PollLease, err = l.duration(EnvPollLease, DefaultPollLease, "2m"); return err },
 		func() error {
 			c.PollSchedule, err = l.text(EnvPollSchedule, DefaultPollSchedule, "a cron spec such as @every 1m")
 			return err

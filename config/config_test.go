@@ -84,6 +84,11 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"60", "0s", "-1s", "a minute"},
 		},
 		{
+			name: EnvPollLease, get: func(c Config) any { return c.PollLease }, def: 2 * time.Minute,
+			val: "30s", want: 30 * time.Second, other: "10m",
+			bad: []string{"120", "0s", "-1m"},
+		},
+		{
 			name: EnvPollSchedule, get: func(c Config) any { return c.PollSchedule }, def: "@every 1m",
 			val: "*/5 * * * *", want: "*/5 * * * *", other: "@hourly",
 			bad: []string{"@every\n1m"},
@@ -599,6 +604,7 @@ func TestRedacted(t *testing.T) {
 		{EnvIMAPProcessedFolder, "Onboarder/Processed"},
 		{EnvIMAPIdle, "false"},
 		{EnvIMAPTimeout, "1m0s"},
+		{EnvPollLease, "2m0s"},
 		{EnvPollSchedule, "@every 1m"},
 		{EnvSMTPURL, "smtp://relay.example.com:2525?tls=insecure"},
 		{EnvSMTPTimeout, "1m0s"},

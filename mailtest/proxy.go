@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type Proxy struct {
 	wg   sync.WaitGroup
 
 	toClient, toServer atomic.Int64
+
+	stallOn  atomic.Pointer[string] // client bytes that make the proxy stall
+	stallHit chan struct{}          // closed when stallOn was seen
 }
 
 type proxyPair struct {
@@ -82,6 +86,32 @@ func (p *Proxy) Stall() {
 	if !p.stalled {
 		p.stalled = true
 		p.resume = make(chan struct{})
+	}
+}
+
+// StallOn makes the proxy stall (as Stall) as soon as a client sends data
+// containing s, before that data reaches the server: a server that goes
+// silent at a chosen command. The returned channel is closed when it
+// happens.
+func (p *Proxy) StallOn(s string) <-chan struct{} {
+	hit := make(chan struct{})
+	p.mu.Lock()
+	p.stallHit = hit
+	p.mu.Unlock()
+	p.stallOn.Store(&s)
+	return hit
+}
+
+func (p *Proxy) checkStallOn(b []byte) {
+	pat := p.stallOn.Load()
+	if pat == nil || !strings.Contains(string(b), *pat) {
+		return
+	}
+	if p.stallOn.CompareAndSwap(pat, nil) {
+		p.Stall()
+		p.mu.Lock()
+		close(p.stallHit)
+		p.mu.Unlock()
 	}
 }
 
@@ -179,6 +209,9 @@ func (p *Proxy) pump(pair *proxyPair, dst, src net.Conn, counter *atomic.Int64) 
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if counter == &p.toServer {
+				p.checkStallOn(buf[:n])
+			}
 			if !p.gate(pair) {
 				return
 			}
