@@ -58,7 +58,7 @@ func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time },
 		e.onQueued = w.disp.Kick
 	}
 	srv := &http.Server{
-		Handler: web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg,
+		Handler: web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
 			Logger: e.log.With("component", "web")}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -1,37 +1,41 @@
 // Package web serves onboarder over HTTP: the invitation pages where an
-// organization's administrator accepts or declines, the health and
-// readiness probes, and the Prometheus metrics. Every write goes through
-// workflow; web only reads the store. Values from mail are always escaped
-// (html/template); a GET never changes state, because mail scanners open
-// every link before the person does.
+// organization's administrator accepts or declines (in English or German),
+// the operations console under /ops/, the health and readiness probes and
+// the Prometheus metrics.
+//
+// Pages are html/template files embedded in the binary, with one small
+// stylesheet and no JavaScript. Every write goes through workflow; web only
+// reads the store through workflow's read models. Values from mail are
+// always escaped; a mail's HTML is never rendered. A GET never changes
+// state, because mail scanners open every link before the person does.
+// Cross-origin form posts are refused (http.CrossOriginProtection) and every
+// response carries a strict Content-Security-Policy.
 package web
 
 import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/workflow"
 )
 
 //go:embed pages/*.html
 var pagesFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"derefOrg": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
-}).ParseFS(pagesFS, "pages/*.html"))
+//go:embed static
+var staticFS embed.FS
 
 // Options configure the handler.
 type Options struct {
@@ -41,50 +45,93 @@ type Options struct {
 	Ready    func(ctx context.Context) error
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// PublicURL is where people reach the server; an https:// URL makes
+	// the session cookie Secure.
+	PublicURL string
+	// Now is the clock for ages and the login limiter (default time.Now).
+	Now func() time.Time
 }
 
 // Server is the HTTP handler.
 type Server struct {
-	opts Options
-	mux  *http.ServeMux
-	log  *slog.Logger
+	opts   Options
+	wf     *workflow.Service
+	mux    *http.ServeMux
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	secure bool
+	limit  *limiter
+	cop    *http.CrossOriginProtection
 }
 
-// New builds the handler.
+// contentSecurityPolicy allows our own stylesheet and nothing else: no
+// scripts, no frames, forms only to ourselves.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// New builds the handler. It panics only when the embedded pages do not
+// parse, which the package's tests rule out.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.Ready == nil {
 		opts.Ready = func(ctx context.Context) error { return opts.Workflow.Store().Ping(ctx) }
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s := &Server{
+		opts:   opts,
+		wf:     opts.Workflow,
+		mux:    http.NewServeMux(),
+		log:    opts.Logger,
+		pages:  mustParsePages(),
+		secure: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
+		limit:  newLimiter(5, 15*time.Minute, opts.Now),
+		cop:    http.NewCrossOriginProtection(),
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request refused", "method", r.Method, "path", redactPath(r.URL.Path),
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /readyz", s.readyz)
 	if opts.Gatherer != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+		m.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
-	s.mux.HandleFunc("GET /invite/{token}", s.invite)
-	s.mux.HandleFunc("POST /invite/{token}/accept", s.accept)
-	s.mux.HandleFunc("POST /invite/{token}/decline", s.decline)
-	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, http.StatusOK, "home.html", nil)
+	static, _ := fs.Sub(staticFS, "static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s.public(w, r, http.StatusOK, "home.html", pickLang(r, ""), "home.title", nil)
 	})
+	m.HandleFunc("GET /invite/{token}", s.invite)
+	m.HandleFunc("POST /invite/{token}/accept", s.accept)
+	m.HandleFunc("POST /invite/{token}/decline", s.decline)
+	s.routeConsole()
 	return s
 }
 
 // ServeHTTP adds the security headers and refuses cross-origin form posts.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-	http.NewCrossOriginProtection().Handler(s.mux).ServeHTTP(w, r)
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	if s.secure {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	s.cop.Handler(s.mux).ServeHTTP(w, r)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -99,66 +146,256 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-type pageData struct {
-	Info    workflow.InvitationInfo
-	Token   string
-	Status  string
-	Message string
+// ---- templates ----
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"ago": ago,
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+	"ref":          func(id int64) string { return store.Reference(id) },
+	"stateClass":   stateClass,
+	"linkClass":    linkClass,
+	"outboxClass":  outboxClass,
+	"findingClass": findingClass,
+	"dispClass":    dispClass,
+	"reprocessable": func(d string) bool {
+		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored
+	},
 }
 
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+func mustParsePages() map[string]*template.Template {
+	names, err := fs.Glob(pagesFS, "pages/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "pages/")
+		if base == "layout.html" {
+			continue
+		}
+		t := template.Must(template.New(base).Funcs(funcs).ParseFS(pagesFS, "pages/layout.html", n))
+		out[base] = t
+	}
+	return out
+}
+
+// page is what every template gets.
+type page struct {
+	L          lang
+	Title      string
+	LangSwitch bool
+	User       *store.OpsUser
+	Nav        string
+	Wide       bool
+	Flash      string
+	Error      string
+	D          any
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	t, ok := s.pages[name]
+	if !ok {
+		s.log.Error("rendering page", "page", name, "err", "no such page")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf strings.Builder
+	if err := t.Execute(&buf, p); err != nil {
+		s.log.Error("rendering page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
-		s.log.Error("rendering page", "page", name, "err", err)
-	}
+	w.Write([]byte(buf.String()))
 }
 
-// fail maps workflow errors to pages: unknown token 404, used/revoked/
-// expired 410, anything else 500.
-func (s *Server) fail(w http.ResponseWriter, err error) {
+// public renders a page of the public site.
+func (s *Server) public(w http.ResponseWriter, r *http.Request, status int, name string, l lang, titleKey string, d any) {
+	s.render(w, status, name, page{L: l, Title: l.T(titleKey), D: d})
+}
+
+// ---- invitation pages ----
+
+type inviteData struct {
+	Info  workflow.InvitationInfo
+	Token string
+	Fraud bool
+}
+
+type errorData struct{ Title, Body string }
+
+// goneReasons maps why a token stopped working to the page's sentence.
+func goneReason(status string) string {
+	switch status {
+	case store.InviteAccepted, store.InviteDeclined, store.InviteRevoked, store.InviteReplaced, store.InviteExpired:
+		return "gone." + status
+	}
+	return "gone.closed"
+}
+
+// redactPath hides an invitation token in logs.
+func redactPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/invite/"); ok {
+		tail := ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			tail = rest[i:]
+		}
+		return "/invite/…" + tail
+	}
+	return p
+}
+
+// failInvite maps workflow errors to pages: unknown token 404, used,
+// revoked or expired 410, anything else 500.
+func (s *Server) failInvite(w http.ResponseWriter, r *http.Request, info workflow.InvitationInfo, err error) {
 	var gone *workflow.GoneError
 	switch {
 	case errors.As(err, &gone):
-		s.render(w, http.StatusGone, "gone.html", pageData{Status: gone.Status})
+		l := pickLang(r, info.Organization.Locale)
+		s.public(w, r, http.StatusGone, "gone.html", l, "gone.title", struct{ Reason string }{goneReason(gone.Status)})
 	case errors.Is(err, workflow.ErrNotFound):
-		s.render(w, http.StatusNotFound, "notfound.html", nil)
+		s.public(w, r, http.StatusNotFound, "notfound.html", pickLang(r, ""), "notfound.title", nil)
 	default:
-		s.log.Error("invitation request failed", "err", err)
-		s.render(w, http.StatusInternalServerError, "error.html", nil)
+		s.log.Error("invitation page failed", "path", redactPath(r.URL.Path), "err", err)
+		s.public(w, r, http.StatusInternalServerError, "error.html", pickLang(r, ""), "error.title",
+			errorData{"error.title", "error.body"})
 	}
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	info, err := s.opts.Workflow.LookupInvitation(r.Context(), token)
+	info, err := s.wf.LookupInvitation(r.Context(), token)
 	if err != nil {
-		s.fail(w, err)
+		s.failInvite(w, r, info, err)
 		return
 	}
-	s.render(w, http.StatusOK, "invite.html", pageData{Info: info, Token: token})
+	l := pickLang(r, info.Organization.Locale)
+	s.render(w, http.StatusOK, "invite.html", page{L: l, Title: l.T("invite.title"), LangSwitch: true,
+		D: inviteData{Info: info, Token: token}})
+}
+
+// parseSmallForm reads a urlencoded form of at most 64 KiB.
+func parseSmallForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("reading form: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) badForm(w http.ResponseWriter, r *http.Request) {
+	s.public(w, r, http.StatusBadRequest, "error.html", pickLang(r, ""), "badreq.title", errorData{"badreq.title", "badreq.body"})
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
-	info, err := s.opts.Workflow.Accept(r.Context(), r.PathValue("token"))
-	if err != nil {
-		s.fail(w, err)
+	if err := parseSmallForm(w, r); err != nil {
+		s.badForm(w, r)
 		return
 	}
-	s.render(w, http.StatusOK, "accepted.html", pageData{Info: info})
+	info, err := s.wf.Accept(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.failInvite(w, r, info, err)
+		return
+	}
+	s.log.Info("invitation accepted", "request_ref", info.Request.Reference())
+	l := pickLang(r, info.Organization.Locale)
+	s.public(w, r, http.StatusOK, "accepted.html", l, "accepted.title", inviteData{Info: info})
 }
 
 func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if err := parseSmallForm(w, r); err != nil {
+		s.badForm(w, r)
 		return
 	}
 	fraud := r.PostFormValue("not_requested") != ""
-	info, err := s.opts.Workflow.Decline(r.Context(), r.PathValue("token"), r.PostFormValue("message"), fraud)
+	info, err := s.wf.Decline(r.Context(), r.PathValue("token"), r.PostFormValue("message"), fraud)
 	if err != nil {
-		s.fail(w, err)
+		s.failInvite(w, r, info, err)
 		return
 	}
-	s.render(w, http.StatusOK, "declined.html", pageData{Info: info})
+	s.log.Info("invitation declined", "request_ref", info.Request.Reference(), "flagged", fraud)
+	l := pickLang(r, info.Organization.Locale)
+	s.public(w, r, http.StatusOK, "declined.html", l, "declined.title", inviteData{Info: info, Fraud: fraud})
+}
+
+// ---- small helpers for templates ----
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+}
+
+func stateClass(s string) string {
+	switch s {
+	case store.StatePendingApproval:
+		return "warn"
+	case store.StateNeedsInfo, store.StateInvited:
+		return "info"
+	case store.StateCompleted:
+		return "ok"
+	case store.StateRejected, store.StateDeclined, store.StateExpired:
+		return "bad"
+	}
+	return ""
+}
+
+func linkClass(s string) string {
+	switch s {
+	case store.LinkActive:
+		return "ok"
+	case store.LinkInvited:
+		return "info"
+	}
+	return "bad"
+}
+
+func outboxClass(s string) string {
+	switch s {
+	case store.OutboxSent:
+		return "ok"
+	case store.OutboxPending:
+		return "info"
+	}
+	return "bad"
+}
+
+func dispClass(s string) string {
+	switch s {
+	case store.DispRequest, store.DispReply:
+		return "ok"
+	case store.DispUnparseable, store.DispPending, store.DispTooLarge:
+		return "bad"
+	}
+	return ""
+}
+
+func findingClass(code string) string {
+	switch code {
+	case workflow.FindNameMismatch, workflow.FindOtherReseller, workflow.FindSenderAuthUnchecked:
+		return "warn"
+	case workflow.FindDuplicate, workflow.FindOrgIDMissing:
+		return "info"
+	}
+	return "bad"
 }

@@ -31,6 +31,8 @@ var (
 	// ErrBadLogin: unknown e-mail address or wrong password (which one is
 	// not told).
 	ErrBadLogin = errors.New("wrong e-mail address or password")
+	// ErrReasonRequired: a rejection needs a reason for the partner.
+	ErrReasonRequired = errors.New("a rejection needs a reason; it goes to the partner")
 )
 
 // QueueItem is one row of the console's queue.
@@ -232,6 +234,17 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 	return v, nil
 }
 
+// Message loads one received mail with its source shown as text.
+func (s *Service) Message(ctx context.Context, id int64) (store.Message, *OriginalMail, error) {
+	m, err := s.st.Q(ctx).Message(id)
+	if err != nil {
+		return m, nil, err
+	}
+	o := s.originalMail(m)
+	m.Raw = nil
+	return m, o, nil
+}
+
 func (s *Service) originalMail(m store.Message) *OriginalMail {
 	o := &OriginalMail{MessageID: m.ID}
 	raw := m.Raw
@@ -324,7 +337,7 @@ func (s *Service) Act(ctx context.Context, requestID int64, a Action) error {
 	case ActReject:
 		reason := strings.TrimSpace(a.Text)
 		if reason == "" {
-			return errors.New("rejecting: give a reason; it goes to the partner")
+			return ErrReasonRequired
 		}
 		return s.Reject(ctx, requestID, a.By, parser.SanitizeText(reason, 2000))
 	case ActResend:
