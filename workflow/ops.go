@@ -160,13 +160,19 @@ func (tx *txn) endLinkOf(requestID int64, linkStatus, inviteStatus string) error
 			return err
 		}
 	}
+	return tx.endPendingInvitations(requestID, inviteStatus)
+}
+
+// endPendingInvitations moves every pending invitation of a request to
+// status: its token stops working.
+func (tx *txn) endPendingInvitations(requestID int64, status string) error {
 	invs, err := tx.Invitations(requestID)
 	if err != nil {
 		return err
 	}
 	for _, inv := range invs {
 		if inv.Status == store.InvitePending {
-			if err := tx.SetInvitationStatus(inv.ID, inviteStatus); err != nil {
+			if err := tx.SetInvitationStatus(inv.ID, status); err != nil {
 				return err
 			}
 		}
@@ -392,16 +398,8 @@ func (s *Service) ResendInvitation(ctx context.Context, requestID int64, by stri
 		if err != nil {
 			return err
 		}
-		invs, err := tx.Invitations(r.ID)
-		if err != nil {
+		if err := tx.endPendingInvitations(r.ID, store.InviteReplaced); err != nil {
 			return err
-		}
-		for _, inv := range invs {
-			if inv.Status == store.InvitePending {
-				if err := tx.SetInvitationStatus(inv.ID, store.InviteReplaced); err != nil {
-					return err
-				}
-			}
 		}
 		partner, err := tx.Partner(*r.PartnerID)
 		if err != nil {
@@ -439,16 +437,8 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if link.RequestID == nil {
 			return tx.audit(0, &link.ID, "ops:"+by, link.Status, store.LinkRevoked, "link revoked")
 		}
-		invs, err := tx.Invitations(*link.RequestID)
-		if err != nil {
+		if err := tx.endPendingInvitations(*link.RequestID, store.InviteRevoked); err != nil {
 			return err
-		}
-		for _, inv := range invs {
-			if inv.Status == store.InvitePending {
-				if err := tx.SetInvitationStatus(inv.ID, store.InviteRevoked); err != nil {
-					return err
-				}
-			}
 		}
 		r, err := tx.Request(*link.RequestID)
 		if err != nil {
