@@ -260,3 +260,8 @@ func lacks(t *testing.T, what, body string, unwanted ...string) {
 		}
 	}
 }
+
+func workflowIncoming(raw string, uid uint32) workflow.Incoming {
+	return workflow.Incoming{Mailbox: "INBOX", UIDValidity: 1, UID: uid, Raw: []byte(raw), Size: int64(len(raw)),
+		ReceivedAt: time.Now().UTC()}
+}
