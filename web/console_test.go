@@ -151,7 +151,7 @@ func TestConsoleQueue(t *testing.T) {
 			{"?q=" + strings.ToUpper(orgEN), a(pendingOld, pendingNew)},
 			{"?q=b%C3%A4ckerei", a(invited)},
 			{"?q=traders+ltd", a(pendingOld, pendingNew)}, // the directory's name
-			{"?q=%25", nil},                               // a LIKE wildcard is a plain character
+			{"?q=%25", nil}, // a LIKE wildcard is a plain character
 			{"?state=bogus", a(pendingOld, pendingNew, invited)},
 		}
 		for _, tt := range tests {
