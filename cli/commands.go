@@ -199,6 +199,24 @@ func (e *env) partnerNames() (map[int64]string, error) {
 
 func jsonFlag(fs *flag.FlagSet) *bool { return fs.Bool("json", false, "print JSON") }
 
+// printList prints rows as one JSON array (empty, not null, when there are
+// none) or as an aligned table with a header.
+func printList[T, J any](e *env, asJSON bool, rows []T, toJSON func(T) J, header string, line func(T) string) error {
+	if asJSON {
+		out := make([]J, 0, len(rows))
+		for _, r := range rows {
+			out = append(out, toJSON(r))
+		}
+		return writeJSON(e.stdout, out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, line(r))
+	}
+	return tw.Flush()
+}
+
 // ---- requests ----
 
 func cmdRequestsList(e *env) error {
@@ -229,16 +247,8 @@ func cmdRequestsList(e *env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonRequest{}
-		for _, r := range rs {
-			out = append(out, requestJSON(r, names, fds[r.ID]))
-		}
-		return writeJSON(e.stdout, out)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REFERENCE\tSTATE\tPARTNER\tCUSTOMER\tORGANIZATION\tFINDINGS\tRECEIVED")
-	for _, r := range rs {
+	toJSON := func(r store.Request) jsonRequest { return requestJSON(r, names, fds[r.ID]) }
+	return printList(e, *asJSON, rs, toJSON, "REFERENCE\tSTATE\tPARTNER\tCUSTOMER\tORGANIZATION\tFINDINGS\tRECEIVED", func(r store.Request) string {
 		var codes []string
 		for _, f := range fds[r.ID] {
 			codes = append(codes, f.Code)
@@ -247,10 +257,9 @@ func cmdRequestsList(e *env) error {
 		if r.PartnerID != nil {
 			partner = names[*r.PartnerID]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Reference(), r.State, partner, orDash(r.CustomerName),
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Reference(), r.State, partner, orDash(r.CustomerName),
 			orDash(deref(r.OrganizationID)), orDash(strings.Join(codes, ",")), r.ReceivedAt.Format(time.DateTime))
-	}
-	return tw.Flush()
+	})
 }
 
 func deref(s *string) string {
@@ -403,24 +412,14 @@ func cmdMessagesList(e *env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonMessage{}
-		for _, m := range ms {
-			out = append(out, messageJSON(m))
-		}
-		return writeJSON(e.stdout, out)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tDISPOSITION\tREQUEST\tFROM\tSUBJECT\tRECEIVED")
-	for _, m := range ms {
+	return printList(e, *asJSON, ms, messageJSON, "ID\tDISPOSITION\tREQUEST\tFROM\tSUBJECT\tRECEIVED", func(m store.Message) string {
 		req := "-"
 		if m.RequestID != nil {
 			req = store.Reference(*m.RequestID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Disposition, req, orDash(m.FromAddr),
+		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", m.ID, m.Disposition, req, orDash(m.FromAddr),
 			clip(m.Subject, 60), m.ReceivedAt.Format(time.DateTime))
-	}
-	return tw.Flush()
+	})
 }
 
 func clip(s string, n int) string {
@@ -524,20 +523,10 @@ func cmdOutboxList(e *env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonOutbox{}
-		for _, m := range ms {
-			out = append(out, outboxJSON(m))
-		}
-		return writeJSON(e.stdout, out)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tATTEMPTS\tTO\tSUBJECT\tLAST ERROR")
-	for _, m := range ms {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Kind, m.Status, m.Attempts, strings.Join(m.To(), ", "),
+	return printList(e, *asJSON, ms, outboxJSON, "ID\tKIND\tSTATUS\tATTEMPTS\tTO\tSUBJECT\tLAST ERROR", func(m store.OutboxMail) string {
+		return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s\t%s", m.ID, m.Kind, m.Status, m.Attempts, strings.Join(m.To(), ", "),
 			clip(m.Subject, 60), orDash(clip(oneLine(m.LastError), 60)))
-	}
-	return tw.Flush()
+	})
 }
 
 func cmdOutboxRetry(e *env) error {
@@ -620,21 +609,14 @@ func cmdPartnersList(e *env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonPartner{}
-		for _, p := range ps {
-			out = append(out, jsonPartner{ID: p.ID, Name: p.Name, Ref: nullable(p.Ref), Status: p.Status, Locale: p.Locale,
-				Trusted: p.Trusted, Emails: p.Emails(), Domains: p.Domains()})
-		}
-		return writeJSON(e.stdout, out)
+	toJSON := func(p store.Partner) jsonPartner {
+		return jsonPartner{ID: p.ID, Name: p.Name, Ref: nullable(p.Ref), Status: p.Status, Locale: p.Locale,
+			Trusted: p.Trusted, Emails: p.Emails(), Domains: p.Domains()}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tREF\tSTATUS\tLOCALE\tTRUSTED\tSENDERS")
-	for _, p := range ps {
+	return printList(e, *asJSON, ps, toJSON, "ID\tNAME\tREF\tSTATUS\tLOCALE\tTRUSTED\tSENDERS", func(p store.Partner) string {
 		senders := append(p.Emails(), prefixed("@", p.Domains())...)
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%v\t%s\n", p.ID, p.Name, orDash(p.Ref), p.Status, p.Locale, p.Trusted, strings.Join(senders, ", "))
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%v\t%s", p.ID, p.Name, orDash(p.Ref), p.Status, p.Locale, p.Trusted, strings.Join(senders, ", "))
+	})
 }
 
 func prefixed(p string, list []string) []string {
@@ -751,24 +733,17 @@ func cmdOrgsList(e *env) error {
 	if err := e.open(); err != nil {
 		return err
 	}
-	os, err := e.st.Q(e.ctx).Organizations()
+	orgs, err := e.st.Q(e.ctx).Organizations()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonOrg{}
-		for _, o := range os {
-			out = append(out, jsonOrg{ID: o.ID, Name: o.Name, Status: o.Status, AdminName: nullable(o.AdminName),
-				AdminEmail: nullable(o.AdminEmail), Country: nullable(o.Country), Locale: o.Locale})
-		}
-		return writeJSON(e.stdout, out)
+	toJSON := func(o store.Organization) jsonOrg {
+		return jsonOrg{ID: o.ID, Name: o.Name, Status: o.Status, AdminName: nullable(o.AdminName),
+			AdminEmail: nullable(o.AdminEmail), Country: nullable(o.Country), Locale: o.Locale}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tADMIN\tCOUNTRY\tLOCALE")
-	for _, o := range os {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, o.Status, orDash(o.AdminEmail), orDash(o.Country), o.Locale)
-	}
-	return tw.Flush()
+	return printList(e, *asJSON, orgs, toJSON, "ID\tNAME\tSTATUS\tADMIN\tCOUNTRY\tLOCALE", func(o store.Organization) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", o.ID, o.Name, o.Status, orDash(o.AdminEmail), orDash(o.Country), o.Locale)
+	})
 }
 
 // ---- links and invitations ----
@@ -790,25 +765,18 @@ func cmdLinksList(e *env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []jsonLink{}
-		for _, l := range ls {
-			out = append(out, jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
-				OrganizationID: l.OrganizationID, Type: l.Type, Status: l.Status, RequestID: l.RequestID,
-				StartedAt: ts(l.StartedAt), EndedAt: tsp(l.EndedAt), UpdatedAt: ts(l.UpdatedAt)})
-		}
-		return writeJSON(e.stdout, out)
+	toJSON := func(l store.Link) jsonLink {
+		return jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
+			OrganizationID: l.OrganizationID, Type: l.Type, Status: l.Status, RequestID: l.RequestID,
+			StartedAt: ts(l.StartedAt), EndedAt: tsp(l.EndedAt), UpdatedAt: ts(l.UpdatedAt)}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPARTNER\tORGANIZATION\tSTATUS\tREQUEST\tSTARTED")
-	for _, l := range ls {
+	return printList(e, *asJSON, ls, toJSON, "ID\tPARTNER\tORGANIZATION\tSTATUS\tREQUEST\tSTARTED", func(l store.Link) string {
 		req := "-"
 		if l.RequestID != nil {
 			req = store.Reference(*l.RequestID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", l.ID, names[l.PartnerID], l.OrganizationID, l.Status, req, l.StartedAt.Format(time.DateOnly))
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", l.ID, names[l.PartnerID], l.OrganizationID, l.Status, req, l.StartedAt.Format(time.DateOnly))
+	})
 }
 
 func cmdLinksRevoke(e *env) error {
