@@ -1,0 +1,88 @@
+package arch
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/onboarder/onboarder/"
+
+// allowed lists, per package, the packages of ours it may import.
+// Packages not listed may import nothing of ours.
+var allowed = map[string][]string{
+	"cmd/onboarder": {"cli"},
+	"cli":           {"*"},
+	"web":           {"workflow", "store"},
+	"workflow":      {"parser", "templates", "store"},
+	"outbox":        {"store"},
+}
+
+// rooms says which of our packages may use a third-party library directly.
+var rooms = map[string][]string{
+	"gorm.io/":                       {"store"},
+	"github.com/glebarez/":           {"store"},
+	"github.com/wneessen/go-mail":    {"outbox"},
+	"github.com/emersion/go-imap":    {"mailbox", "mailtest"},
+	"github.com/emersion/go-smtp":    {"mailtest"},
+	"github.com/emersion/go-message": {"parser"},
+	"github.com/emersion/go-msgauth": {"parser"},
+	"github.com/robfig/cron":         {"cli"},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		name := strings.TrimPrefix(p.ImportPath, module)
+		top := strings.SplitN(name, "/", 2)[0]
+		if strings.HasPrefix(name, "cmd/") {
+			top = name
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module) {
+				dep := strings.TrimPrefix(imp, module)
+				depTop := strings.SplitN(dep, "/", 2)[0]
+				if depTop == top || depTop == "internal" {
+					continue
+				}
+				if !permitted(allowed[top], depTop) {
+					t.Errorf("%s imports %s: not allowed by the architecture table", name, dep)
+				}
+				continue
+			}
+			for lib, owners := range rooms {
+				if strings.HasPrefix(imp, lib) && !permitted(owners, top) {
+					t.Errorf("%s imports %s, which lives in %v only", name, imp, owners)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("go list found only %d packages", n)
+	}
+}
+
+func permitted(list []string, name string) bool {
+	for _, a := range list {
+		if a == "*" || a == name {
+			return true
+		}
+	}
+	return false
+}
