@@ -225,3 +225,26 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCheck(t *testing.T) {
+	h := newHarness(t, storetest.SQLiteURL(t), world{Mailbox: "partners@onboarding.example"})
+	out, stderr, code := h.exec("", "config", "check")
+	if code != 0 {
+		t.Fatalf("config check: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"ok    database", "ok    IMAP", "ok    SMTP", "ONBOARDER_IMAP_URL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") {
+		t.Errorf("config check printed the IMAP password:\n%s", out)
+	}
+	// A wrong password: that check fails, with the reason, and exit 1.
+	h.env = append(h.env, "ONBOARDER_IMAP_PASSWORD=wrong")
+	out, stderr, code = h.exec("", "config", "check")
+	if code != 1 || !strings.Contains(out, "FAIL  IMAP") {
+		t.Fatalf("wrong password: exit %d\n%s", code, out)
+	}
+	oneLine(t, stderr)
+}
