@@ -20,15 +20,18 @@ func readAuthResults(h header, trusted string) AuthResult {
 		return ar
 	}
 	for _, v := range h.Values("Authentication-Results") {
-		if len(v) > 16<<10 {
-			continue
-		}
-		v = commentRe.ReplaceAllString(commentRe.ReplaceAllString(v, " "), " ")
-		id, results := parseAuthResults(v)
-		if strings.ToLower(id) != trusted {
+		// Decide whose header this is before anything else: a header of
+		// ours that is too long to read must not let a lower one (which
+		// anybody could have written) count instead.
+		if !strings.EqualFold(authservID(v), trusted) {
 			continue
 		}
 		ar.Checked = true
+		if len(v) > 16<<10 {
+			v = v[:16<<10]
+		}
+		v = commentRe.ReplaceAllString(commentRe.ReplaceAllString(v, " "), " ")
+		_, results := parseAuthResults(v)
 		dkimPass := false
 		for _, r := range results {
 			switch r.method {
@@ -59,6 +62,39 @@ func readAuthResults(h header, trusted string) AuthResult {
 }
 
 type authEntry struct{ method, value string }
+
+// authservID returns the authserv-id of an Authentication-Results value:
+// the first token, after leading comments and white space, up to white
+// space, ";" or "(".
+func authservID(v string) string {
+	for i := 0; i < 10; i++ { // leading comments, a few at most
+		v = strings.TrimLeft(v, " \t\r\n")
+		if !strings.HasPrefix(v, "(") {
+			break
+		}
+		depth, j := 0, 0
+		for ; j < len(v); j++ {
+			if v[j] == '(' {
+				depth++
+			} else if v[j] == ')' {
+				depth--
+				if depth == 0 {
+					break
+				}
+			}
+		}
+		if j >= len(v) {
+			return ""
+		}
+		v = v[j+1:]
+	}
+	v = strings.TrimLeft(v, " \t\r\n")
+	end := strings.IndexAny(v, " \t\r\n;(")
+	if end >= 0 {
+		v = v[:end]
+	}
+	return v
+}
 
 // parseAuthResults uses go-msgauth's parser and falls back to a lenient
 // "method=value" scan when it refuses the header.

@@ -8,19 +8,29 @@ import (
 	"unicode/utf8"
 )
 
-// seedFiles returns the fixtures and, when present, the corpus request mails.
+// seedFiles returns the fixtures and, when the shared corpus is there, its
+// request mails and every real-world mail (both corpora seed the fuzzers).
 func seedFiles(f *testing.F) [][]byte {
 	var out [][]byte
 	paths, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
-	if d := os.Getenv("ONBOARDER_CORPUS_DIR"); d != "" {
-		more, _ := filepath.Glob(filepath.Join(d, "requests", "*.eml"))
+	dir := os.Getenv("ONBOARDER_CORPUS_DIR")
+	if dir == "" {
+		if wd, err := os.Getwd(); err == nil {
+			dir = filepath.Join(wd, "..", "..", "shared", "corpus")
+		}
+	}
+	if dir != "" {
+		more, _ := filepath.Glob(filepath.Join(dir, "requests", "*.eml"))
 		paths = append(paths, more...)
-	} else if wd, err := os.Getwd(); err == nil {
-		more, _ := filepath.Glob(filepath.Join(wd, "..", "..", "shared", "corpus", "requests", "*.eml"))
-		paths = append(paths, more...)
+		_ = filepath.WalkDir(filepath.Join(dir, "realworld"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() != "index.tsv" && d.Name() != "SOURCES.md" {
+				paths = append(paths, p)
+			}
+			return nil
+		})
 	}
 	for _, p := range paths {
-		if b, err := os.ReadFile(p); err == nil {
+		if b, err := os.ReadFile(p); err == nil && len(b) <= 1<<20 {
 			out = append(out, b)
 		}
 	}
@@ -80,6 +90,11 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzSubject(f *testing.F) {
+	for _, b := range seedFiles(f) { // every subject of both corpora
+		if subj := Parse(b, Options{}).Subject; subj != "" {
+			f.Add(subj)
+		}
+	}
 	for _, s := range []string{
 		"Please establish reseller connection to customer Acme",
 		"RE: AW: [EXTERNAL] Fwd: Please establish reseller connection to customer „Acme“ [REQ-000001]",
@@ -112,6 +127,79 @@ func FuzzSubject(f *testing.F) {
 			t.Fatalf("SanitizeText not idempotent on %q", s)
 		}
 	})
+}
+
+// FuzzOrgID feeds body text to the Organization ID extraction (labels,
+// UUID forms, quotes) and the contact/note reader.
+func FuzzOrgID(f *testing.F) {
+	for _, b := range seedFiles(f) { // the new text of both corpora's mails
+		if m := Parse(b, Options{}); m.Text != "" {
+			f.Add(m.Text)
+		}
+	}
+	for _, s := range []string{
+		"Organization ID: 3F1C2A9E-6B7D-4C1E-9A2B-5D8E7F6A1B2C",
+		"Org-ID:\n\n{3f1c2a9e-6b7d-4c1e-9a2b-5d8e7f6a1b2c}",
+		"Organisations-ID lautet urn:uuid:3f1c2a9e-6b7d-4c1e-9a2b-5d8e7f6a1b2c, Org ID: 11111111-2222-3333-4444-555555555555",
+		"Org ID: ABC-123\n3f1c2a9e6b7d4c1e9a2b5d8e7f6a1b2c",
+		"> Organization ID: 3f1c2a9e-6b7d-4c1e-9a2b-5d8e7f6a1b2c\nNote: =0D=0ABcc: x@evil\nContact: <script>@x.example",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		lines := strings.Split(text, "\n")
+		if len(lines) > 2000 {
+			lines = lines[:2000]
+		}
+		m := &Mail{}
+		decideOrgID(m, scanOrgIDs(lines))
+		switch m.OrgIDStatus {
+		case OrgIDFound:
+			if id, ok := CanonicalUUID(m.OrgID); !ok || id != m.OrgID {
+				t.Fatalf("found OrgID %q is not canonical", m.OrgID)
+			}
+			if !contains(m.OrgIDCandidates, m.OrgID) {
+				t.Fatalf("found OrgID %q not among the candidates %q", m.OrgID, m.OrgIDCandidates)
+			}
+		case OrgIDMissing:
+			if len(m.OrgIDCandidates) != 0 {
+				t.Fatalf("missing, yet candidates %q", m.OrgIDCandidates)
+			}
+		case OrgIDAmbiguous, OrgIDMalformed:
+			if m.OrgID != "" {
+				t.Fatalf("%s with OrgID %q", m.OrgIDStatus, m.OrgID)
+			}
+		default:
+			t.Fatalf("status %q", m.OrgIDStatus)
+		}
+		for _, c := range m.OrgIDCandidates {
+			if !utf8.ValidString(c) || strings.ContainsAny(c, "\r\n\x00") || len(c) > 400 {
+				t.Fatalf("unsafe candidate %q", c)
+			}
+		}
+		if id, ok := CanonicalUUID(text); ok {
+			if again, ok2 := CanonicalUUID(id); !ok2 || again != id {
+				t.Fatalf("CanonicalUUID not idempotent: %q -> %q -> %q", text, id, again)
+			}
+		}
+		extractContactAndNote(m, lines)
+		if strings.ContainsAny(m.Note, "\r\n\x00") || !utf8.ValidString(m.Note) || utf8.RuneCountInString(m.Note) > 1000 {
+			t.Fatalf("unsafe note %q", m.Note)
+		}
+		if m.ContactEmail != "" && (strings.ContainsAny(m.ContactEmail, "\r\n <>\"") || !strings.Contains(m.ContactEmail, "@")) {
+			t.Fatalf("unsafe contact %q", m.ContactEmail)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func BenchmarkParse(b *testing.B) {
