@@ -395,3 +395,44 @@ func TestConsoleLists(t *testing.T) {
 		}
 	})
 }
+
+func TestConsoleSessionExpires(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, "")
+		c := f.client()
+		c.login()
+		if r := c.get("/ops/"); r.Status != http.StatusOK {
+			t.Fatalf("queue: %d", r.Status)
+		}
+		// Activity keeps the session alive; twelve idle hours end it.
+		f.clock.Add(11 * 3600e9)
+		if r := c.get("/ops/partners"); r.Status != http.StatusOK {
+			t.Fatalf("after 11h: %d", r.Status)
+		}
+		f.clock.Add(11 * 3600e9)
+		if r := c.get("/ops/"); r.Status != http.StatusOK {
+			t.Fatalf("11h after the last activity: %d", r.Status)
+		}
+		f.clock.Add(12*3600e9 + 60e9)
+		if r := c.get("/ops/"); r.Status != http.StatusSeeOther {
+			t.Errorf("after 12h idle: %d, want a redirect to the login", r.Status)
+		}
+	})
+}
+
+func TestConsoleShowsFraudFlag(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, "")
+		c := f.client()
+		c.login()
+		id := f.deliver("jonas@alpenblick.example", "Northwind Traders", orgEN)
+		token := f.approve(id)
+		if r := c.post("/invite/"+token+"/decline", url.Values{"not_requested": {"1"}}); r.Status != http.StatusOK {
+			t.Fatalf("decline: %d", r.Status)
+		}
+		r := c.get("/ops/?state=declined")
+		contains(t, "queue", r.Body, store.Reference(id), "possibly_fraudulent")
+		r = c.get(fmt.Sprintf("/ops/requests/%d", id))
+		contains(t, "request page", r.Body, "possibly_fraudulent", "flagged as possibly fraudulent by the customer", "customer:nancy@northwind.example")
+	})
+}
