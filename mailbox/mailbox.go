@@ -54,6 +54,11 @@ type Config struct {
 	TLSConfig *tls.Config // optional (InsecureSkipVerify, ServerName)
 
 	Username, Password string
+	// Token, when set, signs in with OAuth 2.0 instead of LOGIN: SASL
+	// AUTHENTICATE OAUTHBEARER (RFC 7628) when the server offers it, else
+	// XOAUTH2 (Microsoft 365, Gmail), with the access token Token returns
+	// for Username. Password is then unused.
+	Token func(ctx context.Context) (string, error)
 
 	Mailbox         string // default "INBOX"
 	ProcessedFolder string // created if missing; default "Onboarder/Processed"

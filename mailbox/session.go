@@ -141,6 +141,13 @@ func dial(ctx context.Context, cfg Config, handler *imapclient.UnilateralDataHan
 		s.close()
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Addr, err)
 	}
+	if cfg.Token != nil {
+		if err := s.authenticate(ctx, cfg); err != nil {
+			s.close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if err := s.do(ctx, "LOGIN", func() error { return s.c.Login(cfg.Username, cfg.Password).Wait() }); err != nil {
 		s.close()
 		return nil, fmt.Errorf("logging in to %s as %q: %w", cfg.Addr, cfg.Username, err)

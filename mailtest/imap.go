@@ -24,10 +24,15 @@ type IMAPOptions struct {
 	// Username and Password of the one account (default "user" / "password").
 	Username, Password string
 	// DisableCaps hides these capabilities from clients and refuses the
-	// commands that need them. Supported: MOVE, UIDPLUS, IDLE.
+	// commands that need them. Supported: MOVE, UIDPLUS, IDLE; and
+	// AUTH=OAUTHBEARER or AUTH=XOAUTH2 (hidden from the capability list).
 	DisableCaps []imap.Cap
 	// Logger receives the server's error messages (default: discarded).
 	Logger *slog.Logger
+	// CheckToken, when set, makes the server offer AUTHENTICATE XOAUTH2
+	// and OAUTHBEARER (besides PLAIN and LOGIN) and accept the bearer
+	// tokens it approves for Username (see OAuthServer.Check).
+	CheckToken TokenChecker
 }
 
 // StoredMessage is one mail as the IMAP server holds it.
@@ -43,6 +48,8 @@ type StoredMessage struct {
 type IMAPServer struct {
 	username, password string
 	log                *slog.Logger
+	checkToken         TokenChecker
+	signIns            signIns
 
 	ln     net.Listener
 	srv    *imapserver.Server
@@ -94,6 +101,7 @@ func StartIMAP(opts IMAPOptions) (*IMAPServer, error) {
 		}
 	}
 
+	s := &IMAPServer{}
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(opts.Username, opts.Password)
 	if err := user.Create("INBOX", nil); err != nil {
@@ -103,7 +111,7 @@ func StartIMAP(opts IMAPOptions) (*IMAPServer, error) {
 
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return wrapIMAPSession(mem.NewSession(), disabled), nil, nil
+			return wrapIMAPSession(mem.NewSession(), disabled, s), nil, nil
 		},
 		Caps:         caps,
 		Logger:       imapLogAdapter{log},
@@ -121,15 +129,8 @@ func StartIMAP(opts IMAPOptions) (*IMAPServer, error) {
 		served = &capFilterListener{Listener: ln, drop: disabled}
 	}
 
-	s := &IMAPServer{
-		username: opts.Username,
-		password: opts.Password,
-		log:      log,
-		ln:       ln,
-		srv:      srv,
-		user:     user,
-		served:   make(chan struct{}),
-	}
+	s.username, s.password, s.checkToken, s.log = opts.Username, opts.Password, opts.CheckToken, log
+	s.ln, s.srv, s.user, s.served = ln, srv, user, make(chan struct{})
 	go func() {
 		defer close(s.served)
 		if err := srv.Serve(served); err != nil {
@@ -314,6 +315,7 @@ func (a imapLogAdapter) Printf(format string, args ...any) {
 type imapSession struct {
 	imapserver.Session
 	noUIDPlus, noIdle bool
+	srv               *IMAPServer
 }
 
 // imapSessionMove is an imapSession that also supports MOVE.
@@ -321,11 +323,12 @@ type imapSessionMove struct {
 	*imapSession
 }
 
-func wrapIMAPSession(sess imapserver.Session, disabled map[imap.Cap]bool) imapserver.Session {
+func wrapIMAPSession(sess imapserver.Session, disabled map[imap.Cap]bool, srv *IMAPServer) imapserver.Session {
 	s := &imapSession{
 		Session:   sess,
 		noUIDPlus: disabled[imap.CapUIDPlus],
 		noIdle:    disabled[imap.CapIdle],
+		srv:       srv,
 	}
 	if disabled[imap.CapMove] {
 		return s

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,14 @@ type SMTPOptions struct {
 	Username, Password string
 	// Logger receives the server's internal errors (default: discarded).
 	Logger *slog.Logger
+	// CheckToken, when set with Username, makes the server offer AUTH
+	// XOAUTH2 and OAUTHBEARER too and accept the bearer tokens it
+	// approves for Username (see OAuthServer.Check).
+	CheckToken TokenChecker
+	// AuthMechanisms, when set, replaces the list of AUTH mechanisms the
+	// server advertises (and accepts), e.g. []string{"XOAUTH2"} to play
+	// Microsoft 365, which offers no OAUTHBEARER.
+	AuthMechanisms []string
 }
 
 // Received is one mail the SMTP server accepted (or, for Cut, read and then
@@ -54,6 +63,9 @@ func (f failure) smtpError() *smtp.SMTPError {
 type SMTPServer struct {
 	username, password string
 	log                *slog.Logger
+	checkToken         TokenChecker
+	mechs              []string
+	signIns            signIns
 
 	ln     net.Listener
 	srv    *smtp.Server
@@ -84,13 +96,15 @@ func StartSMTP(opts SMTPOptions) (*SMTPServer, error) {
 		return nil, fmt.Errorf("listening for smtp: %w", err)
 	}
 	s := &SMTPServer{
-		username: opts.Username,
-		password: opts.Password,
-		log:      log,
-		ln:       ln,
-		served:   make(chan struct{}),
-		changed:  make(chan struct{}),
-		rejects:  map[string]failure{},
+		username:   opts.Username,
+		password:   opts.Password,
+		log:        log,
+		ln:         ln,
+		checkToken: opts.CheckToken,
+		mechs:      opts.AuthMechanisms,
+		served:     make(chan struct{}),
+		changed:    make(chan struct{}),
+		rejects:    map[string]failure{},
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "localhost"
@@ -262,10 +276,31 @@ func (ss *smtpSession) AuthMechanisms() []string {
 	if ss.srv.username == "" {
 		return nil
 	}
+	if ss.srv.mechs != nil {
+		return ss.srv.mechs
+	}
+	if ss.srv.checkToken != nil {
+		return []string{sasl.Plain, MechXOAuth2, MechOAuthBearer}
+	}
 	return []string{sasl.Plain}
 }
 
 func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if ss.srv.mechs != nil && !slices.Contains(ss.srv.mechs, strings.ToUpper(mech)) {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	if ss.srv.username != "" && ss.srv.checkToken != nil {
+		login := func(user string) error {
+			if user != ss.srv.username {
+				return smtp.ErrAuthFailed
+			}
+			ss.authed = true
+			return nil
+		}
+		if srv := oauthSASL(mech, ss.srv.checkToken, login, ss.srv.signIns.add); srv != nil {
+			return srv, nil
+		}
+	}
 	if ss.srv.username == "" || mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
@@ -277,6 +312,7 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 			return smtp.ErrAuthFailed
 		}
 		ss.authed = true
+		ss.srv.signIns.add(sasl.Plain)
 		return nil
 	}), nil
 }

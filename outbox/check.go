@@ -6,7 +6,7 @@ import "context"
 // configured) and says goodbye without sending anything: what `onboarder
 // config check` runs to prove the settings work.
 func (d *Dispatcher) Check(ctx context.Context) error {
-	s, err := d.newSender()
+	s, err := d.newSender(ctx)
 	if err != nil {
 		return err
 	}

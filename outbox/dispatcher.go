@@ -57,6 +57,12 @@ type Config struct {
 	// Username and Password: SMTP AUTH when Username is set (SCRAM, CRAM-MD5,
 	// PLAIN or LOGIN, the first the server offers).
 	Username, Password string
+	// Token, when set with Username, signs in with OAuth 2.0 instead of the
+	// password: AUTH OAUTHBEARER when the server offers it, else XOAUTH2
+	// (Microsoft 365, Gmail), with the access token Token returns. It is
+	// asked once per connection, so a refreshed token is used as soon as
+	// it exists.
+	Token func(ctx context.Context) (string, error)
 
 	Timeout      time.Duration // per connection and per command (default 60s)
 	Holder       string        // this worker's lease holder id (default hostname-pid-random)
@@ -284,7 +290,7 @@ type sender struct {
 	dialErr *SendError // set once a dial failed in this batch
 }
 
-func (d *Dispatcher) newSender() (*sender, error) {
+func (d *Dispatcher) newSender(ctx context.Context) (*sender, error) {
 	s := &sender{d: d}
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if d.cfg.TLSConfig != nil {
@@ -318,7 +324,13 @@ func (d *Dispatcher) newSender() (*sender, error) {
 		// TLSImplicit: our dialer did TLS already; no STARTTLS on top.
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	}
-	if d.cfg.Username != "" {
+	if d.cfg.Username != "" && d.cfg.Token != nil {
+		token, err := d.cfg.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing in to %s:%d as %q: %w", d.host, d.port, d.cfg.Username, err)
+		}
+		opts = append(opts, mail.WithSMTPAuthCustom(&oauthAuth{user: d.cfg.Username, token: token, host: d.host, port: d.port}))
+	} else if d.cfg.Username != "" {
 		// The -NOENC variants only lift go-mail's "is it encrypted" check,
 		// which cannot see the TLS of our own dialer; STARTTLS mode still
 		// refuses to go on without TLS before AUTH.
@@ -419,7 +431,7 @@ func safeSend(c *mail.Client, sc *smtp.Client, msg *mail.Msg) (err error) {
 // connection-level error) and records each outcome.
 func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, claimedAt time.Time) Result {
 	var res Result
-	s, err := d.newSender()
+	s, err := d.newSender(ctx)
 	if err != nil {
 		se := temporary(err)
 		for _, row := range rows {
