@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Targets (issue 6).
+const (
+	targetRatio   = 0.50      // end-to-end / slowest component, N = 10,000
+	targetRSS     = 150 << 20 // peak RSS at N = 50,000
+	targetIdleP50 = 500 * time.Millisecond
+	targetIdleP99 = 2 * time.Second
+)
+
+type report struct {
+	began                 time.Time
+	took                  time.Duration
+	machine, pgVersion    string
+	commit, imapName      string
+	quick                 bool
+	appendRate, fetchRate float64
+	moveRate, parseRate   float64
+	pg1, pg4, sqlite1     float64
+	smtpRate              float64
+	drains                []drainResult
+	idle                  *idleResult
+}
+
+// slowest is the lowest limit of the real components the drain goes
+// through with this store: IMAP fetch, the database's commit rate (its
+// best of 1 and 4 connections), SMTP.
+func (r *report) slowest(dialect string) (float64, string) {
+	db, name := max(r.pg1, r.pg4), "PostgreSQL commit"
+	if dialect == "sqlite" {
+		db, name = r.sqlite1, "SQLite commit"
+	}
+	lim, what := r.fetchRate, "IMAP fetch"
+	if db < lim {
+		lim, what = db, name
+	}
+	if r.smtpRate < lim {
+		lim, what = r.smtpRate, "SMTP send"
+	}
+	return lim, what
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# onboarder benchmark\n\n")
+	fmt.Fprintf(&b, "- date: %s (took %s)\n", r.began.UTC().Format("2006-01-02 15:04 MST"), r.took.Round(time.Second))
+	fmt.Fprintf(&b, "- commit: %s\n", r.commit)
+	fmt.Fprintf(&b, "- machine: %s\n", r.machine)
+	fmt.Fprintf(&b, "- servers on loopback: IMAP %s; PostgreSQL %s (synchronous_commit on); SMTP go-smtp sink (accepts, discards)\n", r.imapName, r.pgVersion)
+	fmt.Fprintf(&b, "- mails: ~4 KB multipart/alternative; %d partners; per 20 mails 17 requests (1 a duplicate), 1 needs_info, 1 auto-reply\n\n", partnerCount)
+
+	b.WriteString("| measure | N | mails/s | of slowest limit | peak RSS | target |\n| --- | ---: | ---: | ---: | ---: | --- |\n")
+	row := func(what string, n int, rate float64, ratio, rss, target string) {
+		ns := ""
+		if n > 0 {
+			ns = fmt.Sprintf("%d", n)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s |\n", what, ns, rate, ratio, rss, target)
+	}
+	limN := 0
+	if len(r.drains) > 0 {
+		for _, d := range r.drains {
+			if d.dialect == "postgres" && d.mode == "poll" {
+				limN = max(limN, d.n)
+			}
+		}
+	}
+	row("limit: IMAP APPEND (set-up, pipelined)", limN, r.appendRate, "", "", "")
+	row("limit: IMAP UID FETCH BODY.PEEK[], batches of 500", limN, r.fetchRate, "", "", "")
+	row("limit: IMAP UID MOVE, batches of 500", limN, r.moveRate, "", "", "")
+	row("limit: parse (go-message), one goroutine", 0, r.parseRate, "", "", "")
+	row("limit: PostgreSQL commit, 1 insert/tx, 1 connection", 0, r.pg1, "", "", "")
+	row("limit: PostgreSQL commit, 1 insert/tx, 4 connections", 0, r.pg4, "", "", "")
+	row("limit: SQLite commit, 1 insert/tx (WAL, synchronous=NORMAL)", 0, r.sqlite1, "", "", "")
+	row("limit: SMTP, go-mail over one connection", 0, r.smtpRate, "", "", "")
+	for _, d := range r.drains {
+		lim, what := r.slowest(d.dialect)
+		store := "PostgreSQL"
+		if d.dialect == "sqlite" {
+			store = "SQLite"
+		}
+		mode := "`poll --once` + `outbox flush`"
+		if d.mode == "run" {
+			mode = "`run`"
+		}
+		extra := ""
+		if d.mode == "poll" {
+			extra = fmt.Sprintf(" (intake %.1fs, flush %.1fs)", d.intake.Seconds(), d.flush.Seconds())
+		}
+		target := ""
+		switch {
+		case d.n >= 50000:
+			target = "RSS < 150 MB"
+		case d.n >= 10000:
+			target = "≥ 50% of slowest"
+		}
+		row(fmt.Sprintf("drain, %s, %s%s", store, mode, extra), d.n, d.rate(),
+			fmt.Sprintf("%.0f%% of %s", 100*d.rate()/lim, what), mb(d.maxRSS), target)
+	}
+	if r.idle != nil {
+		i := r.idle
+		fmt.Fprintf(&b, "| IDLE latency, APPEND → answer accepted (PostgreSQL, `run`) | %d | p50 %s, p95 %s, p99 %s (max %s) | | | p50 < 500 ms, p99 < 2 s |\n",
+			i.n, ms(i.p50), ms(i.p95), ms(i.p99), ms(i.max))
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+// check reports the targets that were missed (an error: make bench fails).
+func (r *report) check() error {
+	if r.quick {
+		return nil // CI keeps the benchmark working; the figures are for this machine kind
+	}
+	var missed []string
+	for _, d := range r.drains {
+		lim, what := r.slowest(d.dialect)
+		ratio := d.rate() / lim
+		if d.n == 10000 && ratio < targetRatio {
+			missed = append(missed, fmt.Sprintf("%s %s N=%d: %.0f%% of %s (target %.0f%%)", d.dialect, d.mode, d.n, 100*ratio, what, 100*targetRatio))
+		}
+		if d.n >= 50000 && d.maxRSS >= targetRSS {
+			missed = append(missed, fmt.Sprintf("%s %s N=%d: peak RSS %s (target < 150 MB)", d.dialect, d.mode, d.n, mb(d.maxRSS)))
+		}
+	}
+	if i := r.idle; i != nil && (i.p50 >= targetIdleP50 || i.p99 >= targetIdleP99) {
+		missed = append(missed, fmt.Sprintf("IDLE p50 %s p99 %s (targets 500 ms, 2 s)", ms(i.p50), ms(i.p99)))
+	}
+	if len(missed) > 0 {
+		return errors.New("targets missed:\n  " + strings.Join(missed, "\n  "))
+	}
+	return nil
+}
