@@ -154,6 +154,11 @@ func cmdDemo(e *env) error {
 	if invite != "" {
 		fmt.Fprintf(out, "\n5. The administrator's invitation link (open it, then Accept or Decline):\n   %s\n", invite)
 	}
+	const opsUser, opsPassword = "ops@onboarding.example", "demo-password-123"
+	if _, err := e.wf.AddOpsUser(e.ctx, opsUser, opsPassword, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n6. The operations console: %s/ops/ (log in as %s, password %s)\n", e.cfg.PublicURL, opsUser, opsPassword)
 	if *noServe {
 		return nil
 	}
