@@ -131,6 +131,9 @@ type AuthResult struct {
 	Checked          bool   // a trusted Authentication-Results header was found
 	DMARC, DKIM, SPF string // result values as written, "" if absent
 	Failed           bool   // DMARC fail, or DKIM fail and SPF fail
+	// Detail is set by callers that reach a result another way (the
+	// workflow's own DKIM check); Parse leaves it empty.
+	Detail string
 }
 
 // DSN is what a delivery status notification reports.

@@ -168,11 +168,13 @@ type Message struct {
 	Size        int64
 	Raw         []byte
 	RawSHA256   string `gorm:"column:raw_sha256"`
-	Attempts    int
-	LastError   string
-	ReceivedAt  time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// RawDeletedAt: when the retention schedule deleted Raw (nil: kept).
+	RawDeletedAt *time.Time
+	Attempts     int
+	LastError    string
+	ReceivedAt   time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Link statuses.

@@ -124,16 +124,17 @@ func (s *Store) NextOutboxDue(ctx context.Context) (due time.Time, ok bool, err 
 	return due, true, nil
 }
 
-// RetryOutbox puts a failed row back to pending now (ops' retry).
+// RetryOutbox puts a failed or held row back to pending now (ops' retry,
+// or ops releasing a held answer).
 func (q *Q) RetryOutbox(id int64) error {
 	t := now()
-	res := q.db.Model(&OutboxMail{}).Where("id = ? AND status = ?", id, OutboxFailed).
+	res := q.db.Model(&OutboxMail{}).Where("id = ? AND status IN ?", id, []string{OutboxFailed, OutboxHeld}).
 		Updates(map[string]any{"status": OutboxPending, "next_attempt_at": t, "updated_at": t})
 	if res.Error != nil {
 		return fmt.Errorf("retrying outbox mail %d: %w", id, res.Error)
 	}
 	if res.RowsAffected != 1 {
-		return fmt.Errorf("retrying outbox mail %d: not failed: %w", id, ErrConflict)
+		return fmt.Errorf("retrying outbox mail %d: neither failed nor held: %w", id, ErrConflict)
 	}
 	return nil
 }

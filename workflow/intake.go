@@ -150,6 +150,9 @@ func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (
 			return Result{}, err
 		}
 	}
+	if p != nil {
+		s.ownAuthentication(ctx, in.Raw, p)
+	}
 	var res Result
 	err := s.transact(ctx, func(tx *txn) error {
 		m := s.newMessageRecord(in, p)

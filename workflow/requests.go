@@ -147,7 +147,7 @@ func orNone(s string) string {
 func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthResult, p *parser.Mail) (decision, error) {
 	var warnings []finding
 	if !auth.Checked {
-		warnings = append(warnings, finding{FindSenderAuthUnchecked, "no trusted Authentication-Results"})
+		warnings = append(warnings, finding{FindSenderAuthUnchecked, uncheckedDetail(auth)})
 	}
 	// 3. An Organization ID, well-formed and unambiguous.
 	if r.OrganizationID == nil {
@@ -246,7 +246,8 @@ func (tx *txn) record(r *store.Request, d decision, partner *store.Partner, p *p
 
 // answerPartner queues a mail to the partner in the thread of their mail p
 // (or of the request's first mail when p is nil). Answers go only to the
-// sender address, which matched the partner's rules.
+// sender address, which matched the partner's rules, and only while it still
+// does; answerHold decides whether the answer is held instead (security.go).
 func (tx *txn) answerPartner(r *store.Request, partner *store.Partner, kind string, data templates.Data, p *parser.Mail) error {
 	to, subject, inReplyTo := r.Sender, r.Subject, r.MessageID
 	var refs []string
@@ -259,8 +260,15 @@ func (tx *txn) answerPartner(r *store.Request, partner *store.Partner, kind stri
 	tx.fillRequestData(&data, r, partner)
 	data.Audience = "partner"
 	data.ThreadSubject = threadSubject(subject, r.Reference())
-	return tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: data,
-		inReplyTo: inReplyTo, refs: refs, auto: "auto-replied"})
+	hold, err := tx.answerHold(partner, to, p)
+	if err != nil {
+		return err
+	}
+	if err := tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: data,
+		inReplyTo: inReplyTo, refs: refs, auto: "auto-replied", hold: hold}); err != nil {
+		return err
+	}
+	return tx.answerQueued(r, partner, to, kind, hold, p)
 }
 
 func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *store.Partner) {

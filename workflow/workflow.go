@@ -75,6 +75,24 @@ type Options struct {
 	Parser parser.Options
 	// Parse replaces parser.Parse (tests use it to make handling fail).
 	Parse func(raw []byte, opts parser.Options) *parser.Mail
+
+	// Security options (security.go, ratelimit.go).
+	// VerifyDKIM: without trusted Authentication-Results, check the DKIM
+	// signatures of a known partner's mail ourselves (needs LookupTXT).
+	VerifyDKIM bool
+	// LookupTXT resolves DKIM key records; the context bounds one lookup.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
+	// MaxDKIMSignatures caps the signatures checked per mail (default 5).
+	MaxDKIMSignatures int
+	// AnswerLimitSender and AnswerLimitPartner cap the answers that
+	// received mail causes, per AnswerWindow, to one address and to all of
+	// one partner's addresses (defaults 20 and 100 per hour). Beyond them
+	// the answer is written but held, and ops see why.
+	AnswerLimitSender, AnswerLimitPartner int
+	AnswerWindow                          time.Duration
+	// RawRetention is how long the raw source of a received mail is kept
+	// (default 90 days); PurgeRawSources deletes older ones.
+	RawRetention time.Duration
 }
 
 // Service runs the workflow on a store.
@@ -113,6 +131,7 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
 	}
+	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	opts.Parser.TrustedAuthServID = opts.TrustedAuthServID
 	return &Service{st: st, opts: opts, log: opts.Logger}, nil
@@ -145,6 +164,8 @@ type txn struct {
 	*store.Q
 	s      *Service
 	queued int
+	// lastOutbox is the id of the outbox row queue wrote last.
+	lastOutbox int64
 }
 
 // audit appends an audit entry.
@@ -180,6 +201,7 @@ type outMail struct {
 	inReplyTo string
 	refs      []string
 	auto      string // Auto-Submitted value
+	hold      string // why the mail is held instead of sent ("" sends it)
 }
 
 // queue renders m and writes it to the outbox.
@@ -219,10 +241,17 @@ func (t *txn) queue(m outMail) error {
 		AutoSubmitted: auto,
 		NextAttemptAt: t.s.now(),
 	}
+	if m.hold != "" {
+		row.Status = store.OutboxHeld
+		row.LastError = "held: " + m.hold
+	}
 	if err := t.InsertOutbox(row); err != nil {
 		return err
 	}
-	t.queued++
+	t.lastOutbox = row.ID
+	if m.hold == "" {
+		t.queued++
+	}
 	return nil
 }
 
