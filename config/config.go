@@ -63,6 +63,10 @@ const (
 	EnvTrustedAuthServID   = "ONBOARDER_TRUSTED_AUTHSERV_ID"
 	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
 	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
+	EnvVerifyDKIM          = "ONBOARDER_VERIFY_DKIM"
+	EnvAnswerLimitSender   = "ONBOARDER_ANSWER_LIMIT_SENDER"
+	EnvAnswerLimitPartner  = "ONBOARDER_ANSWER_LIMIT_PARTNER"
+	EnvRawRetention        = "ONBOARDER_RAW_RETENTION"
 	EnvMaxMessageBytes     = "ONBOARDER_MAX_MESSAGE_BYTES"
 	EnvPollBatch           = "ONBOARDER_POLL_BATCH"
 	EnvTemplatesDir        = "ONBOARDER_TEMPLATES_DIR"
@@ -82,6 +86,9 @@ const (
 	DefaultPublicURL           = "http://127.0.0.1:8080"
 	DefaultHTTPAddr            = "127.0.0.1:8080"
 	DefaultInviteTTL           = 336 * time.Hour
+	DefaultAnswerLimitSender   = 20
+	DefaultAnswerLimitPartner  = 100
+	DefaultRawRetention        = 2160 * time.Hour // 90 days
 	DefaultMaxMessageBytes     = 10485760
 	DefaultPollBatch           = 500
 	DefaultLogFormat           = "text"
@@ -170,6 +177,10 @@ type Config struct {
 	TrustedAuthServID   string        // ONBOARDER_TRUSTED_AUTHSERV_ID; "" trusts no Authentication-Results
 	AutoApproveTrusted  bool          // ONBOARDER_AUTO_APPROVE_TRUSTED
 	InviteTTL           time.Duration // ONBOARDER_INVITE_TTL
+	VerifyDKIM          bool          // ONBOARDER_VERIFY_DKIM: own DKIM check when no trusted Authentication-Results
+	AnswerLimitSender   int           // ONBOARDER_ANSWER_LIMIT_SENDER: answers per hour to one address
+	AnswerLimitPartner  int           // ONBOARDER_ANSWER_LIMIT_PARTNER: answers per hour to one partner
+	RawRetention        time.Duration // ONBOARDER_RAW_RETENTION: how long raw mail sources are kept
 	MaxMessageBytes     int64         // ONBOARDER_MAX_MESSAGE_BYTES
 	PollBatch           int           // ONBOARDER_POLL_BATCH
 	TemplatesDir        string        // ONBOARDER_TEMPLATES_DIR; "" uses the built-in templates only
@@ -192,6 +203,9 @@ func DefaultConfig() Config {
 		PublicURL:           DefaultPublicURL,
 		HTTPAddr:            DefaultHTTPAddr,
 		InviteTTL:           DefaultInviteTTL,
+		AnswerLimitSender:   DefaultAnswerLimitSender,
+		AnswerLimitPartner:  DefaultAnswerLimitPartner,
+		RawRetention:        DefaultRawRetention,
 		MaxMessageBytes:     DefaultMaxMessageBytes,
 		PollBatch:           DefaultPollBatch,
 		LogFormat:           DefaultLogFormat,
@@ -242,6 +256,10 @@ func (c Config) Redacted() []KV {
 		{EnvTrustedAuthServID, c.TrustedAuthServID},
 		{EnvAutoApproveTrusted, strconv.FormatBool(c.AutoApproveTrusted)},
 		{EnvInviteTTL, c.InviteTTL.String()},
+		{EnvVerifyDKIM, strconv.FormatBool(c.VerifyDKIM)},
+		{EnvAnswerLimitSender, strconv.Itoa(c.AnswerLimitSender)},
+		{EnvAnswerLimitPartner, strconv.Itoa(c.AnswerLimitPartner)},
+		{EnvRawRetention, c.RawRetention.String()},
 		{EnvMaxMessageBytes, strconv.FormatInt(c.MaxMessageBytes, 10)},
 		{EnvPollBatch, strconv.Itoa(c.PollBatch)},
 		{EnvTemplatesDir, c.TemplatesDir},
@@ -278,6 +296,10 @@ var variables = []variable{
 	{name: EnvTrustedAuthServID, def: "none (sender_auth_unchecked)", meaning: "authserv-id of our own MX whose Authentication-Results are trusted"},
 	{name: EnvAutoApproveTrusted, def: "false", meaning: "approve clean requests from trusted partners", boolean: true},
 	{name: EnvInviteTTL, def: "336h", meaning: "how long an invitation stays valid (Go duration)"},
+	{name: EnvVerifyDKIM, def: "false", meaning: "true: without trusted Authentication-Results, check a partner's DKIM signatures ourselves (DNS; an aligned valid signature authenticates)", boolean: true},
+	{name: EnvAnswerLimitSender, def: strconv.Itoa(DefaultAnswerLimitSender), meaning: "most answers per hour that received mail causes to one address; more are held for ops"},
+	{name: EnvAnswerLimitPartner, def: strconv.Itoa(DefaultAnswerLimitPartner), meaning: "most answers per hour that received mail causes to all of one partner's addresses; more are held for ops"},
+	{name: EnvRawRetention, def: "2160h", meaning: "how long the raw source of a received mail is kept before the schedule deletes it (Go duration; 2160h = 90 days)"},
 	{name: EnvMaxMessageBytes, def: strconv.Itoa(DefaultMaxMessageBytes), meaning: "larger mail is recorded, not parsed (bytes)"},
 	{name: EnvPollBatch, def: strconv.Itoa(DefaultPollBatch), meaning: "most mails one intake pass takes"},
 	{name: EnvTemplatesDir, def: "none", meaning: "templates that override the built-in ones, file by file"},
@@ -503,6 +525,21 @@ func (l *loader) load() (Config, error) {
 		func() error { c.TrustedAuthServID, err = l.authservID(); return err },
 		func() error { c.AutoApproveTrusted, err = l.boolean(EnvAutoApproveTrusted); return err },
 		func() error { c.InviteTTL, err = l.duration(EnvInviteTTL, DefaultInviteTTL, "336h"); return err },
+		func() error { c.VerifyDKIM, err = l.boolean(EnvVerifyDKIM); return err },
+		func() error {
+			n, err := l.positive(EnvAnswerLimitSender, DefaultAnswerLimitSender, 1<<31-1, "20")
+			c.AnswerLimitSender = int(n)
+			return err
+		},
+		func() error {
+			n, err := l.positive(EnvAnswerLimitPartner, DefaultAnswerLimitPartner, 1<<31-1, "100")
+			c.AnswerLimitPartner = int(n)
+			return err
+		},
+		func() error {
+			c.RawRetention, err = l.duration(EnvRawRetention, DefaultRawRetention, "2160h")
+			return err
+		},
 		func() error {
 			n, err := l.positive(EnvMaxMessageBytes, DefaultMaxMessageBytes, 1<<62, "10485760")
 			c.MaxMessageBytes = n

@@ -150,6 +150,26 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2 weeks", "14d", "-5m", "0"},
 		},
 		{
+			name: EnvVerifyDKIM, get: func(c Config) any { return c.VerifyDKIM }, def: false,
+			val: "true", want: true, other: "false",
+			bad: []string{"maybe"},
+		},
+		{
+			name: EnvAnswerLimitSender, get: func(c Config) any { return c.AnswerLimitSender }, def: 20,
+			val: "5", want: 5, other: "50",
+			bad: []string{"many", "0", "-1", "9999999999"},
+		},
+		{
+			name: EnvAnswerLimitPartner, get: func(c Config) any { return c.AnswerLimitPartner }, def: 100,
+			val: "250", want: 250, other: "10",
+			bad: []string{"lots", "0", "-2", "1.5"},
+		},
+		{
+			name: EnvRawRetention, get: func(c Config) any { return c.RawRetention }, def: 2160 * time.Hour,
+			val: "720h", want: 720 * time.Hour, other: "24h",
+			bad: []string{"90d", "0", "-1h"},
+		},
+		{
 			name: EnvMaxMessageBytes, get: func(c Config) any { return c.MaxMessageBytes }, def: int64(10485760),
 			val: "1048576", want: int64(1048576), other: "2048",
 			bad: []string{"10MiB", "0", "-1", "1.5", "99999999999999999999"},
@@ -615,6 +635,10 @@ func TestRedacted(t *testing.T) {
 		{EnvTrustedAuthServID, "mx.example.com"},
 		{EnvAutoApproveTrusted, "false"},
 		{EnvInviteTTL, "336h0m0s"},
+		{EnvVerifyDKIM, "false"},
+		{EnvAnswerLimitSender, "20"},
+		{EnvAnswerLimitPartner, "100"},
+		{EnvRawRetention, "2160h0m0s"},
 		{EnvMaxMessageBytes, "10485760"},
 		{EnvPollBatch, "500"},
 		{EnvTemplatesDir, ""},
