@@ -223,7 +223,7 @@ func TestNewMailFetchedOnce(t *testing.T) {
 	}
 
 	h.reset()
-	_, err = p.RunOnce(t.Context())
+	st, err = p.RunOnce(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
