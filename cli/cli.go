@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -233,6 +234,11 @@ func (e *env) open() error {
 		InviteTTL:          e.cfg.InviteTTL,
 		Templates:          tpl,
 		Logger:             e.log,
+		VerifyDKIM:         e.cfg.VerifyDKIM,
+		LookupTXT:          net.DefaultResolver.LookupTXT,
+		AnswerLimitSender:  e.cfg.AnswerLimitSender,
+		AnswerLimitPartner: e.cfg.AnswerLimitPartner,
+		RawRetention:       e.cfg.RawRetention,
 		Queued: func() {
 			if e.onQueued != nil {
 				e.onQueued()

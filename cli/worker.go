@@ -327,6 +327,11 @@ func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
 			w.e.log.Info("invitations expired", "count", n)
 		}
 	}))
+	c.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { // ONBOARDER_RAW_RETENTION
+		if _, err := w.e.wf.PurgeRawSources(ctx); err != nil {
+			w.e.log.Error("deleting old raw mail sources failed", "err", err)
+		}
+	}))
 	c.Start()
 	w.lastPoll.Store(time.Now().UnixNano())
 	w.trigger() // poll at start

@@ -67,11 +67,20 @@ func (o *Options) securityDefaults() {
 	}
 }
 
-// ownAuthentication runs the own DKIM check on a mail that has no trusted
-// Authentication-Results and could act for a partner (its From matches a
-// partner's rules), and records the outcome in p.Auth. It runs before the
-// database transaction: it may wait for DNS.
+// ownAuthentication settles p.Auth before the checks run; it runs before
+// the database transaction, as it may wait for DNS.
+//
+// A mail counts as authenticated (p.Auth.Checked and not Failed) only with a
+// DMARC pass: trusted Authentication-Results that say dmarc=pass, or our own
+// DKIM check finding a valid signature aligned with the From domain. Trusted
+// results without a DMARC verdict (dmarc=none, or no DMARC at the MX) that
+// did not fail are turned into "unchecked", with the reason in Detail: a
+// spammer's own valid DKIM signature, or an SPF pass for a bulk mailer's
+// envelope, says nothing about the From address.
 func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.Mail) {
+	if a := p.Auth; a.Checked && !a.Failed && a.DMARC != "pass" {
+		p.Auth = parser.AuthResult{Detail: "trusted Authentication-Results without a DMARC pass (" + authDetail(a) + ")"}
+	}
 	if !s.opts.VerifyDKIM || p.Auth.Checked || s.opts.LookupTXT == nil {
 		return
 	}
@@ -91,10 +100,10 @@ func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.M
 		return s.opts.LookupTXT(lctx, name)
 	}
 	res := parser.VerifyDKIM(raw, domain, parser.DKIMOptions{LookupTXT: lookup, MaxSignatures: s.opts.MaxDKIMSignatures})
-	if res.Aligned {
-		p.Auth = parser.AuthResult{Checked: true, DKIM: "pass", Detail: "own DKIM check: " + res.Detail}
+	if res.Aligned { // an aligned DKIM pass is a DMARC pass
+		p.Auth = parser.AuthResult{Checked: true, DKIM: "pass", DMARC: "pass", Detail: "own DKIM check: " + res.Detail}
 	} else {
-		p.Auth.Detail = "own DKIM check: " + res.Detail
+		p.Auth.Detail = strings.TrimPrefix(p.Auth.Detail+"; own DKIM check: "+res.Detail, "; ")
 	}
 	s.log.Debug("own DKIM check", "from_domain", domain, "aligned", res.Aligned, "detail", res.Detail)
 }
