@@ -153,8 +153,10 @@ func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (
 	if p != nil {
 		s.ownAuthentication(ctx, in.Raw, p)
 	}
+	look := s.lookupOrg(ctx, p)
 	var res Result
 	err := s.transact(ctx, func(tx *txn) error {
+		tx.org = look
 		m := s.newMessageRecord(in, p)
 		if prev.ID != 0 {
 			m.ID, m.Attempts, m.CreatedAt = prev.ID, prev.Attempts, prev.CreatedAt

@@ -30,6 +30,9 @@ func stateErr(format string, args ...any) error {
 // invited, an invitation goes to the organization's administrator and the
 // partner is told.
 func (s *Service) Approve(ctx context.Context, requestID int64, by, note string) error {
+	if err := s.refreshOrganization(ctx, requestID); err != nil {
+		return err
+	}
 	return s.transact(ctx, func(tx *txn) error { return tx.approve(requestID, "ops:"+by, note) })
 }
 

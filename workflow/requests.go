@@ -37,8 +37,8 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 		Note:         p.Note,
 		ReceivedAt:   m.ReceivedAt,
 	}
-	if p.OrgID != "" {
-		org := p.OrgID
+	if id := tx.orgIDOf(p); id != "" {
+		org := id
 		r.OrganizationID = &org
 	}
 
@@ -170,7 +170,10 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 	}
 	orgID := *r.OrganizationID
 	// 4. Known to the directory, 5. active.
-	org, err := tx.Organization(orgID)
+	org, err := tx.organization(orgID)
+	if errors.Is(err, ErrDirectoryUnavailable) {
+		return tx.directoryDown(r, partner, orgID, warnings)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return decision{state: store.StateRejected, mail: templates.KindRequestRejected,
 			findings: append([]finding{{FindUnknownOrganization, orgID}}, warnings...),
@@ -309,11 +312,11 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 		}
 		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply failed sender authentication")
 	}
-	if p.OrgIDStatus != parser.OrgIDFound {
+	if tx.orgIDOf(p) == "" {
 		m.Detail = "reply on " + r.Reference() + " without a usable Organization ID: recorded"
 		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply without a usable Organization ID ("+string(p.OrgIDStatus)+")")
 	}
-	org := p.OrgID
+	org := tx.orgIDOf(p)
 	r.OrganizationID = &org
 	if r.CustomerName == "" {
 		r.CustomerName = p.CustomerName

@@ -67,6 +67,10 @@ type Options struct {
 	Logger             *slog.Logger
 	// Queued is called after a commit that queued mail (wakes the dispatcher).
 	Queued func()
+	// Directory resolves Organization IDs (default: StoreDirectory, the
+	// organizations table). Another directory's answers are kept as
+	// snapshots in the organizations table (directory.go).
+	Directory Directory
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 	// MaxAttempts before a failing mail is set aside as unparseable (default 3).
@@ -134,6 +138,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	opts.Parser.TrustedAuthServID = opts.TrustedAuthServID
+	if opts.Directory == nil {
+		opts.Directory = StoreDirectory{St: st}
+	}
 	return &Service{st: st, opts: opts, log: opts.Logger}, nil
 }
 
@@ -164,6 +171,9 @@ type txn struct {
 	*store.Q
 	s      *Service
 	queued int
+	// org is the directory's answer for the mail being handled, asked
+	// before the transaction (directory.go); nil when there is none.
+	org *orgLookup
 	// lastOutbox is the id of the outbox row queue wrote last.
 	lastOutbox int64
 }
