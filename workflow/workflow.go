@@ -67,6 +67,11 @@ type Options struct {
 	Logger             *slog.Logger
 	// Queued is called after a commit that queued mail (wakes the dispatcher).
 	Queued func()
+	// Webhooks: write a webhook event (webhooks.go) with every request
+	// and link transition, in its transaction.
+	Webhooks bool
+	// WebhookQueued is called after a commit that wrote webhook events.
+	WebhookQueued func()
 	// Directory resolves Organization IDs (default: StoreDirectory, the
 	// organizations table). Another directory's answers are kept as
 	// snapshots in the organizations table (directory.go).
@@ -151,17 +156,20 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 // transact runs fn in a transaction and wakes the dispatcher when fn queued mail.
 func (s *Service) transact(ctx context.Context, fn func(tx *txn) error) error {
-	queued := false
+	queued, hooks := false, false
 	err := s.st.Transact(ctx, func(q *store.Q) error {
 		t := &txn{Q: q, s: s}
 		if err := fn(t); err != nil {
 			return err
 		}
-		queued = t.queued > 0
+		queued, hooks = t.queued > 0, t.webhooks > 0
 		return nil
 	})
 	if err == nil && queued {
 		s.opts.Queued()
+	}
+	if err == nil && hooks && s.opts.WebhookQueued != nil {
+		s.opts.WebhookQueued()
 	}
 	return err
 }
@@ -171,6 +179,8 @@ type txn struct {
 	*store.Q
 	s      *Service
 	queued int
+	// webhooks counts the webhook events written (webhooks.go).
+	webhooks int
 	// org is the directory's answer for the mail being handled, asked
 	// before the transaction (directory.go); nil when there is none.
 	org *orgLookup
@@ -184,8 +194,11 @@ func (t *txn) audit(reqID int64, linkID *int64, actor, from, to, reason string) 
 	if reqID != 0 {
 		rid = &reqID
 	}
-	return t.AddAudit(&store.AuditEntry{RequestID: rid, LinkID: linkID, At: t.s.now(), Actor: actor,
-		FromState: from, ToState: to, Reason: reason})
+	if err := t.AddAudit(&store.AuditEntry{RequestID: rid, LinkID: linkID, At: t.s.now(), Actor: actor,
+		FromState: from, ToState: to, Reason: reason}); err != nil {
+		return err
+	}
+	return t.requestEvent(reqID, linkID, actor, from, to, reason)
 }
 
 // newMessageID makes a Message-ID for one of our mails.

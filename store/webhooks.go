@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Webhook event statuses.
+const (
+	WebhookPending = "pending"
+	WebhookSent    = "sent"
+	WebhookFailed  = "failed"
+)
+
+// WebhookEvent is one event for ONBOARDER_WEBHOOK_URL: written in the
+// transaction of the transition it reports (like an outbox mail), then
+// delivered by the webhook dispatcher.
+type WebhookEvent struct {
+	ID            int64
+	EventID       string // unique, sent as the delivery id
+	Type          string // e.g. request.pending_approval, link.active
+	RequestID     *int64
+	LinkID        *int64
+	Payload       string // the JSON body, exactly as sent and signed
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastAttemptAt *time.Time
+	LockedBy      string
+	LockedUntil   *time.Time
+	LastError     string
+	SentAt        *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// InsertWebhook writes a new pending event, due now.
+func (q *Q) InsertWebhook(e *WebhookEvent) error {
+	t := now()
+	if e.Status == "" {
+		e.Status = WebhookPending
+	}
+	if e.NextAttemptAt.IsZero() {
+		e.NextAttemptAt = t
+	}
+	e.CreatedAt, e.UpdatedAt = t, t
+	if err := q.db.Create(e).Error; err != nil {
+		return fmt.Errorf("inserting webhook event %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+// ClaimWebhooks takes up to limit due pending events for holder, recording
+// the attempt before anything is sent (as ClaimOutbox does).
+func (s *Store) ClaimWebhooks(ctx context.Context, holder string, limit int, lease time.Duration, at time.Time) ([]WebhookEvent, error) {
+	at = at.UTC()
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []WebhookEvent
+	err := s.Transact(ctx, func(q *Q) error {
+		rows = nil
+		var ids []int64
+		err := q.db.Raw(`SELECT id FROM webhook_events
+			WHERE status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+			ORDER BY next_attempt_at, id LIMIT ?`+lock,
+			WebhookPending, at, at, limit).Scan(&ids).Error
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		err = q.db.Model(&WebhookEvent{}).Where("id IN ?", ids).Updates(map[string]any{
+			"locked_by": holder, "locked_until": at.Add(lease), "attempts": gorm.Expr("attempts + 1"),
+			"last_attempt_at": at, "updated_at": at,
+		}).Error
+		if err != nil {
+			return err
+		}
+		return q.db.Where("id IN ?", ids).Order("next_attempt_at, id").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming webhook events: %w", err)
+	}
+	return rows, nil
+}
+
+// MarkWebhookSent records a 2xx answer (only while holder holds the lease).
+func (s *Store) MarkWebhookSent(ctx context.Context, id int64, holder string, at time.Time) error {
+	return s.finishWebhook(ctx, id, holder, map[string]any{"status": WebhookSent, "sent_at": at.UTC(), "last_error": ""})
+}
+
+// MarkWebhookRetry puts the event back for another attempt at next.
+func (s *Store) MarkWebhookRetry(ctx context.Context, id int64, holder string, next time.Time, errText string) error {
+	return s.finishWebhook(ctx, id, holder, map[string]any{"next_attempt_at": next.UTC(), "last_error": truncate(errText, 2000)})
+}
+
+// MarkWebhookFailed gives the event up.
+func (s *Store) MarkWebhookFailed(ctx context.Context, id int64, holder string, errText string) error {
+	return s.finishWebhook(ctx, id, holder, map[string]any{"status": WebhookFailed, "last_error": truncate(errText, 2000)})
+}
+
+func (s *Store) finishWebhook(ctx context.Context, id int64, holder string, set map[string]any) error {
+	set["locked_by"] = ""
+	set["locked_until"] = nil
+	set["updated_at"] = now()
+	res := s.db.WithContext(ctx).Model(&WebhookEvent{}).
+		Where("id = ? AND status = ? AND locked_by = ?", id, WebhookPending, holder).Updates(set)
+	if res.Error != nil {
+		return fmt.Errorf("updating webhook event %d: %w", id, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("updating webhook event %d: lease lost: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// NextWebhookDue returns when the earliest pending event becomes due.
+func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
+	var rows []WebhookEvent
+	err := s.db.WithContext(ctx).Select("id, next_attempt_at, locked_until").
+		Where("status = ?", WebhookPending).Order("next_attempt_at").Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return time.Time{}, false, err
+	}
+	due := rows[0].NextAttemptAt
+	if rows[0].LockedUntil != nil && rows[0].LockedUntil.After(due) {
+		due = *rows[0].LockedUntil
+	}
+	return due, true, nil
+}
+
+// ListWebhooks lists events, oldest first (status "" for all).
+func (q *Q) ListWebhooks(status string, limit int) ([]WebhookEvent, error) {
+	db := q.db.Model(&WebhookEvent{})
+	if status != "" {
+		db = db.Where("status = ?", status)
+	}
+	if limit > 0 {
+		db = db.Limit(limit)
+	}
+	var out []WebhookEvent
+	err := db.Order("id").Find(&out).Error
+	return out, err
+}
+
+// CountBy counts the rows of table grouped by column: the gauges of
+// requests by state, outbox mails and webhook events by status. table and
+// column must be one of the fixed pairs below.
+func (s *Store) CountBy(ctx context.Context, table, column string) (map[string]int64, error) {
+	switch table + "." + column {
+	case "requests.state", "outbox_mails.status", "webhook_events.status", "links.status":
+	default:
+		return nil, fmt.Errorf("counting %s by %s: not allowed", table, column)
+	}
+	var rows []struct {
+		K string
+		N int64
+	}
+	err := s.db.WithContext(ctx).Table(table).Select(column + " AS k, COUNT(*) AS n").Group(column).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("counting %s by %s: %w", table, column, err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.K] = r.N
+	}
+	return out, nil
+}
