@@ -41,10 +41,8 @@ func TestHostileValuesInSMTPData(t *testing.T) {
 		`<img src=x onerror=alert(1)> "Quote" & Co` + " \u202eevil",
 		"=?utf-8?q?Null=00Byte=0A=0A<a_href=3D=22javascript:alert(1)=22>x</a>?=",
 	}
-	var orgs []string
 	for i, subj := range subjects {
 		org := fmt.Sprintf("5e6f7a8b-0000-4000-8000-%012d", i+1)
-		orgs = append(orgs, org)
 		storetest.Must(t, a.st.Q(ctx).UpsertOrganization(&store.Organization{ID: org, Name: "Globex " + fmt.Sprint(i),
 			Status: store.OrgActive, AdminName: "Hank\r\nBcc: victim4@x.example", AdminEmail: fmt.Sprintf("admin%d@globex.example", i), Locale: "en"}))
 		a.deliver(fmt.Sprintf("From: Sarah <ops%d@acme.example>\r\nTo: partners@a.example\r\nMessage-ID: <h%d@acme.example>\r\n"+
