@@ -72,6 +72,28 @@ const (
 	EnvTemplatesDir        = "ONBOARDER_TEMPLATES_DIR"
 	EnvLogFormat           = "ONBOARDER_LOG_FORMAT"
 	EnvLogLevel            = "ONBOARDER_LOG_LEVEL"
+
+	EnvIMAPAuth            = "ONBOARDER_IMAP_AUTH"
+	EnvSMTPAuth            = "ONBOARDER_SMTP_AUTH"
+	EnvOAuthTokenURL       = "ONBOARDER_OAUTH_TOKEN_URL"
+	EnvOAuthClientID       = "ONBOARDER_OAUTH_CLIENT_ID"
+	EnvOAuthClientSecret   = "ONBOARDER_OAUTH_CLIENT_SECRET"
+	EnvOAuthRefreshToken   = "ONBOARDER_OAUTH_REFRESH_TOKEN"
+	EnvOAuthScopes         = "ONBOARDER_OAUTH_SCOPES"
+	EnvDirectoryURL        = "ONBOARDER_DIRECTORY_URL"
+	EnvDirectoryToken      = "ONBOARDER_DIRECTORY_TOKEN"
+	EnvDirectoryTimeout    = "ONBOARDER_DIRECTORY_TIMEOUT"
+	EnvDirectoryRetries    = "ONBOARDER_DIRECTORY_RETRIES"
+	EnvDirectoryCacheTTL   = "ONBOARDER_DIRECTORY_CACHE_TTL"
+	EnvDirectoryAdminLabel = "ONBOARDER_DIRECTORY_ADMIN_LABEL"
+	EnvWebhookURL          = "ONBOARDER_WEBHOOK_URL"
+	EnvWebhookSecret       = "ONBOARDER_WEBHOOK_SECRET"
+)
+
+// Mailbox sign-in methods (ONBOARDER_IMAP_AUTH, ONBOARDER_SMTP_AUTH).
+const (
+	AuthPassword = "password"
+	AuthOAuth2   = "oauth2"
 )
 
 // Defaults.
@@ -93,6 +115,9 @@ const (
 	DefaultPollBatch           = 500
 	DefaultLogFormat           = "text"
 	DefaultLogLevel            = "info"
+	DefaultDirectoryTimeout    = 10 * time.Second
+	DefaultDirectoryRetries    = 3
+	DefaultDirectoryCacheTTL   = time.Minute
 )
 
 // maxFileBytes bounds what a NAME_FILE may hold: these are single values, not documents.
@@ -186,6 +211,29 @@ type Config struct {
 	TemplatesDir        string        // ONBOARDER_TEMPLATES_DIR; "" uses the built-in templates only
 	LogFormat           string        // ONBOARDER_LOG_FORMAT: text | json
 	LogLevel            string        // ONBOARDER_LOG_LEVEL: debug | info | warn | error
+
+	IMAPAuth string // ONBOARDER_IMAP_AUTH: password | oauth2
+	SMTPAuth string // ONBOARDER_SMTP_AUTH: password | oauth2 (default: IMAPAuth)
+	OAuth    OAuth  // ONBOARDER_OAUTH_*: used when IMAPAuth or SMTPAuth is oauth2
+
+	DirectoryURL        string        // ONBOARDER_DIRECTORY_URL; "" reads organizations from the database
+	DirectoryToken      string        // ONBOARDER_DIRECTORY_TOKEN: bearer token
+	DirectoryTimeout    time.Duration // ONBOARDER_DIRECTORY_TIMEOUT: per request
+	DirectoryRetries    int           // ONBOARDER_DIRECTORY_RETRIES: further attempts on 5xx/429/network
+	DirectoryCacheTTL   time.Duration // ONBOARDER_DIRECTORY_CACHE_TTL
+	DirectoryAdminLabel string        // ONBOARDER_DIRECTORY_ADMIN_LABEL: label holding the admin's e-mail; "" uses the database
+
+	WebhookURL    string // ONBOARDER_WEBHOOK_URL; "" sends no webhooks
+	WebhookSecret string // ONBOARDER_WEBHOOK_SECRET: HMAC-SHA256 key, required with WebhookURL
+}
+
+// OAuth is the OAuth 2.0 client of the mailbox sign-in.
+type OAuth struct {
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	RefreshToken string   // set: refresh-token grant; empty: client credentials
+	Scopes       []string // e.g. https://outlook.office365.com/.default
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -210,6 +258,11 @@ func DefaultConfig() Config {
 		PollBatch:           DefaultPollBatch,
 		LogFormat:           DefaultLogFormat,
 		LogLevel:            DefaultLogLevel,
+		IMAPAuth:            AuthPassword,
+		SMTPAuth:            AuthPassword,
+		DirectoryTimeout:    DefaultDirectoryTimeout,
+		DirectoryRetries:    DefaultDirectoryRetries,
+		DirectoryCacheTTL:   DefaultDirectoryCacheTTL,
 	}
 }
 
@@ -265,7 +318,46 @@ func (c Config) Redacted() []KV {
 		{EnvTemplatesDir, c.TemplatesDir},
 		{EnvLogFormat, c.LogFormat},
 		{EnvLogLevel, c.LogLevel},
+		{EnvIMAPAuth, c.IMAPAuth},
+		{EnvSMTPAuth, c.SMTPAuth},
+		{EnvOAuthTokenURL, c.OAuth.TokenURL},
+		{EnvOAuthClientID, c.OAuth.ClientID},
+		{EnvOAuthClientSecret, secret(c.OAuth.ClientSecret)},
+		{EnvOAuthRefreshToken, secret(c.OAuth.RefreshToken)},
+		{EnvOAuthScopes, strings.Join(c.OAuth.Scopes, " ")},
+		{EnvDirectoryURL, RedactURL(c.DirectoryURL)},
+		{EnvDirectoryToken, secret(c.DirectoryToken)},
+		{EnvDirectoryTimeout, c.DirectoryTimeout.String()},
+		{EnvDirectoryRetries, strconv.Itoa(c.DirectoryRetries)},
+		{EnvDirectoryCacheTTL, c.DirectoryCacheTTL.String()},
+		{EnvDirectoryAdminLabel, c.DirectoryAdminLabel},
+		{EnvWebhookURL, redactQuery(c.WebhookURL)},
+		{EnvWebhookSecret, secret(c.WebhookSecret)},
 	}
+}
+
+// secret shows whether a secret is set, never its value.
+func secret(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "***"
+}
+
+// redactQuery hides a URL's user info and query values (webhook URLs often
+// carry a token there).
+func redactQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return RedactURL(raw)
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "***"
+	}
+	return u.String()
 }
 
 // variable describes one setting: the single table behind flags, loading and Usage.
@@ -305,6 +397,21 @@ var variables = []variable{
 	{name: EnvTemplatesDir, def: "none", meaning: "templates that override the built-in ones, file by file"},
 	{name: EnvLogFormat, def: DefaultLogFormat, meaning: "log format: text or json"},
 	{name: EnvLogLevel, def: DefaultLogLevel, meaning: "log level: debug, info, warn or error"},
+	{name: EnvIMAPAuth, def: AuthPassword, meaning: "IMAP sign-in: password (LOGIN) or oauth2 (XOAUTH2/OAUTHBEARER with a token from " + EnvOAuthTokenURL + "; the URL then needs no password)"},
+	{name: EnvSMTPAuth, def: "as " + EnvIMAPAuth, meaning: "SMTP sign-in: password or oauth2 (needs a user name in " + EnvSMTPURL + ")"},
+	{name: EnvOAuthTokenURL, def: "none", meaning: "OAuth 2.0 token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token or https://oauth2.googleapis.com/token"},
+	{name: EnvOAuthClientID, def: "none", meaning: "OAuth 2.0 client (application) ID"},
+	{name: EnvOAuthClientSecret, def: "none", meaning: "OAuth 2.0 client secret", secret: true},
+	{name: EnvOAuthRefreshToken, def: "none (client credentials)", meaning: "refresh token of the mailbox user: selects the refresh-token grant instead of client credentials", secret: true},
+	{name: EnvOAuthScopes, def: "none", meaning: "scopes, separated by spaces or commas, e.g. https://outlook.office365.com/.default or https://mail.google.com/"},
+	{name: EnvDirectoryURL, def: "none (organizations from the database)", meaning: "organization directory API base: GET {base}/v2/organizations/{id}"},
+	{name: EnvDirectoryToken, def: "none", meaning: "bearer token of the directory API", secret: true},
+	{name: EnvDirectoryTimeout, def: "10s", meaning: "timeout of one directory request (Go duration)"},
+	{name: EnvDirectoryRetries, def: strconv.Itoa(DefaultDirectoryRetries), meaning: "further attempts after a 5xx, 429 or network error"},
+	{name: EnvDirectoryCacheTTL, def: "1m", meaning: "how long directory answers are kept (Go duration)"},
+	{name: EnvDirectoryAdminLabel, def: "none (from the database)", meaning: "directory label holding the administrator's e-mail address"},
+	{name: EnvWebhookURL, def: "none (no webhooks)", meaning: "URL that receives a signed JSON event for every request and link transition"},
+	{name: EnvWebhookSecret, def: "none", meaning: "HMAC-SHA256 key of the X-Onboarder-Signature-256 header (required with " + EnvWebhookURL + ")", secret: true},
 }
 
 // FlagName returns the command-line flag of an environment variable:
@@ -359,7 +466,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	if err != nil {
 		return Config{}, rest, err
 	}
-	l := &loader{flags: flags, getenv: getenv}
+	l := &loader{flags: flags, getenv: getenv, oauth: map[string]bool{}}
 	cfg, err := l.load()
 	if err != nil {
 		return Config{}, rest, err
@@ -417,6 +524,7 @@ type source struct {
 }
 
 type loader struct {
+	oauth  map[string]bool // "imap", "smtp": signs in with OAuth (no password needed)
 	flags  map[string]string
 	getenv func(string) string
 	meta   map[string]source
@@ -504,6 +612,16 @@ func (l *loader) load() (Config, error) {
 	var err error
 	steps := []func() error{
 		func() error { c.DatabaseURL, err = l.databaseURL(); return err },
+		func() error {
+			c.IMAPAuth, err = l.oneOf(EnvIMAPAuth, AuthPassword, AuthPassword, AuthOAuth2)
+			l.oauth["imap"] = c.IMAPAuth == AuthOAuth2
+			return err
+		},
+		func() error {
+			c.SMTPAuth, err = l.oneOf(EnvSMTPAuth, c.IMAPAuth, AuthPassword, AuthOAuth2)
+			l.oauth["smtp"] = c.SMTPAuth == AuthOAuth2
+			return err
+		},
 		func() error { c.IMAP, err = l.server(EnvIMAPURL, EnvIMAPPassword, "imap"); return err },
 		func() error {
 			c.IMAPProcessedFolder, err = l.mailbox(EnvIMAPProcessedFolder, DefaultIMAPProcessedFolder)
@@ -557,6 +675,76 @@ func (l *loader) load() (Config, error) {
 		},
 		func() error {
 			c.LogLevel, err = l.oneOf(EnvLogLevel, DefaultLogLevel, "debug", "info", "warn", "error")
+			return err
+		},
+		func() error {
+			c.OAuth.TokenURL, err = l.httpURL(EnvOAuthTokenURL, "https://login.microsoftonline.com/TENANT/oauth2/v2.0/token")
+			return err
+		},
+		func() error {
+			c.OAuth.ClientID, err = l.text(EnvOAuthClientID, "", "the application (client) ID")
+			return err
+		},
+		func() error { c.OAuth.ClientSecret, err = l.get(EnvOAuthClientSecret); return err },
+		func() error { c.OAuth.RefreshToken, err = l.get(EnvOAuthRefreshToken); return err },
+		func() error {
+			var v string
+			v, err = l.text(EnvOAuthScopes, "", "https://outlook.office365.com/.default")
+			if v != "" {
+				c.OAuth.Scopes = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+			}
+			return err
+		},
+		func() error {
+			if !l.oauth["imap"] && !l.oauth["smtp"] {
+				return nil
+			}
+			name := EnvIMAPAuth
+			if !l.oauth["imap"] {
+				name = EnvSMTPAuth
+			}
+			switch {
+			case c.OAuth.TokenURL == "":
+				return l.invalid(name, "asks for oauth2 but "+EnvOAuthTokenURL+" is not set", "set "+EnvOAuthTokenURL+" and "+EnvOAuthClientID)
+			case c.OAuth.ClientID == "":
+				return l.invalid(name, "asks for oauth2 but "+EnvOAuthClientID+" is not set", "set "+EnvOAuthClientID+" (and usually "+EnvOAuthClientSecret+")")
+			}
+			return nil
+		},
+		func() error {
+			c.DirectoryURL, err = l.httpURL(EnvDirectoryURL, "https://resource-manager.api.example.com")
+			return err
+		},
+		func() error { c.DirectoryToken, err = l.get(EnvDirectoryToken); return err },
+		func() error {
+			c.DirectoryTimeout, err = l.duration(EnvDirectoryTimeout, DefaultDirectoryTimeout, "10s")
+			return err
+		},
+		func() error {
+			n, err := l.positive(EnvDirectoryRetries, DefaultDirectoryRetries, 10, "3")
+			c.DirectoryRetries = int(n)
+			return err
+		},
+		func() error {
+			c.DirectoryCacheTTL, err = l.duration(EnvDirectoryCacheTTL, DefaultDirectoryCacheTTL, "1m")
+			return err
+		},
+		func() error {
+			c.DirectoryAdminLabel, err = l.text(EnvDirectoryAdminLabel, "", "a label key such as admin-email")
+			if err == nil && strings.ContainsAny(c.DirectoryAdminLabel, " \t=") {
+				return l.invalid(EnvDirectoryAdminLabel, "is not a label key", "set it to a label key such as admin-email")
+			}
+			return err
+		},
+		func() error {
+			c.WebhookURL, err = l.httpURL(EnvWebhookURL, "https://hooks.example.com/onboarder")
+			return err
+		},
+		func() error {
+			c.WebhookSecret, err = l.get(EnvWebhookSecret)
+			if err == nil && c.WebhookURL != "" && c.WebhookSecret == "" {
+				return l.invalid(EnvWebhookURL, "is set but "+EnvWebhookSecret+" is not", "set "+EnvWebhookSecret+" (or "+EnvWebhookSecret+"_FILE) to the shared signing key")
+			}
 			return err
 		},
 		func() error {
@@ -886,10 +1074,10 @@ func (l *loader) server(name, passwordName, kind string) (*Server, error) {
 		if s.Username == "" {
 			return nil, l.invalid(name, "has no user name", fix+" (percent-encode @ in the user name as %40)")
 		}
-		if s.Password == "" {
+		if s.Password == "" && !l.oauth[kind] {
 			return nil, l.invalid(name, "has no password", "put it in the URL ("+k.example+") or in "+passwordName+" or "+passwordName+"_FILE")
 		}
-	} else if s.Username != "" && s.Password == "" {
+	} else if s.Username != "" && s.Password == "" && !l.oauth[kind] {
 		return nil, l.invalid(name, "has a user name but no password", "put the password in the URL or in "+passwordName+", or drop the user name for a relay without login")
 	}
 	path := strings.Trim(u.Path, "/")
@@ -960,4 +1148,25 @@ func RedactURL(raw string) string {
 		}
 	}
 	return passwordParam.ReplaceAllString(head+rest, "${1}***")
+}
+
+// httpURL reads an absolute http(s) URL; "" when unset.
+func (l *loader) httpURL(name, example string) (string, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return "", err
+	}
+	fix := "set it to an absolute http(s) URL such as " + example
+	u, perr := url.Parse(v)
+	switch {
+	case perr != nil || hasControl(v):
+		return "", l.invalid(name, "is not a URL", fix)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", l.invalid(name, "is not an http or https URL", fix)
+	case u.Opaque != "" || u.Hostname() == "":
+		return "", l.invalid(name, "has no host", fix)
+	case u.Fragment != "":
+		return "", l.invalid(name, "has a #fragment", fix)
+	}
+	return v, nil
 }

@@ -194,6 +194,114 @@ func varCases(t *testing.T) []varCase {
 			val: "debug", want: "debug", other: "error",
 			bad: []string{"verbose", "trace"},
 		},
+		{
+			name: EnvIMAPAuth, base: map[string]string{EnvOAuthTokenURL: "https://login.example.com/token", EnvOAuthClientID: "app"},
+			get: func(c Config) any { return c.IMAPAuth + "/" + c.SMTPAuth }, def: "password/password",
+			val: "OAUTH2", want: "oauth2/oauth2", other: "password",
+			bad: []string{"xoauth2", "token"},
+		},
+		{
+			name: EnvSMTPAuth, base: map[string]string{EnvOAuthTokenURL: "https://login.example.com/token", EnvOAuthClientID: "app"},
+			get: func(c Config) any { return c.SMTPAuth }, def: "password",
+			val: "oauth2", want: "oauth2", other: "password",
+			bad: []string{"plain"},
+		},
+		{
+			name: EnvOAuthTokenURL, get: func(c Config) any { return c.OAuth.TokenURL }, def: "",
+			val: "https://login.microsoftonline.com/t/oauth2/v2.0/token", want: "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+			other: "http://127.0.0.1:9/token",
+			bad:   []string{"login.example.com/token", "ftp://x/token", "https:///token"},
+		},
+		{
+			name: EnvOAuthClientID, get: func(c Config) any { return c.OAuth.ClientID }, def: "",
+			val: "00000000-app", want: "00000000-app", other: "other",
+			bad: []string{"a\x01b"},
+		},
+		{
+			name: EnvOAuthClientSecret, get: func(c Config) any { return c.OAuth.ClientSecret }, def: "",
+			val: "s3cr=t", want: "s3cr=t", other: "x",
+		},
+		{
+			name: EnvOAuthRefreshToken, get: func(c Config) any { return c.OAuth.RefreshToken }, def: "",
+			val: "1//rt", want: "1//rt", other: "x",
+		},
+		{
+			name: EnvOAuthScopes, get: func(c Config) any { return c.OAuth.Scopes }, def: []string(nil),
+			val: "https://outlook.office365.com/IMAP.AccessAsApp, https://outlook.office365.com/SMTP.Send",
+			want:  []string{"https://outlook.office365.com/IMAP.AccessAsApp", "https://outlook.office365.com/SMTP.Send"},
+			other: "https://mail.google.com/",
+			bad:   []string{"a\x00b"},
+		},
+		{
+			name: EnvDirectoryURL, get: func(c Config) any { return c.DirectoryURL }, def: "",
+			val: "https://resource-manager.api.example.com", want: "https://resource-manager.api.example.com", other: "http://127.0.0.1:9",
+			bad: []string{"resource-manager", "ftp://x", "https://x/#f"},
+		},
+		{
+			name: EnvDirectoryToken, get: func(c Config) any { return c.DirectoryToken }, def: "",
+			val: "eyJ.token", want: "eyJ.token", other: "x",
+		},
+		{
+			name: EnvDirectoryTimeout, get: func(c Config) any { return c.DirectoryTimeout }, def: 10 * time.Second,
+			val: "3s", want: 3 * time.Second, other: "1m",
+			bad: []string{"3", "0s"},
+		},
+		{
+			name: EnvDirectoryRetries, get: func(c Config) any { return c.DirectoryRetries }, def: 3,
+			val: "5", want: 5, other: "1",
+			bad: []string{"0", "11", "many"},
+		},
+		{
+			name: EnvDirectoryCacheTTL, get: func(c Config) any { return c.DirectoryCacheTTL }, def: time.Minute,
+			val: "30s", want: 30 * time.Second, other: "5m",
+			bad: []string{"30", "-1s"},
+		},
+		{
+			name: EnvDirectoryAdminLabel, get: func(c Config) any { return c.DirectoryAdminLabel }, def: "",
+			val: "admin-email", want: "admin-email", other: "contact",
+			bad: []string{"two words", "a=b"},
+		},
+		{
+			name: EnvWebhookURL, base: map[string]string{EnvWebhookSecret: "k"},
+			get: func(c Config) any { return c.WebhookURL }, def: "",
+			val: "https://hooks.example.com/onboarder?token=abc", want: "https://hooks.example.com/onboarder?token=abc", other: "http://127.0.0.1:9/h",
+			bad: []string{"hooks.example.com", "mailto:x@y"},
+		},
+		{
+			name: EnvWebhookSecret, get: func(c Config) any { return c.WebhookSecret }, def: "",
+			val: "k3y", want: "k3y", other: "x",
+		},
+	}
+}
+
+func TestOAuthRules(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // error; "" for none
+	}{
+		{"oauth2 without a token URL", map[string]string{EnvIMAPAuth: "oauth2", EnvOAuthClientID: "app"},
+			`ONBOARDER_IMAP_AUTH "oauth2" asks for oauth2 but ONBOARDER_OAUTH_TOKEN_URL is not set: set ONBOARDER_OAUTH_TOKEN_URL and ONBOARDER_OAUTH_CLIENT_ID`},
+		{"oauth2 without a client", map[string]string{EnvSMTPAuth: "oauth2", EnvOAuthTokenURL: "https://x/token"},
+			`ONBOARDER_SMTP_AUTH "oauth2" asks for oauth2 but ONBOARDER_OAUTH_CLIENT_ID is not set: set ONBOARDER_OAUTH_CLIENT_ID (and usually ONBOARDER_OAUTH_CLIENT_SECRET)`},
+		{"oauth2 IMAP URL needs no password", map[string]string{EnvIMAPAuth: "oauth2", EnvOAuthTokenURL: "https://x/token", EnvOAuthClientID: "a",
+			EnvIMAPURL: "imaps://partners%40example.com@outlook.office365.com/INBOX", EnvSMTPURL: "smtp://partners%40example.com@smtp.office365.com"}, ""},
+		{"password IMAP URL still needs one", map[string]string{EnvIMAPURL: "imaps://u@h/INBOX"},
+			`ONBOARDER_IMAP_URL "imaps://u@h/INBOX" has no password: put it in the URL (imaps://user:password@imap.example.com/INBOX) or in ONBOARDER_IMAP_PASSWORD or ONBOARDER_IMAP_PASSWORD_FILE`},
+		{"webhook without secret", map[string]string{EnvWebhookURL: "https://h/x"},
+			`ONBOARDER_WEBHOOK_URL "https://h/x" is set but ONBOARDER_WEBHOOK_SECRET is not: set ONBOARDER_WEBHOOK_SECRET (or ONBOARDER_WEBHOOK_SECRET_FILE) to the shared signing key`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Load(nil, envOf(tc.env))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -644,6 +752,21 @@ func TestRedacted(t *testing.T) {
 		{EnvTemplatesDir, ""},
 		{EnvLogFormat, "text"},
 		{EnvLogLevel, "info"},
+		{EnvIMAPAuth, "password"},
+		{EnvSMTPAuth, "password"},
+		{EnvOAuthTokenURL, ""},
+		{EnvOAuthClientID, ""},
+		{EnvOAuthClientSecret, ""},
+		{EnvOAuthRefreshToken, ""},
+		{EnvOAuthScopes, ""},
+		{EnvDirectoryURL, ""},
+		{EnvDirectoryToken, ""},
+		{EnvDirectoryTimeout, "10s"},
+		{EnvDirectoryRetries, "3"},
+		{EnvDirectoryCacheTTL, "1m0s"},
+		{EnvDirectoryAdminLabel, ""},
+		{EnvWebhookURL, ""},
+		{EnvWebhookSecret, ""},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Redacted (-want +got):\n%s", diff)
