@@ -227,7 +227,7 @@ func varCases(t *testing.T) []varCase {
 		},
 		{
 			name: EnvOAuthScopes, get: func(c Config) any { return c.OAuth.Scopes }, def: []string(nil),
-			val: "https://outlook.office365.com/IMAP.AccessAsApp, https://outlook.office365.com/SMTP.Send",
+			val:   "https://outlook.office365.com/IMAP.AccessAsApp, https://outlook.office365.com/SMTP.Send",
 			want:  []string{"https://outlook.office365.com/IMAP.AccessAsApp", "https://outlook.office365.com/SMTP.Send"},
 			other: "https://mail.google.com/",
 			bad:   []string{"a\x00b"},
