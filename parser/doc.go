@@ -31,7 +31,10 @@
 //     not values.
 //   - AuthResult.Failed is DMARC fail, or DKIM fail (no passing signature) and
 //     SPF fail together. Only the topmost Authentication-Results header whose
-//     authserv-id equals Options.TrustedAuthServID is read.
+//     authserv-id equals Options.TrustedAuthServID is read; its id is taken
+//     before anything else, so an oversized trusted header still decides.
+//   - VerifyDKIM is the one function that may reach the network, and only
+//     through the TXT lookup its caller passes in (no resolver of its own).
 //   - Raw 8-bit bytes that are not valid UTF-8 (in headers, or in a body whose
 //     charset is unknown) are read as ISO-8859-1, byte by byte, so the result is
 //     always valid UTF-8 and Western names stay readable.
