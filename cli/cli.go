@@ -52,6 +52,10 @@ type env struct {
 	tpl *templates.Set
 	// onQueued is called after a transaction queued mail (wakes the dispatcher).
 	onQueued func()
+	// onWebhook is called after a transaction wrote webhook events.
+	onWebhook func()
+	// integ: OAuth tokens, directory API (integrations.go).
+	integ integrations
 }
 
 type command struct {
@@ -225,7 +229,18 @@ func (e *env) open() error {
 		return fmt.Errorf("loading mail templates: %w: fix the file or unset ONBOARDER_TEMPLATES_DIR", err)
 	}
 	e.tpl = tpl
+	dir, err := e.workflowDirectory(st)
+	if err != nil {
+		return err
+	}
 	wf, err := workflow.New(st, workflow.Options{
+		Directory: dir,
+		Webhooks:  e.cfg.WebhookURL != "",
+		WebhookQueued: func() {
+			if e.onWebhook != nil {
+				e.onWebhook()
+			}
+		},
 		From:               e.cfg.MailFrom,
 		ReplyTo:            e.cfg.ReplyTo,
 		PublicURL:          e.cfg.PublicURL,

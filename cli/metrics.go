@@ -12,6 +12,7 @@ type metrics struct {
 	polls       *prometheus.CounterVec
 	pollSeconds prometheus.Histogram
 	lastSuccess prometheus.Gauge
+	imapErrors  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,8 +31,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "onboarder_poll_last_success_timestamp_seconds", Help: "When the last intake pass succeeded (Unix time).",
 		}),
 	}
+	m.imapErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onboarder_imap_errors_total", Help: "Failed intake passes, by class (auth, tls, timeout, connect, protocol, database).",
+	}, []string{"class"})
 	if reg != nil {
-		reg.MustRegister(m.received, m.polls, m.pollSeconds, m.lastSuccess)
+		reg.MustRegister(m.received, m.polls, m.pollSeconds, m.lastSuccess, m.imapErrors)
 	}
 	return m
 }
@@ -55,6 +59,7 @@ func (m *metrics) pollDone(took time.Duration, err error) {
 	m.pollSeconds.Observe(took.Seconds())
 	if err != nil {
 		m.polls.WithLabelValues("error").Inc()
+		m.imapErrors.WithLabelValues(imapErrorClass(err)).Inc()
 		return
 	}
 	m.polls.WithLabelValues("ok").Inc()

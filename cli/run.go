@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/onboarder/onboarder/config"
 	"github.com/onboarder/onboarder/mailbox"
 	"github.com/onboarder/onboarder/outbox"
 	"github.com/onboarder/onboarder/web"
@@ -48,7 +49,8 @@ func cmdRun(e *env) error {
 // shuts down in two phases: stop taking work, let in-flight work finish.
 func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time }, interval time.Duration) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newStateCollector(e.st, e.log.With("component", "metrics")))
 	w, err := newWorker(e, reg)
 	if err != nil {
 		return err
@@ -56,6 +58,9 @@ func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time },
 	w.interval = interval
 	if w.disp != nil {
 		e.onQueued = w.disp.Kick
+	}
+	if w.hooks != nil {
+		e.onWebhook = w.hooks.Kick
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
@@ -111,12 +116,16 @@ func cmdConfigCheck(e *env) error {
 		}
 		fmt.Fprintf(e.stdout, "ok    %s\n", what)
 	}
-	check("database "+e.cfg.DatabaseURL, e.open())
+	check("database "+config.RedactURL(e.cfg.DatabaseURL), e.open())
 	if _, _, err := schedule(e.cfg.PollSchedule); err != nil {
 		check("poll schedule", err)
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 	defer cancel()
+	if ts := e.tokenSource(); ts != nil {
+		_, err := ts.Token(ctx)
+		check("OAuth token ("+ts.Grant()+") from "+e.cfg.OAuth.TokenURL, err)
+	}
 	if e.cfg.IMAP != nil {
 		mc := mailboxConfig(e.cfg, e)
 		mc.BatchSize = 1
@@ -130,6 +139,16 @@ func cmdConfigCheck(e *env) error {
 		check("SMTP "+e.cfg.SMTP.String(), d.Check(ctx))
 	} else {
 		fmt.Fprintln(e.stdout, "skip  SMTP: ONBOARDER_SMTP_URL not set (mail stays queued)")
+	}
+	if dc, err := e.directoryClient(); err != nil {
+		check("directory API "+config.RedactURL(e.cfg.DirectoryURL), err)
+	} else if dc != nil {
+		check("directory API "+config.RedactURL(e.cfg.DirectoryURL), dc.Check(ctx))
+	} else {
+		fmt.Fprintln(e.stdout, "skip  directory API: ONBOARDER_DIRECTORY_URL not set (organizations from the database)")
+	}
+	if e.cfg.WebhookURL != "" {
+		fmt.Fprintln(e.stdout, "note  webhooks go to the configured ONBOARDER_WEBHOOK_URL (not called by config check: it would deliver an event)")
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d check(s) failed: %v: fix the settings above", len(failed), failed)

@@ -20,6 +20,7 @@ import (
 	"github.com/onboarder/onboarder/mailbox"
 	"github.com/onboarder/onboarder/outbox"
 	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/webhook"
 	"github.com/onboarder/onboarder/workflow"
 )
 
@@ -88,6 +89,9 @@ func mailboxConfig(cfg config.Config, e *env) mailbox.Config {
 		Mailbox: s.Path, ProcessedFolder: cfg.IMAPProcessedFolder, BatchSize: cfg.PollBatch,
 		MaxMessageBytes: cfg.MaxMessageBytes, CommandTimeout: cfg.IMAPTimeout, Logger: e.log.With("component", "mailbox"),
 	}
+	if cfg.IMAPAuth == config.AuthOAuth2 {
+		mc.Token = e.tokenSource().Token
+	}
 	if s.TLS != config.TLSNone {
 		mc.TLSConfig = &tls.Config{ServerName: s.Hostname(), InsecureSkipVerify: s.InsecureSkipVerify}
 	}
@@ -100,6 +104,9 @@ func outboxConfig(cfg config.Config, e *env, holder string, m *outbox.Metrics) o
 		Addr: s.Host, TLS: outbox.TLSMode(s.TLS), Username: s.Username, Password: s.Password,
 		Timeout: cfg.SMTPTimeout, Holder: holder, LoopHeader: cfg.ReplyTo.Address,
 		Logger: e.log.With("component", "outbox"), Metrics: m,
+	}
+	if cfg.SMTPAuth == config.AuthOAuth2 && s.Username != "" {
+		oc.Token = e.tokenSource().Token
 	}
 	if s.TLS != config.TLSNone {
 		oc.TLSConfig = &tls.Config{ServerName: s.Hostname(), InsecureSkipVerify: s.InsecureSkipVerify}
@@ -151,6 +158,7 @@ func cmdPoll(e *env) error {
 	if err != nil {
 		return fmt.Errorf("polling %s: %w: check ONBOARDER_IMAP_URL and that the server is reachable", e.cfg.IMAP, err)
 	}
+	e.recheckDirectory(e.ctx)
 	fmt.Fprintf(e.stdout, "polled %s in %s: %d mails (%s); moved %d, left %d, retry %d, waiting %d\n",
 		e.cfg.IMAP, time.Since(start).Round(time.Millisecond), stats.Seen, tallyString(h.tally),
 		stats.Moved, stats.Kept, stats.Retried, stats.Remaining)
@@ -200,6 +208,7 @@ type worker struct {
 	holder   string
 	poller   *mailbox.Poller
 	disp     *outbox.Dispatcher
+	hooks    *webhook.Dispatcher // nil without ONBOARDER_WEBHOOK_URL
 	m        *metrics
 	interval time.Duration
 
@@ -217,6 +226,11 @@ func newWorker(e *env, reg *prometheus.Registry) (*worker, error) {
 		h := &intakeHandler{wf: e.wf, m: w.m}
 		w.poller = mailbox.NewPoller(mailboxConfig(e.cfg, e), cursorStore{e.st}, h)
 	}
+	hooks, err := e.newWebhookDispatcher(w.holder, reg)
+	if err != nil {
+		return nil, err
+	}
+	w.hooks = hooks
 	return w, nil
 }
 
@@ -272,6 +286,7 @@ func (w *worker) pollOnce(ctx context.Context) {
 		return
 	}
 	w.lastPoll.Store(time.Now().UnixNano())
+	w.e.recheckDirectory(ctx) // requests that waited for the directory
 	if stats.Seen > 0 {
 		w.e.log.Info("poll done", "mails", stats.Seen, "moved", stats.Moved, "kept", stats.Kept,
 			"retry", stats.Retried, "waiting", stats.Remaining, "took", time.Since(start).Round(time.Millisecond))
@@ -292,6 +307,11 @@ func (w *worker) trigger() {
 func (w *worker) ready(ctx context.Context) error {
 	if err := w.e.st.Ping(ctx); err != nil {
 		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if ts := w.e.tokenSource(); ts != nil {
+		if err := ts.Err(); err != nil {
+			return fmt.Errorf("mailbox sign-in: %w", err)
+		}
 	}
 	if w.poller == nil {
 		return nil
@@ -367,6 +387,22 @@ func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
 			if err := w.disp.Run(ctx); err != nil && ctx.Err() == nil {
 				w.e.log.Error("outbox dispatcher stopped", "err", err)
 			}
+		}()
+	}
+	if w.hooks != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.hooks.Run(ctx); err != nil && ctx.Err() == nil {
+				w.e.log.Error("webhook dispatcher stopped", "err", err)
+			}
+		}()
+	}
+	if ts := w.e.tokenSource(); ts != nil {
+		wg.Add(1)
+		go func() { // keeps the OAuth token fresh before polls and sends need it
+			defer wg.Done()
+			ts.Run(ctx)
 		}()
 	}
 	<-ctx.Done()

@@ -493,6 +493,7 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		return Result{Sent: 1}
 	}
 	attrs = append(attrs, "error_class", se.Class(), "smtp_code", se.Code, "enhanced_code", se.Enhanced, "err", se.Error())
+	d.cfg.Metrics.incError(se)
 	var (
 		err    error
 		out    Result

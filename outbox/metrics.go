@@ -19,6 +19,8 @@ type Metrics struct {
 	Deferred    Counter
 	Failed      func(reason string) Counter // by Reason*
 	SendSeconds Observer
+	// Errors counts send failures by ErrorClass (optional).
+	Errors func(class string) Counter
 }
 
 // Counter is what a Prometheus counter does for us.

@@ -23,7 +23,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "outbox_send_seconds", Help: "Time to hand one mail to the SMTP server, connecting included.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 	})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onboarder_smtp_errors_total", Help: "SMTP send failures, by class (5xx, 4xx, auth, tls, timeout, connect, invalid, network).",
+	}, []string{"class"})
 	if reg != nil {
+		errs = register(reg, errs)
 		sent = register(reg, sent)
 		deferred = register(reg, deferred)
 		failed = register(reg, failed)
@@ -37,6 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Deferred:    deferred,
 		Failed:      func(reason string) Counter { return failed.WithLabelValues(reason) },
 		SendSeconds: seconds,
+		Errors:      func(class string) Counter { return errs.WithLabelValues(class) },
 	}
 }
 
