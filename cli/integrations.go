@@ -87,7 +87,8 @@ func (a apiDirectory) Organization(ctx context.Context, id string) (store.Organi
 	case errors.Is(err, directory.ErrNotFound):
 		return store.Organization{}, fmt.Errorf("organization %s: %w", id, store.ErrNotFound)
 	case err != nil:
-		return store.Organization{}, fmt.Errorf("%w: %w", workflow.ErrDirectoryUnavailable, err)
+		return store.Organization{}, fmt.Errorf("%w: %s", workflow.ErrDirectoryUnavailable,
+			strings.TrimPrefix(err.Error(), directory.ErrUnavailable.Error()+": "))
 	}
 	out := store.Organization{ID: o.ID, Name: o.Name, Status: orgStatus(o.LifecycleState), Locale: "en"}
 	if out.Name == "" {

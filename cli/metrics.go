@@ -34,6 +34,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.imapErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "onboarder_imap_errors_total", Help: "Failed intake passes, by class (auth, tls, timeout, connect, protocol, database).",
 	}, []string{"class"})
+	for _, c := range []string{imapErrAuth, imapErrTLS, imapErrTimeout, imapErrConnect, imapErrProtocol, imapErrDatabase} {
+		m.imapErrors.WithLabelValues(c)
+	}
 	if reg != nil {
 		reg.MustRegister(m.received, m.polls, m.pollSeconds, m.lastSuccess, m.imapErrors)
 	}

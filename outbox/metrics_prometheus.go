@@ -36,6 +36,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{ReasonPermanent, ReasonMaxAttempts, ReasonInvalid} {
 		failed.WithLabelValues(r)
 	}
+	for _, c := range []string{ErrClass5xx, ErrClass4xx, ErrClassAuth, ErrClassTLS, ErrClassTimeout, ErrClassConnect, ErrClassInvalid, ErrClassNetwork} {
+		errs.WithLabelValues(c)
+	}
 	return &Metrics{
 		Sent:        sent,
 		Deferred:    deferred,
