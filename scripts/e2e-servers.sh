@@ -83,6 +83,8 @@ start() {
     || die "dovecot or postfix missing: run '$0 install' first"
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   chmod 755 "$dir"
+  runuser -u postfix -- test -x "$dir" \
+    || die "$dir is not reachable for the postfix and dovecot users: make its parent folders world-searchable (chmod o+x)"
   local imap lmtp smtp pgport=""
   imap=$(free_port); lmtp=$(free_port); smtp=$(free_port)
   local password=secret
@@ -149,7 +151,7 @@ service lmtp {
   }
 }
 CONF
-  dovecot -c "$dir/dovecot/dovecot.conf" || die "dovecot did not start: see $dir/dovecot/dovecot.log"
+  dovecot -c "$dir/dovecot/dovecot.conf" </dev/null >>"$dir/dovecot/dovecot.log" 2>&1 || die "dovecot did not start: see $dir/dovecot/dovecot.log"
 
   # --- Postfix -----------------------------------------------------------
   local pf=$dir/postfix
