@@ -145,7 +145,7 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (drainRe
 	b.seq++
 	mailbox := fmt.Sprintf("bench-%s-%d", b.runID, b.seq)
 	seq := fmt.Sprintf("%s-%d", b.runID, b.seq)
-	if err := b.imap.appendAll(mailbox, n, func(i int) []byte { return requestMail(seq, i) }); err != nil {
+	if err := b.imap.deliver(mailbox, n, func(i int) []byte { return requestMail(seq, i) }); err != nil {
 		return res, err
 	}
 	want := b.sink.accepted.Load() + int64(answers(n))

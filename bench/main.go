@@ -52,6 +52,7 @@ type options struct {
 	sqliteN    int
 	idleN      int
 	quick      bool
+	inProcIMAP bool
 	cpuProfile string
 	profile    string
 }
@@ -61,7 +62,8 @@ func parseFlags() (options, error) {
 	var sizes string
 	flag.StringVar(&o.bin, "bin", "", "the onboarder binary (default: built into a temporary directory)")
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database; the benchmark creates and drops its own databases beside it")
-	flag.StringVar(&o.imapURL, "imap-url", "", "imap://user:pass@host:port of a running IMAP server (Dovecot); default: go-imap's in-process server")
+	flag.StringVar(&o.imapURL, "imap-url", "", "imap://user:pass@host:port of a running IMAP server; default: Dovecot started with scripts/e2e-servers.sh when dovecot is installed, else go-imap's in-process server")
+	flag.BoolVar(&o.inProcIMAP, "inprocess-imap", false, "use go-imap's in-process IMAP server even when Dovecot is installed")
 	flag.StringVar(&o.out, "out", "bench/results.md", "where the table goes (empty: not written)")
 	flag.StringVar(&sizes, "n", "1000,10000", "backlog sizes for the PostgreSQL drains")
 	flag.IntVar(&o.rssN, "rss-n", 50000, "backlog size of the memory run (0: none)")
@@ -110,6 +112,10 @@ func runBench(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	// Dovecot and Postfix run as their own users and must reach their folders.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
 	b := &bench{tmp: tmp, runID: strconv.FormatInt(time.Now().Unix()%100000, 10)}
 
 	if o.bin == "" && o.cpuProfile == "" {
@@ -125,14 +131,24 @@ func runBench(ctx context.Context, o options) error {
 	}
 
 	// Servers.
-	if o.imapURL != "" {
+	if o.imapURL == "" && !o.inProcIMAP {
+		t, err := startDovecot(tmp)
+		if err != nil {
+			logf("no Dovecot (%v): using go-imap's in-process server", err)
+		} else {
+			b.imap = t
+		}
+	}
+	switch {
+	case b.imap.addr != "":
+	case o.imapURL != "":
 		u, err := url.Parse(o.imapURL)
 		if err != nil || u.User == nil {
 			return fmt.Errorf("-imap-url %q: want imap://user:pass@host:port", o.imapURL)
 		}
 		pw, _ := u.User.Password()
-		b.imap = imapTarget{name: "Dovecot (" + u.Host + ")", addr: u.Host, user: u.User.Username(), password: pw, close: func() {}}
-	} else {
+		b.imap = imapTarget{name: "IMAP server at " + u.Host, addr: u.Host, user: u.User.Username(), password: pw, close: func() {}}
+	default:
 		srv, err := mailtest.StartIMAP(mailtest.IMAPOptions{Username: "partners", Password: "bench",
 			Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {

@@ -74,7 +74,7 @@ func (r *report) markdown() string {
 			}
 		}
 	}
-	row("limit: IMAP APPEND (set-up, pipelined)", limN, r.appendRate, "", "", "")
+	row("limit: IMAP APPEND, one at a time (the backlog is delivered as files)", 200, r.appendRate, "", "", "")
 	row("limit: IMAP UID FETCH BODY.PEEK[], batches of 500", limN, r.fetchRate, "", "", "")
 	row("limit: IMAP UID MOVE, batches of 500", limN, r.moveRate, "", "", "")
 	row("limit: parse (go-message), one goroutine", 0, r.parseRate, "", "", "")
