@@ -198,3 +198,10 @@ func (s *servers) setRecipientAccess(t *testing.T, rules map[string]string) {
 		t.Fatalf("postfix reload: %v\n%s", err, out)
 	}
 }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -60,6 +60,7 @@ func TestCrashAfterCommitBeforeMove(t *testing.T) {
 			}
 			cmd.Process.Kill() // SIGKILL: no clean-up of any kind
 			cmd.Wait()
+			proxy.CutAll() // the held-back MOVE must never reach the server
 			proxy.Resume()
 
 			var msgs []cliMessage
