@@ -43,6 +43,7 @@ func newSource(t *testing.T, o *mailtest.OAuthServer, refresh string) *oauth.Sou
 }
 
 func TestTokenReusedThenRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	for _, grant := range []string{"client_credentials", "refresh_token"} {
 		t.Run(grant, func(t *testing.T) {
 			o := startOAuth(t, mailtest.OAuthOptions{TTL: 3 * time.Second, RefreshToken: "rt-1"})
@@ -84,6 +85,7 @@ func TestTokenReusedThenRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestFailedRefreshIsReportedAndRecovers(t *testing.T) {
+	t.Parallel()
 	o := startOAuth(t, mailtest.OAuthOptions{TTL: 2 * time.Second})
 	src := newSource(t, o, "")
 	ctx := context.Background()
@@ -114,6 +116,7 @@ func TestFailedRefreshIsReportedAndRecovers(t *testing.T) {
 }
 
 func TestRunRefreshesInBackground(t *testing.T) {
+	t.Parallel()
 	o := startOAuth(t, mailtest.OAuthOptions{TTL: 2 * time.Second})
 	o.FailNext(1) // the first request fails: Run retries
 	src := newSource(t, o, "")
@@ -137,6 +140,7 @@ func TestRunRefreshesInBackground(t *testing.T) {
 // TestMailboxSignIn signs in to the in-process IMAP and SMTP servers with
 // short-lived tokens, across a refresh, with both SASL mechanisms.
 func TestMailboxSignIn(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		imapHide []imap.Cap
@@ -210,6 +214,7 @@ func TestMailboxSignIn(t *testing.T) {
 
 // TestSignInRefused: a token the servers do not accept is a clear error.
 func TestSignInRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	o := startOAuth(t, mailtest.OAuthOptions{})
 	bad := func(context.Context) (string, error) { return "forged", nil }

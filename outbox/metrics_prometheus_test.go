@@ -16,6 +16,7 @@ func TestNewMetrics(t *testing.T) {
 	m.incDeferred()
 	m.incFailed(ReasonPermanent)
 	m.observeSend(0)
+	again.incError(&SendError{Code: 451, Msg: "try later"})
 
 	fams, err := reg.Gather()
 	if err != nil {
@@ -44,6 +45,10 @@ func TestNewMetrics(t *testing.T) {
 		"outbox_failed_total{reason=permanent}":    1,
 		"outbox_send_seconds_count":                1,
 	}
+	for _, c := range []string{"5xx", "auth", "connect", "invalid", "network", "timeout", "tls"} {
+		want["onboarder_smtp_errors_total{class="+c+"}"] = 0
+	}
+	want["onboarder_smtp_errors_total{class=4xx}"] = 1
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("metrics (-want +got):\n%s", d)
 	}
