@@ -132,8 +132,8 @@ func (r drainResult) rate() float64 { return rate(r.n, r.took) }
 // drain appends n mails to a fresh mailbox and database, then times the
 // worker until every answer was accepted by the SMTP sink: mode "poll" is
 // `poll --once` then `outbox flush`; mode "run" is `run` by itself.
-func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (drainResult, error) {
-	res := drainResult{dialect: dialect, mode: mode, n: n}
+func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (res drainResult, rerr error) {
+	res = drainResult{dialect: dialect, mode: mode, n: n}
 	db, err := b.newDatabase(ctx, dialect)
 	if err != nil {
 		return res, err
@@ -180,25 +180,37 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (drainRe
 		}
 		werr := b.sink.waitFor(dctx, want)
 		res.took = time.Since(start)
-		stop()
-		p, err := wait()
+		defer func() { // after the mailbox check below
+			stop()
+			p, err := wait()
+			res.maxRSS = p.maxRSS
+			if werr != nil {
+				err = fmt.Errorf("%w\n%s", werr, p.out)
+			}
+			if err != nil && rerr == nil {
+				rerr = err
+			}
+		}()
 		if werr != nil {
-			return res, fmt.Errorf("%w\n%s", werr, p.out)
+			return res, werr
 		}
-		if err != nil {
-			return res, err
-		}
-		res.maxRSS = p.maxRSS
 	}
 	if got := b.sink.accepted.Load(); got != want {
 		return res, fmt.Errorf("the sink accepted %d answers, want %d", got-(want-int64(answers(n))), answers(n))
 	}
-	if left, err := b.imap.count(mailbox); err != nil {
-		return res, err
-	} else if left != 0 {
-		return res, fmt.Errorf("%d of %d mails are still in %s after the drain", left, n, mailbox)
+	// The last answers may be accepted before their chunk is moved.
+	for wait := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		left, err := b.imap.count(mailbox)
+		if err != nil {
+			return res, err
+		}
+		if left == 0 {
+			return res, nil
+		}
+		if time.Now().After(wait) {
+			return res, fmt.Errorf("%d of %d mails are still in %s after the drain", left, n, mailbox)
+		}
 	}
-	return res, nil
 }
 
 // startWorker starts a long-running worker; stop asks it to end (SIGTERM),

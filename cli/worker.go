@@ -58,12 +58,18 @@ type intakeHandler struct {
 
 func (h *intakeHandler) HandleBatch(ctx context.Context, b mailbox.Batch) ([]mailbox.Action, error) {
 	acts := make([]mailbox.Action, len(b.Messages))
+	in := make([]workflow.Incoming, len(b.Messages))
 	for i, m := range b.Messages {
-		res, err := h.wf.HandleMail(ctx, workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
-			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate})
-		if err != nil {
-			return nil, err
-		}
+		in[i] = workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
+			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate}
+	}
+	// The whole chunk at once: parsed ahead, independent mails on several
+	// connections, each still committed on its own before the move.
+	results, err := h.wf.HandleMails(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for i, res := range results {
 		switch res.Outcome {
 		case workflow.Move:
 			acts[i] = mailbox.ActionMove

@@ -143,8 +143,13 @@ func (s *Service) parse(raw []byte) (p *parser.Mail, err error) {
 }
 
 func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (Result, error) {
-	var p *parser.Mail
-	if !in.TooLarge {
+	return s.handleParsed(ctx, in, prev, nil)
+}
+
+// handleParsed is handle for a mail that may be parsed already (p non-nil):
+// the batch intake parses a chunk ahead while the database works.
+func (s *Service) handleParsed(ctx context.Context, in Incoming, prev store.Message, p *parser.Mail) (Result, error) {
+	if p == nil && !in.TooLarge {
 		var err error
 		if p, err = s.parse(in.Raw); err != nil {
 			return Result{}, err
