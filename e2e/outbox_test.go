@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"github.com/onboarder/onboarder/internal/clitest"
 	"net/url"
 	"strings"
 	"testing"
@@ -92,6 +93,65 @@ func TestKillDuringSending(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDatabaseDropsAfterSend: Postfix accepted a mail and the database
+// connection breaks while the worker records it. The worker, still alive,
+// must record it once the database answers, not leave it to be sent again
+// when the lease runs out.
+func TestDatabaseDropsAfterSend(t *testing.T) {
+	need(t)
+	t.Parallel()
+	srv := main1
+	box := "dbdrop@onboarding.example"
+	sender := "dbdrop@acme.example"
+	h := newHarness(t, srv, box, acmeWorld)
+	orgs := seedAcme(t, h, 1)
+	if err := srv.user(box).Append("INBOX", request("dbdrop@acme.example", sender, orgs[0], 1)); err != nil {
+		t.Fatal(err)
+	}
+	h.Run("poll", "--once")
+	u, err := url.Parse(strings.TrimPrefix(envOf(h, "ONBOARDER_DATABASE_URL"), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	hit := p.StallOn("sent_at")
+	u.Host = p.Addr()
+	w := startWorker(t, h, "ONBOARDER_DATABASE_URL="+u.String())
+	select {
+	case <-hit:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker never recorded a sent mail")
+	}
+	p.CutAll() // the connection breaks under the UPDATE
+	p.Resume()
+	eventually(t, 45*time.Second, "the sent mail recorded", func() bool {
+		rows := h.Outbox()
+		return len(rows) == 1 && rows[0].Status == "sent"
+	})
+	rows := h.Outbox()
+	if rows[0].Attempts != 1 {
+		t.Errorf("the row took %d attempts, want 1", rows[0].Attempts)
+	}
+	w.stop()
+	got, err := srv.user(sender).byMessageID("INBOX", rows[0].MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Errorf("the partner received the answer %d times, want once", len(got))
+	}
+}
+
+// envOf returns the value of one variable of h's environment.
+func envOf(h *clitest.Harness, name string) string {
+	for _, kv := range h.Env {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // TestSMTPFaults: Postfix answers 451 to one recipient, 421 to another and

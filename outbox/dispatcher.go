@@ -479,7 +479,7 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		attrs = append(attrs, "request_ref", store.Reference(*row.RequestID))
 	}
 	if se == nil {
-		err := d.st.MarkOutboxSent(mctx, row.ID, d.cfg.Holder, d.now())
+		err := d.markSent(mctx, row.ID)
 		d.cfg.Metrics.incSent()
 		attrs = append(attrs, "error_class", "none")
 		switch {
@@ -531,6 +531,28 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		d.log.Warn(msg, attrs...)
 	}
 	return out
+}
+
+// markSent records that the server accepted row id. The mail is gone, so a
+// failure to record it (a dropped database connection, a restart) is
+// retried until storeTimeout: giving up would send it again after the lease.
+func (d *Dispatcher) markSent(ctx context.Context, id int64) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := d.st.MarkOutboxSent(ctx, id, d.cfg.Holder, d.now())
+		if err == nil || errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		d.log.Warn("recording a sent outbox mail failed, retrying", "outbox_id", id, "err", err, "retry_in", wait.String())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // release hands claimed rows back untried (their due time and last error
