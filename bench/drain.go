@@ -63,6 +63,11 @@ func (b *bench) workerEnv(db database, mailbox string, extra ...string) []string
 		"ONBOARDER_PUBLIC_URL=http://127.0.0.1:9",
 		"ONBOARDER_HTTP_ADDR=127.0.0.1:0",
 		"ONBOARDER_LOG_LEVEL=warn",
+		// A backlog day: a partner's bulk campaign is expected, so ops lift
+		// the answer limits (security defaults: 20 per address, 100 per
+		// partner and hour) that would otherwise hold most answers.
+		"ONBOARDER_ANSWER_LIMIT_SENDER=1000000",
+		"ONBOARDER_ANSWER_LIMIT_PARTNER=1000000",
 	}
 	return append(env, extra...)
 }

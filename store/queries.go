@@ -16,6 +16,7 @@ import (
 // CreatePartner registers a partner with its sender rules (addresses and
 // whole domains, stored lower-case).
 func (q *Q) CreatePartner(p *Partner, emails, domains []string) error {
+	q.memo.forget()
 	t := now()
 	p.CreatedAt, p.UpdatedAt = t, t
 	if p.Status == "" {
@@ -43,8 +44,14 @@ func (q *Q) CreatePartner(p *Partner, emails, domains []string) error {
 
 // Partner returns one partner with its rules.
 func (q *Q) Partner(id int64) (Partner, error) {
+	if p, ok := q.memo.partner(id); ok {
+		return p, nil
+	}
 	var p Partner
 	err := q.db.Preload("Rules", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).Where("id = ?", id).First(&p).Error
+	if err == nil {
+		q.memo.putPartner(p)
+	}
 	return p, notFound(err, fmt.Sprintf("partner %d", id))
 }
 
@@ -64,6 +71,17 @@ func (q *Q) PartnerForSender(addr string) (Partner, error) {
 	if addr == "" || at < 0 {
 		return Partner{}, fmt.Errorf("partner for %q: %w", addr, ErrNotFound)
 	}
+	if p, err, ok := q.memo.sender(addr); ok {
+		return p, err
+	}
+	p, err := q.partnerForSender(addr, at)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		q.memo.putSender(addr, p, err)
+	}
+	return p, err
+}
+
+func (q *Q) partnerForSender(addr string, at int) (Partner, error) {
 	var rules []SenderRule
 	err := q.db.Where("(kind = ? AND value = ?) OR (kind = ? AND value = ?)",
 		RuleEmail, addr, RuleDomain, addr[at+1:]).Find(&rules).Error

@@ -168,11 +168,12 @@ func (s *Store) Ping(ctx context.Context) error {
 type Q struct {
 	db      *gorm.DB
 	dialect string
+	memo    *lookupMemo // partner lookups remembered for a batch (WithLookupMemo)
 }
 
 // Q returns a handle that runs each statement on its own (autocommit).
 func (s *Store) Q(ctx context.Context) *Q {
-	return &Q{db: s.db.WithContext(ctx), dialect: s.dialect}
+	return &Q{db: s.db.WithContext(ctx), dialect: s.dialect, memo: memoFrom(ctx)}
 }
 
 // Transact runs fn in one transaction, committing when fn returns nil. A
@@ -183,7 +184,7 @@ func (s *Store) Transact(ctx context.Context, fn func(q *Q) error) error {
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Q{db: tx, dialect: s.dialect})
+			return fn(&Q{db: tx, dialect: s.dialect, memo: memoFrom(ctx)})
 		})
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return err
