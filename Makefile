@@ -30,10 +30,13 @@ fuzz:
 	  done; \
 	done
 
-# End-to-end: the built binary through the CLI contract against real
-# protocol servers (the request corpus, both databases).
+# End-to-end: the built binary through the CLI contract, against the
+# in-process servers (cmd/onboarder) and against real Dovecot, Postfix and a
+# throw-away PostgreSQL (e2e/; needs `scripts/e2e-servers.sh install` once,
+# as root, and fails when the servers cannot be started).
 e2e:
 	$(GO) test -race -count=1 -run 'Acceptance|Crash' -v ./cmd/onboarder
+	ONBOARDER_E2E=1 $(GO) test -race -count=1 -timeout 20m -v ./e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./parser ./templates

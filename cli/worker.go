@@ -260,6 +260,11 @@ func (w *worker) pollOnce(ctx context.Context) {
 	if !ok {
 		w.e.log.Debug("another worker holds the poll lease")
 		w.lastPoll.Store(time.Now().UnixNano()) // someone polls: we are not the one to alarm
+		if w.disp != nil {
+			// The leader's intake wakes only its own dispatcher: look for
+			// the mail it queued on every tick, so that all workers send.
+			w.disp.Kick()
+		}
 		return
 	}
 	pctx, cancel := context.WithCancel(ctx)

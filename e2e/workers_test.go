@@ -147,6 +147,17 @@ func TestThreeWorkers(t *testing.T) {
 		perWorker = append(perWorker, fmt.Sprintf("pid %d: received %v sent %v", w.cmd.Process.Pid, r, s))
 	}
 	t.Logf("per worker: %s", strings.Join(perWorker, "; "))
+	// All send: not only the poll leader, whose intake wakes its own
+	// dispatcher, but the others too.
+	senders := 0
+	for _, w := range ws {
+		if w.metric("outbox_sent_total") > 0 {
+			senders++
+		}
+	}
+	if senders < 2 {
+		t.Errorf("only %d of 3 workers sent mail", senders)
+	}
 	if sent != n || received != n {
 		t.Errorf("workers together sent %v and received %v mails, want %d each", sent, received, n)
 	}
