@@ -331,16 +331,13 @@ func (q *Q) OpenRequestFor(partnerID int64, orgID string, exceptID int64) (Reque
 // OtherResellerExists reports whether another partner has a live link or an
 // open request for the organization.
 func (q *Q) OtherResellerExists(orgID string, partnerID int64) (bool, error) {
+	// One round trip for both (this runs for every request received).
 	var n int64
-	if err := q.db.Model(&Link{}).Where("organization_id = ? AND partner_id <> ? AND status IN ?",
-		orgID, partnerID, []string{LinkInvited, LinkActive}).Count(&n).Error; err != nil {
-		return false, err
-	}
-	if n > 0 {
-		return true, nil
-	}
-	err := q.db.Model(&Request{}).Where("organization_id = ? AND partner_id <> ? AND state IN ?",
-		orgID, partnerID, []string{StatePendingApproval, StateInvited}).Count(&n).Error
+	err := q.db.Raw(`SELECT
+		(SELECT COUNT(*) FROM links WHERE organization_id = ? AND partner_id <> ? AND status IN ?) +
+		(SELECT COUNT(*) FROM requests WHERE organization_id = ? AND partner_id <> ? AND state IN ?)`,
+		orgID, partnerID, []string{LinkInvited, LinkActive},
+		orgID, partnerID, []string{StatePendingApproval, StateInvited}).Scan(&n).Error
 	return n > 0, err
 }
 
