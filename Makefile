@@ -38,8 +38,14 @@ e2e:
 	$(GO) test -race -count=1 -run 'Acceptance|Crash' -v ./cmd/onboarder
 	ONBOARDER_E2E=1 $(GO) test -race -count=1 -timeout 20m -v ./e2e
 
+# The backlog benchmark (bench/): Dovecot via scripts/e2e-servers.sh (installed
+# when missing and root; else go-imap's in-process server), PostgreSQL on
+# 127.0.0.1:5432, a go-smtp sink; writes bench/results.md. BENCHFLAGS=-quick
+# is the CI size (N = 200).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./parser ./templates
+	@command -v dovecot >/dev/null || [ "$$(id -u)" != 0 ] || scripts/e2e-servers.sh install
+	$(GO) build -o bin/onboarder ./cmd/onboarder
+	$(GO) run ./bench -bin bin/onboarder $(BENCHFLAGS)
 
 demo:
 	$(GO) run ./cmd/onboarder demo
