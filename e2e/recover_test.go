@@ -14,16 +14,25 @@ import (
 // every mail handled once and answered once.
 func TestPostgresRestartMidBatch(t *testing.T) {
 	need(t)
+	for _, down := range []int{0, 5} {
+		t.Run(fmt.Sprintf("down_%ds", down), func(t *testing.T) { pgRestart(t, down) })
+	}
+}
+
+// pgRestart is TestPostgresRestartMidBatch with the cluster down for down
+// seconds: a fast restart is absorbed by the connection pool, a longer
+// outage fails passes (logged and counted) until the database is back.
+func pgRestart(t *testing.T, down int) {
 	srv := main1
-	box := "pgrestart@onboarding.example"
+	box := fmt.Sprintf("pgrestart%d@onboarding.example", down)
 	h := newHarness(t, srv, box, acmeWorld)
 	orgs := seedAcme(t, h, 1)
 	const n = 150 // two chunks of at most 100
+	var raws [][]byte
 	for i := range n {
-		if err := srv.user(box).Append("INBOX", request(fmt.Sprintf("pg-%d@acme.example", i), "ops@acme.example", orgs[0], i)); err != nil {
-			t.Fatal(err)
-		}
+		raws = append(raws, request(fmt.Sprintf("pg%d-%d@acme.example", down, i), "ops@acme.example", orgs[0], i))
 	}
+	srv.user(box).appendMany(t, raws)
 	proxy := startProxy(t, srv.imapAddr)
 	hit := proxy.StallOn("UID MOVE")
 	w := startWorker(t, h, "ONBOARDER_IMAP_URL="+srv.imapURL(box, proxy.Addr()), "ONBOARDER_POLL_SCHEDULE=@every 2s")
@@ -32,8 +41,21 @@ func TestPostgresRestartMidBatch(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the worker never moved the first chunk")
 	}
-	if out, err := runScript("pg-restart", srv.dir); err != nil {
-		t.Fatalf("restarting PostgreSQL: %v\n%s", err, out)
+	restarted := make(chan error, 1)
+	go func() {
+		out, err := runScript("pg-restart", srv.dir, fmt.Sprint(down))
+		if err != nil {
+			err = fmt.Errorf("%v: %s", err, out)
+		}
+		restarted <- err
+	}()
+	if down > 0 {
+		time.Sleep(time.Second) // the database is down: the worker goes on
+		proxy.Resume()
+		eventually(t, 20*time.Second, "/readyz says the database is unreachable", func() bool { return w.readyz() == 503 })
+	}
+	if err := <-restarted; err != nil {
+		t.Fatalf("restarting PostgreSQL: %v", err)
 	}
 	proxy.Resume()
 	took := eventually(t, 90*time.Second, "every mail handled and answered after the restart", func() bool {
@@ -55,6 +77,9 @@ func TestPostgresRestartMidBatch(t *testing.T) {
 		t.Errorf("%v failed polls counted, but the log says so: %v", failed, logged)
 	}
 	t.Logf("failed passes around the restart: %v", failed)
+	if down > 0 && failed == 0 {
+		t.Errorf("the database was down %ds and no pass failed", down)
+	}
 	if w.metric("onboarder_polls_total", `result="ok"`) < 1 {
 		t.Errorf("no successful poll counted after the restart")
 	}
@@ -86,9 +111,11 @@ func TestIMAPSilent(t *testing.T) {
 	if len(h.Messages()) != 0 {
 		t.Fatal("a mail was handled through a silent server")
 	}
+	eventually(t, 20*time.Second, "/readyz fails after three intervals without a poll", func() bool { return w.readyz() == 503 })
 	proxy.CutAll()
 	proxy.Resume()
 	took := eventually(t, 20*time.Second, "the mail handled after the server came back", func() bool { return len(h.Messages()) == 1 })
+	eventually(t, 10*time.Second, "/readyz ready again", func() bool { return w.readyz() == 200 })
 	t.Logf("handled %s after the server answered again", took.Round(100*time.Millisecond))
 	if log := w.log.String(); !strings.Contains(log, "timed out") || !strings.Contains(log, "poll failed") {
 		t.Errorf("the log does not say that the poll failed on a timeout:\n%s", tail(log, 20))

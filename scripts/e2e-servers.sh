@@ -10,7 +10,7 @@
 #       --no-move      Dovecot advertises neither MOVE nor UIDPLUS nor IDLE (imap_capability)
 #       --postgres     also a throw-away PostgreSQL cluster (initdb) in DIR/pg
 #   scripts/e2e-servers.sh stop DIR                stop what start started in DIR
-#   scripts/e2e-servers.sh pg-restart DIR          restart that PostgreSQL (fast shutdown)
+#   scripts/e2e-servers.sh pg-restart DIR [SECS]   restart that PostgreSQL (fast shutdown; down SECS seconds)
 #
 # DIR/env (sourceable, also read by the Go tests):
 #   E2E_IMAP_PORT, E2E_LMTP_PORT, E2E_SMTP_PORT, E2E_PG_PORT, E2E_PG_URL,
@@ -250,15 +250,21 @@ stop() {
   echo "e2e-servers: stopped $dir"
 }
 
-pg_restart() {
+pg_restart() { # DIR [SECONDS down]
   local dir; dir=$(cd "$1" && pwd)
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -m fast -w restart >/dev/null
+  if [ "${2:-0}" = 0 ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -m fast -w restart >/dev/null
+    return
+  fi
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null
+  sleep "$2"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/log" -w start >/dev/null
 }
 
 case "${1:-}" in
   install) install_packages ;;
   start) [ $# -ge 2 ] || die "usage: $0 start DIR [--no-move] [--postgres]"; start "${@:2}" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  pg-restart) [ $# -eq 2 ] || die "usage: $0 pg-restart DIR"; pg_restart "$2" ;;
-  *) die "usage: $0 install | start DIR [--no-move] [--postgres] | stop DIR | pg-restart DIR" ;;
+  pg-restart) [ $# -ge 2 ] || die "usage: $0 pg-restart DIR [SECONDS]"; pg_restart "$2" "${3:-0}" ;;
+  *) die "usage: $0 install | start DIR [--no-move] [--postgres] | stop DIR | pg-restart DIR [SECONDS]" ;;
 esac
