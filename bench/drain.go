@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -87,13 +89,12 @@ func (b *bench) run(ctx context.Context, env []string, args ...string) (proc, er
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	p := proc{out: out.String()}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			p.maxRSS = ru.Maxrss * 1024
-		}
+	if err := cmd.Start(); err != nil {
+		return proc{}, err
 	}
+	hwm := watchRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	p := proc{out: out.String(), maxRSS: hwm()}
 	if err != nil {
 		return p, fmt.Errorf("onboarder %s: %w\n%s", strings.Join(args, " "), err, p.out)
 	}
@@ -234,13 +235,11 @@ func (b *bench) startWorker(ctx context.Context, env []string, args ...string) (
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
+	hwm := watchRSS(cmd.Process.Pid)
 	stop = func() { cmd.Process.Signal(syscall.SIGTERM) } //nolint:errcheck
 	wait = func() (proc, error) {
 		err := cmd.Wait()
-		p := proc{out: out.String()}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			p.maxRSS = ru.Maxrss * 1024
-		}
+		p := proc{out: out.String(), maxRSS: hwm()}
 		if err != nil {
 			return p, fmt.Errorf("onboarder %s: %w\n%s", strings.Join(args, " "), err, p.out)
 		}
@@ -319,7 +318,7 @@ func (b *bench) idle(ctx context.Context, dialect string, n int) (idleResult, er
 			return res, fmt.Errorf("appending: %w", err)
 		}
 		appended[fmt.Sprintf("bench-%s-%d@%s", seq, i, partnerDomain(i%partnerCount))] = time.Now()
-		time.Sleep(time.Duration(20+rng.IntN(280)) * time.Millisecond)
+		time.Sleep(time.Duration(10+rng.IntN(140)) * time.Millisecond)
 	}
 	var lat []time.Duration
 	deadline := time.Now().Add(30 * time.Second)
@@ -343,4 +342,48 @@ func (b *bench) idle(ctx context.Context, dialect string, n int) (idleResult, er
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	res.p50, res.p95, res.p99, res.max = pct(0.50), pct(0.95), pct(0.99), lat[len(lat)-1]
 	return res, nil
+}
+
+// watchRSS samples the process's peak resident set (VmHWM) every 50 ms
+// until the returned function is called (after Wait), which gives the last
+// value seen. rusage's Maxrss cannot be used: on Linux a child's includes
+// the RSS of this process at the moment of exec.
+func watchRSS(pid int) func() int64 {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	read := func() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				f := strings.Fields(l)
+				if len(f) >= 2 {
+					if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb*1024 > peak.Load() {
+						peak.Store(kb * 1024)
+					}
+				}
+			}
+		}
+	}
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak.Load()
+	}
 }
