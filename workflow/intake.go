@@ -412,7 +412,11 @@ func (s *Service) Reprocess(ctx context.Context, id int64) (Result, error) {
 		return Result{}, stateErr("message %d was handled as %s; handling it again would act twice", id, m.Disposition)
 	}
 	if len(m.Raw) == 0 {
-		return Result{}, stateErr("message %d has no stored source (it was over the size limit)", id)
+		why := "it was over the size limit"
+		if m.RawDeletedAt != nil {
+			why = "the retention schedule deleted it on " + m.RawDeletedAt.UTC().Format(time.DateOnly)
+		}
+		return Result{}, stateErr("message %d has no stored source (%s)", id, why)
 	}
 	in := Incoming{Mailbox: m.Mailbox, UIDValidity: uint32(m.UIDValidity), UID: uint32(m.UID), Raw: m.Raw,
 		Size: m.Size, ReceivedAt: m.ReceivedAt}
