@@ -21,6 +21,7 @@ type report struct {
 	machine, pgVersion    string
 	commit, imapName      string
 	quick                 bool
+	limitN                int // mails of the IMAP fetch and move probes
 	appendRate, fetchRate float64
 	moveRate, parseRate   float64
 	pg1, pg4, sqlite1     float64
@@ -66,14 +67,7 @@ func (r *report) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s |\n", what, ns, rate, ratio, rss, target)
 	}
-	limN := 0
-	if len(r.drains) > 0 {
-		for _, d := range r.drains {
-			if d.dialect == "postgres" && d.mode == "poll" {
-				limN = max(limN, d.n)
-			}
-		}
-	}
+	limN := r.limitN
 	row("limit: IMAP APPEND, one at a time (the backlog is delivered as files)", 200, r.appendRate, "", "", "")
 	row("limit: IMAP UID FETCH BODY.PEEK[], batches of 500", limN, r.fetchRate, "", "", "")
 	row("limit: IMAP UID MOVE, batches of 500", limN, r.moveRate, "", "", "")
