@@ -440,15 +440,28 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, cla
 		return res
 	}
 	defer s.quit()
+	// Accepted mails are recorded as sent a few at a time, in one statement
+	// (recordSent), never before the server accepted them.
+	var (
+		sent  []store.OutboxMail
+		since time.Time
+	)
+	recordSent := func() {
+		d.recordSent(ctx, sent)
+		sent = sent[:0]
+	}
+	defer recordSent()
 	// Stop sending well before the lease runs out, or another worker could
 	// take a row while we are still sending it.
 	leaseStop := claimedAt.Add(d.cfg.Lease - min(2*d.cfg.Timeout, d.cfg.Lease/2))
 	for i, row := range rows {
 		if ctx.Err() != nil {
+			recordSent()
 			d.release(ctx, rows[i:], "dispatcher stopping")
 			break
 		}
 		if d.now().After(leaseStop) {
+			recordSent()
 			d.release(ctx, rows[i:], "lease nearly over")
 			break
 		}
@@ -464,33 +477,98 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, cla
 		start := time.Now()
 		se := s.send(ctx, msg)
 		d.cfg.Metrics.observeSend(time.Since(start))
-		res.add(d.finish(ctx, row, se))
+		if se != nil {
+			res.add(d.finish(ctx, row, se))
+			continue
+		}
+		res.Sent++
+		d.cfg.Metrics.incSent()
+		if len(sent) == 0 {
+			since = time.Now()
+		}
+		sent = append(sent, row)
+		if len(sent) >= maxUnrecorded || time.Since(since) >= recordEvery {
+			recordSent()
+		}
 	}
 	return res
 }
 
-// finish records one attempt's outcome. Bookkeeping runs even while
-// stopping: a mail the server accepted must be marked sent.
+// How many accepted mails, and for how long, may wait to be recorded as
+// sent together. A crash loses at most these records: their mails are
+// sent again after the lease, with the same Message-ID (the one case SMTP
+// cannot tell anyway).
+const (
+	maxUnrecorded = 50
+	recordEvery   = time.Second
+)
+
+// recordSent records rows, all accepted by the server, as sent in one
+// statement. The mails are gone, so a failure to record them (a dropped
+// database connection, a restart) is retried until storeTimeout: giving up
+// would send them again after the lease. Bookkeeping runs even while
+// stopping.
+func (d *Dispatcher) recordSent(ctx context.Context, rows []store.OutboxMail) {
+	if len(rows) == 0 {
+		return
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var (
+		lost []int64
+		err  error
+	)
+	wait := 100 * time.Millisecond
+	for {
+		lost, err = d.st.MarkOutboxSentBatch(mctx, ids, d.cfg.Holder, d.now())
+		if err == nil {
+			break
+		}
+		d.log.Warn("recording sent outbox mails failed, retrying", "count", len(ids), "err", err, "retry_in", wait.String())
+		t := time.NewTimer(wait)
+		select {
+		case <-mctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		if mctx.Err() != nil {
+			break
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+	isLost := make(map[int64]bool, len(lost))
+	for _, id := range lost {
+		isLost[id] = true
+	}
+	for _, row := range rows {
+		attrs := []any{"outbox_id", row.ID, "kind", row.Kind, "message_id", row.MessageID, "attempts", row.Attempts,
+			"error_class", "none"}
+		if row.RequestID != nil {
+			attrs = append(attrs, "request_ref", store.Reference(*row.RequestID))
+		}
+		switch {
+		case err != nil:
+			d.log.Error("outbox mail sent, but recording it failed; it will be sent again after the lease", append(attrs, "err", err)...)
+		case isLost[row.ID]:
+			d.log.Warn("outbox mail sent, but its lease was lost meanwhile; another worker may send it again", append(attrs, "err", store.ErrConflict)...)
+		default:
+			d.log.Info("outbox mail sent", attrs...)
+		}
+	}
+}
+
+// finish records one failed attempt's outcome (se non-nil). Bookkeeping
+// runs even while stopping.
 func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendError) Result {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	attrs := []any{"outbox_id", row.ID, "kind", row.Kind, "message_id", row.MessageID, "attempts", row.Attempts}
 	if row.RequestID != nil {
 		attrs = append(attrs, "request_ref", store.Reference(*row.RequestID))
-	}
-	if se == nil {
-		err := d.markSent(mctx, row.ID)
-		d.cfg.Metrics.incSent()
-		attrs = append(attrs, "error_class", "none")
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			d.log.Warn("outbox mail sent, but its lease was lost meanwhile; another worker may send it again", append(attrs, "err", err)...)
-		case err != nil:
-			d.log.Error("outbox mail sent, but recording it failed; it will be sent again after the lease", append(attrs, "err", err)...)
-		default:
-			d.log.Info("outbox mail sent", attrs...)
-		}
-		return Result{Sent: 1}
 	}
 	attrs = append(attrs, "error_class", se.Class(), "smtp_code", se.Code, "enhanced_code", se.Enhanced, "err", se.Error())
 	d.cfg.Metrics.incError(se)
@@ -531,28 +609,6 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		d.log.Warn(msg, attrs...)
 	}
 	return out
-}
-
-// markSent records that the server accepted row id. The mail is gone, so a
-// failure to record it (a dropped database connection, a restart) is
-// retried until storeTimeout: giving up would send it again after the lease.
-func (d *Dispatcher) markSent(ctx context.Context, id int64) error {
-	wait := 100 * time.Millisecond
-	for {
-		err := d.st.MarkOutboxSent(ctx, id, d.cfg.Holder, d.now())
-		if err == nil || errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		d.log.Warn("recording a sent outbox mail failed, retrying", "outbox_id", id, "err", err, "retry_in", wait.String())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait = min(2*wait, 2*time.Second)
-	}
 }
 
 // release hands claimed rows back untried (their due time and last error

@@ -10,16 +10,18 @@
 // # Delivery guarantees
 //
 // A claim records the attempt (attempts+1) and takes a lease before anything
-// is sent. After the SMTP server accepted a mail the row is marked sent; a
-// row marked sent is never sent again. If the worker dies (or loses the
-// database) between the server's "250 OK" and MarkOutboxSent, the lease
+// is sent. After the SMTP server accepted a mail the row is marked sent
+// (accepted rows are marked together, up to 50 of them or after a second, in
+// one MarkOutboxSentBatch, never before the server's "250 OK"); a row marked
+// sent is never sent again. If the worker dies (or loses the database)
+// between the server's "250 OK" and that record, the lease
 // expires and the row is sent again, with the same Message-ID: this is the one
 // case SMTP cannot tell apart, and receivers that deduplicate on Message-ID
 // drop the copy. The same holds when the connection drops after the whole
 // mail was transferred but before the server answered (the server may or may
 // not have queued it): the attempt counts as temporary and the mail is resent
-// with the same Message-ID. MarkOutboxSent failing with store.ErrConflict
-// (another worker took the row after our lease ran out) is logged, not
+// with the same Message-ID. A row the record misses (store.ErrConflict:
+// another worker took the row after our lease ran out) is logged, not
 // retried.
 //
 // # Classification

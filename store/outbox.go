@@ -77,6 +77,36 @@ func (s *Store) MarkOutboxSent(ctx context.Context, id int64, holder string, at 
 	})
 }
 
+// MarkOutboxSentBatch records that the SMTP server accepted each of the
+// mails ids, in one statement. Like MarkOutboxSent it applies only to rows
+// whose lease holder still holds; lost lists the ids it did not apply to.
+func (s *Store) MarkOutboxSentBatch(ctx context.Context, ids []int64, holder string, at time.Time) (lost []int64, err error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	at = at.UTC()
+	var done []int64
+	// sent_at names this statement in the tests' cutting proxy, as it does
+	// MarkOutboxSent's.
+	err = s.db.WithContext(ctx).Raw(`UPDATE outbox_mails
+		SET status = ?, sent_at = ?, last_error = '', locked_by = '', locked_until = NULL, updated_at = ?
+		WHERE id IN ? AND status = ? AND locked_by = ?
+		RETURNING id`, OutboxSent, at, now(), ids, OutboxPending, holder).Scan(&done).Error
+	if err != nil {
+		return nil, fmt.Errorf("recording %d outbox mails as sent: %w", len(ids), err)
+	}
+	marked := make(map[int64]bool, len(done))
+	for _, id := range done {
+		marked[id] = true
+	}
+	for _, id := range ids {
+		if !marked[id] {
+			lost = append(lost, id)
+		}
+	}
+	return lost, nil
+}
+
 // MarkOutboxRetry puts the row back for another attempt at next.
 func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, holder string, next time.Time, errText string) error {
 	return s.finishOutbox(ctx, id, holder, map[string]any{

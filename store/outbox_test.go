@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/store/storetest"
 )
@@ -64,6 +66,12 @@ func TestOutboxClaimLifecycle(t *testing.T) {
 		if len(late) != 1 || late[0].MessageID != "c@x" {
 			t.Fatalf("late claim %+v", late)
 		}
+		// In one statement: the row w2 holds is marked, the one sent before is not.
+		lost, err := st.MarkOutboxSentBatch(ctx, []int64{got[0].ID, late[0].ID}, "w2", t0)
+		storetest.Must(t, err)
+		if diff := cmp.Diff([]int64{got[0].ID}, lost); diff != "" {
+			t.Fatalf("batch mark sent: lost (-want +got):\n%s", diff)
+		}
 		due, ok, err := st.NextOutboxDue(ctx)
 		storetest.Must(t, err)
 		if !ok || due.Before(t0.Add(time.Minute)) {
@@ -71,7 +79,8 @@ func TestOutboxClaimLifecycle(t *testing.T) {
 		}
 		rows, err := st.Q(ctx).ListOutbox(store.OutboxFilter{})
 		storetest.Must(t, err)
-		if rows[0].Status != store.OutboxSent || rows[1].LastError != "451 try later" || rows[1].Status != store.OutboxPending {
+		if rows[0].Status != store.OutboxSent || rows[1].LastError != "451 try later" || rows[1].Status != store.OutboxPending ||
+			rows[2].Status != store.OutboxSent || rows[2].SentAt == nil || rows[2].LockedBy != "" {
 			t.Fatalf("rows %+v", rows)
 		}
 	})

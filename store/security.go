@@ -37,13 +37,16 @@ func (q *Q) LogAnswer(a *AnswerLog) error {
 }
 
 // AnswersSince counts the answers not held since the given time: to one
-// recipient, and to every address of one partner.
-func (q *Q) AnswersSince(recipient string, partnerID int64, since time.Time) (toRecipient, toPartner int64, err error) {
+// recipient, and to every address of one partner. Each count stops at its
+// cap (capRecipient, capPartner: the limits it is compared with), so that
+// a big backlog day does not make every count slower than the last.
+func (q *Q) AnswersSince(recipient string, partnerID int64, since time.Time, capRecipient, capPartner int) (toRecipient, toPartner int64, err error) {
 	since = since.UTC()
 	// One round trip for both counts (this runs for every answer queued).
-	row := q.db.Model(&AnswerLog{}).
-		Select("COALESCE(SUM(CASE WHEN recipient = ? THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN partner_id = ? THEN 1 ELSE 0 END), 0)", recipient, partnerID).
-		Where("held = ? AND at >= ? AND (recipient = ? OR partner_id = ?)", false, since, recipient, partnerID).Row()
+	row := q.db.Raw(`SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM answer_log WHERE recipient = ? AND at >= ? AND held = ? LIMIT ?) r),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM answer_log WHERE partner_id = ? AND at >= ? AND held = ? LIMIT ?) p)`,
+		recipient, since, false, max(capRecipient, 0), partnerID, since, false, max(capPartner, 0)).Row()
 	if err := row.Scan(&toRecipient, &toPartner); err != nil {
 		return 0, 0, fmt.Errorf("counting answers to %s and partner %d: %w", recipient, partnerID, err)
 	}

@@ -14,7 +14,7 @@ import (
 // still recorded and checked, only their answers wait for ops.
 func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	o := tx.s.opts
-	toAddr, toPartner, err := tx.AnswersSince(to, partner.ID, tx.s.now().Add(-o.AnswerWindow))
+	toAddr, toPartner, err := tx.AnswersSince(to, partner.ID, tx.s.now().Add(-o.AnswerWindow), o.AnswerLimitSender, o.AnswerLimitPartner)
 	if err != nil {
 		return "", err
 	}
