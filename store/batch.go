@@ -119,3 +119,61 @@ func clonePartner(p Partner) Partner {
 	p.Rules = slices.Clone(p.Rules)
 	return p
 }
+
+// Savepoint starts savepoint name inside the transaction q, releasing
+// savepoint release first when it is not "": several mails in one
+// transaction each get their own savepoint, so that one can fail alone
+// (RollbackTo). On PostgreSQL both go in one round trip. Names are
+// identifiers chosen by the caller (letters, digits, underscores).
+func (q *Q) Savepoint(release, name string) error {
+	if !isIdent(name) || (release != "" && !isIdent(release)) {
+		return fmt.Errorf("savepoint %q after %q: not an identifier", name, release)
+	}
+	sql := "SAVEPOINT " + name
+	if release != "" {
+		if q.dialect == Postgres {
+			// No arguments: pgx sends it with the simple protocol, where
+			// several statements may go at once.
+			sql = "RELEASE SAVEPOINT " + release + "; " + sql
+		} else if err := q.db.Exec("RELEASE SAVEPOINT " + release).Error; err != nil {
+			return fmt.Errorf("releasing savepoint %s: %w", release, err)
+		}
+	}
+	if err := q.db.Exec(sql).Error; err != nil {
+		return fmt.Errorf("starting savepoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// RollbackTo undoes what the transaction q did since savepoint name (the
+// savepoint stays). On PostgreSQL it also ends the aborted state a failed
+// statement leaves.
+func (q *Q) RollbackTo(name string) error {
+	if !isIdent(name) {
+		return fmt.Errorf("rolling back to savepoint %q: not an identifier", name)
+	}
+	if err := q.db.Exec("ROLLBACK TO SAVEPOINT " + name).Error; err != nil {
+		return fmt.Errorf("rolling back to savepoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// IsRetryable reports whether err is a serialization failure or deadlock
+// (PostgreSQL) or a busy database (SQLite): the whole transaction may
+// succeed when run again, as Transact does a few times.
+func IsRetryable(err error) bool { return err != nil && retryable(err) }
+
+func isIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -104,3 +104,71 @@ func TestHandleMailsChunk(t *testing.T) {
 		}
 	})
 }
+
+// A mail that fails inside the database, in the middle of a transaction
+// it shares with other mails, is rolled back alone: its request and
+// answer are gone, the others stay, and it is tried again and set aside
+// after three tries.
+func TestHandleMailsDatabaseFailureStaysAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		// Writing the answer of a mail about "DBFAIL" fails, after its
+		// request, findings and audit entry were written.
+		if st.Dialect() == store.Postgres {
+			storetest.Must(t, st.Exec(ctx, `CREATE FUNCTION test_dbfail() RETURNS trigger LANGUAGE plpgsql AS
+				$$ BEGIN RAISE EXCEPTION 'test trigger: no answers about DBFAIL'; END $$`))
+			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails FOR EACH ROW
+				WHEN (NEW.subject LIKE '%DBFAIL%') EXECUTE FUNCTION test_dbfail()`))
+		} else {
+			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails
+				WHEN NEW.subject LIKE '%DBFAIL%' BEGIN SELECT RAISE(ABORT, 'test trigger: no answers about DBFAIL'); END`))
+		}
+		var in []workflow.Incoming
+		for i := 0; i < 9; i++ {
+			name := "Globex"
+			if i == 4 {
+				name = "Globex DBFAIL"
+			}
+			raw := request("ops@acme.example", fmt.Sprintf("db%d@acme.example", i), name, "Org ID: "+f.newOrg())
+			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 3, UID: uint32(200 + i), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
+		}
+		for try := 1; try <= 3; try++ {
+			res, err := f.wf.HandleMails(ctx, in)
+			storetest.Must(t, err)
+			var got []string
+			for _, r := range res {
+				got = append(got, fmt.Sprintf("%s/%d", r.Disposition, r.Outcome))
+			}
+			want := []string{}
+			for i := range in {
+				switch {
+				case i != 4:
+					want = append(want, fmt.Sprintf("%s/%d", store.DispRequest, workflow.Move))
+				case try < 3:
+					want = append(want, fmt.Sprintf("%s/%d", store.DispPending, workflow.Retry))
+				default:
+					want = append(want, fmt.Sprintf("%s/%d", store.DispUnparseable, workflow.Move))
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("try %d: dispositions (-want +got):\n%s", try, diff)
+			}
+			m, err := st.Q(ctx).Message(res[4].MessageID)
+			storetest.Must(t, err)
+			if m.Attempts != try || !strings.Contains(m.LastError, "no answers about DBFAIL") || m.RequestID != nil {
+				t.Errorf("try %d: failing mail has %d attempts, error %q, request %v", try, m.Attempts, m.LastError, m.RequestID)
+			}
+			reqs, err := st.Q(ctx).ListRequests(store.RequestFilter{})
+			storetest.Must(t, err)
+			if len(reqs) != 8 || len(f.allOutbox()) != 8 {
+				t.Errorf("try %d: %d requests and %d outbox mails, want 8 each (the failing mail's rolled back)", try, len(reqs), len(f.allOutbox()))
+			}
+			for _, r := range reqs {
+				if strings.Contains(r.Subject, "DBFAIL") {
+					t.Errorf("try %d: the failing mail's request %s was kept", try, r.Reference())
+				}
+			}
+		}
+	})
+}

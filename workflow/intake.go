@@ -89,6 +89,18 @@ func resultOf(m store.Message) Result {
 }
 
 func (s *Service) recordFailure(ctx context.Context, in Incoming, prev store.Message, herr error) (Result, error) {
+	res, attempts, err := s.recordFailureOn(s.st.Q(ctx), in, prev, herr)
+	if err != nil {
+		return Result{}, err
+	}
+	s.logFailure(in, res, attempts, herr)
+	return res, nil
+}
+
+// recordFailureOn writes the failure through q (a plain handle, or the
+// transaction of a batch, after rolling back to the mail's savepoint).
+// It returns the attempts counted so far.
+func (s *Service) recordFailureOn(q *store.Q, in Incoming, prev store.Message, herr error) (Result, int, error) {
 	m := prev
 	if m.ID == 0 {
 		m = s.newMessageRecord(in, nil)
@@ -101,12 +113,15 @@ func (s *Service) recordFailure(ctx context.Context, in Incoming, prev store.Mes
 		m.Disposition = store.DispUnparseable
 		out = Move
 	}
-	if err := s.st.Q(ctx).SaveMessage(&m); err != nil {
-		return Result{}, fmt.Errorf("handling uid %d failed (%v), and recording that failed too: %w", in.UID, herr, err)
+	if err := q.SaveMessage(&m); err != nil {
+		return Result{}, 0, fmt.Errorf("handling uid %d failed (%v), and recording that failed too: %w", in.UID, herr, err)
 	}
-	s.log.Error("handling mail failed", "uid", in.UID, "message", m.ID, "attempts", m.Attempts,
-		"disposition", m.Disposition, "err", herr)
-	return Result{Outcome: out, MessageID: m.ID, Disposition: m.Disposition}, nil
+	return Result{Outcome: out, MessageID: m.ID, Disposition: m.Disposition}, m.Attempts, nil
+}
+
+func (s *Service) logFailure(in Incoming, res Result, attempts int, herr error) {
+	s.log.Error("handling mail failed", "uid", in.UID, "message", res.MessageID, "attempts", attempts,
+		"disposition", res.Disposition, "err", herr)
 }
 
 func (s *Service) newMessageRecord(in Incoming, p *parser.Mail) store.Message {
@@ -149,63 +164,84 @@ func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (
 // handleParsed is handle for a mail that may be parsed already (p non-nil):
 // the batch intake parses a chunk ahead while the database works.
 func (s *Service) handleParsed(ctx context.Context, in Incoming, prev store.Message, p *parser.Mail) (Result, error) {
+	p, look, err := s.prepare(ctx, in, p)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = s.transact(ctx, func(tx *txn) error {
+		tx.org = look
+		var err error
+		res, err = tx.handleIn(ctx, in, prev, p)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.logHandled(in, res)
+	return res, nil
+}
+
+// prepare does what handling a mail needs before its transaction: it
+// parses the mail (unless p is parsed already or the mail is too large),
+// settles its authentication (may ask DNS) and asks an external directory
+// about its Organization ID.
+func (s *Service) prepare(ctx context.Context, in Incoming, p *parser.Mail) (*parser.Mail, *orgLookup, error) {
 	if p == nil && !in.TooLarge {
 		var err error
 		if p, err = s.parse(in.Raw); err != nil {
-			return Result{}, err
+			return nil, nil, err
 		}
 	}
 	if p != nil {
 		s.ownAuthentication(ctx, in.Raw, p)
 	}
-	look := s.lookupOrg(ctx, p)
-	var res Result
-	err := s.transact(ctx, func(tx *txn) error {
-		tx.org = look
-		m := s.newMessageRecord(in, p)
-		if prev.ID != 0 {
-			m.ID, m.Attempts, m.CreatedAt = prev.ID, prev.Attempts, prev.CreatedAt
-		}
-		if in.TooLarge {
-			m.Disposition = store.DispTooLarge
-			m.Detail = fmt.Sprintf("%d bytes: over the size limit, not parsed", in.Size)
-			res = Result{Outcome: Move, Disposition: m.Disposition}
-			if err := tx.SaveMessage(&m); err != nil {
-				return err
-			}
-			res.MessageID = m.ID
-			return nil
-		}
-		// The same mail seen before (delivered twice, or at a new UID after
-		// a UIDVALIDITY change)?
-		if prev.ID == 0 {
-			earlier, err := tx.EarlierMessage(m.MessageID, m.FromAddr, m.RawSHA256)
-			if err == nil {
-				r, handled, err := tx.sameMailAgain(in, m, earlier)
-				if err != nil || handled {
-					res = r
-					return err
-				}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		r, err := tx.classify(ctx, &m, p)
-		if err != nil {
-			return err
-		}
-		res = r
+	return p, s.lookupOrg(ctx, p), nil
+}
+
+func (s *Service) logHandled(in Incoming, res Result) {
+	s.log.Info("mail handled", "uid", in.UID, "message", res.MessageID, "disposition", res.Disposition,
+		"request_ref", refOrEmpty(res.RequestID))
+}
+
+// handleIn records and acts on one prepared mail inside tx.
+func (tx *txn) handleIn(ctx context.Context, in Incoming, prev store.Message, p *parser.Mail) (Result, error) {
+	s := tx.s
+	m := s.newMessageRecord(in, p)
+	if prev.ID != 0 {
+		m.ID, m.Attempts, m.CreatedAt = prev.ID, prev.Attempts, prev.CreatedAt
+	}
+	if in.TooLarge {
+		m.Disposition = store.DispTooLarge
+		m.Detail = fmt.Sprintf("%d bytes: over the size limit, not parsed", in.Size)
+		res := Result{Outcome: Move, Disposition: m.Disposition}
 		if err := tx.SaveMessage(&m); err != nil {
-			return err
+			return Result{}, err
 		}
 		res.MessageID = m.ID
-		return nil
-	})
+		return res, nil
+	}
+	// The same mail seen before (delivered twice, or at a new UID after
+	// a UIDVALIDITY change)?
+	if prev.ID == 0 {
+		earlier, err := tx.EarlierMessage(m.MessageID, m.FromAddr, m.RawSHA256)
+		if err == nil {
+			r, handled, err := tx.sameMailAgain(in, m, earlier)
+			if err != nil || handled {
+				return r, err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Result{}, err
+		}
+	}
+	res, err := tx.classify(ctx, &m, p)
 	if err != nil {
 		return Result{}, err
 	}
-	s.log.Info("mail handled", "uid", in.UID, "message", res.MessageID, "disposition", res.Disposition,
-		"request_ref", refOrEmpty(res.RequestID))
+	if err := tx.SaveMessage(&m); err != nil {
+		return Result{}, err
+	}
+	res.MessageID = m.ID
 	return res, nil
 }
 
