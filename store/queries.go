@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -339,6 +340,50 @@ func (q *Q) OtherResellerExists(orgID string, partnerID int64) (bool, error) {
 		orgID, partnerID, []string{LinkInvited, LinkActive},
 		orgID, partnerID, []string{StatePendingApproval, StateInvited}).Scan(&n).Error
 	return n > 0, err
+}
+
+// RequestConflicts is what stands against a partner's new request for an
+// organization: checks 6 (an open request or a live link of the same
+// partner) and the other-reseller warning, read in one round trip.
+type RequestConflicts struct {
+	OpenRequestID     int64  // the partner's oldest other open request (0: none)
+	LiveLinkID        int64  // the partner's invited or active link (0: none)
+	LiveLinkStatus    string // its status
+	LiveLinkRequestID *int64 // the request that made it
+	OtherReseller     bool   // another partner has a live link or an open request
+}
+
+// RequestConflicts reads, in one round trip, what OpenRequestFor, LiveLink
+// and OtherResellerExists would (this runs for every request received).
+func (q *Q) RequestConflicts(partnerID int64, orgID string, exceptID int64) (RequestConflicts, error) {
+	var (
+		open, linkID, linkReq sql.NullInt64
+		linkStatus            sql.NullString
+		other                 int64
+	)
+	live := []string{LinkInvited, LinkActive}
+	row := q.db.Raw(`SELECT
+		(SELECT id FROM requests WHERE partner_id = ? AND organization_id = ? AND state IN ? AND id <> ? ORDER BY id LIMIT 1),
+		l.id, l.status, l.request_id,
+		CASE WHEN EXISTS (SELECT 1 FROM links WHERE organization_id = ? AND partner_id <> ? AND status IN ?)
+		       OR EXISTS (SELECT 1 FROM requests WHERE organization_id = ? AND partner_id <> ? AND state IN ?)
+		     THEN 1 ELSE 0 END
+		FROM (SELECT 1 AS one) one
+		LEFT JOIN (SELECT id, status, request_id FROM links WHERE partner_id = ? AND organization_id = ? AND status IN ?
+		           ORDER BY id LIMIT 1) l ON 1 = 1`,
+		partnerID, orgID, OpenStates, exceptID,
+		orgID, partnerID, live,
+		orgID, partnerID, []string{StatePendingApproval, StateInvited},
+		partnerID, orgID, live).Row()
+	if err := row.Scan(&open, &linkID, &linkStatus, &linkReq, &other); err != nil {
+		return RequestConflicts{}, fmt.Errorf("looking for requests and links of organization %s: %w", orgID, err)
+	}
+	c := RequestConflicts{OpenRequestID: open.Int64, LiveLinkID: linkID.Int64, LiveLinkStatus: linkStatus.String, OtherReseller: other > 0}
+	if linkReq.Valid {
+		id := linkReq.Int64
+		c.LiveLinkRequestID = &id
+	}
+	return c, nil
 }
 
 // ---- findings and audit ----

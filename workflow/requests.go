@@ -187,35 +187,32 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 			findings: append([]finding{{FindOrganizationInact, "organization is " + org.Status}}, warnings...),
 			data:     templates.Data{ReasonCode: FindOrganizationInact, OrganizationName: org.Name}}, nil
 	}
-	// 6. Not already asked for or linked by the same partner.
-	existing, err := tx.OpenRequestFor(partner.ID, orgID, r.ID)
-	if err == nil {
-		return decision{state: store.StateDuplicate, mail: templates.KindRequestDuplicate,
-			findings: []finding{{FindDuplicate, "open request " + existing.Reference()}},
-			data:     templates.Data{ExistingReference: existing.Reference(), OrganizationName: org.Name}}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	// 6. Not already asked for or linked by the same partner (one round
+	// trip for this check and the other-reseller warning).
+	c, err := tx.RequestConflicts(partner.ID, orgID, r.ID)
+	if err != nil {
 		return decision{}, err
 	}
-	if link, err := tx.LiveLink(partner.ID, orgID); err == nil {
+	if c.OpenRequestID != 0 {
+		ref := store.Reference(c.OpenRequestID)
+		return decision{state: store.StateDuplicate, mail: templates.KindRequestDuplicate,
+			findings: []finding{{FindDuplicate, "open request " + ref}},
+			data:     templates.Data{ExistingReference: ref, OrganizationName: org.Name}}, nil
+	}
+	if c.LiveLinkID != 0 {
 		ref := ""
-		if link.RequestID != nil {
-			ref = store.Reference(*link.RequestID)
+		if c.LiveLinkRequestID != nil {
+			ref = store.Reference(*c.LiveLinkRequestID)
 		}
 		return decision{state: store.StateDuplicate, mail: templates.KindRequestDuplicate,
-			findings: []finding{{FindDuplicate, fmt.Sprintf("link %d is %s", link.ID, link.Status)}},
+			findings: []finding{{FindDuplicate, fmt.Sprintf("link %d is %s", c.LiveLinkID, c.LiveLinkStatus)}},
 			data:     templates.Data{ExistingReference: ref, OrganizationName: org.Name}}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return decision{}, err
 	}
 	// Warnings for ops.
 	if r.CustomerName != "" && !SameName(r.CustomerName, org.Name) {
 		warnings = append(warnings, finding{FindNameMismatch, fmt.Sprintf("subject says %q, directory says %q", r.CustomerName, org.Name)})
 	}
-	other, err := tx.OtherResellerExists(orgID, partner.ID)
-	if err != nil {
-		return decision{}, err
-	}
-	if other {
+	if c.OtherReseller {
 		warnings = append(warnings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
 	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
