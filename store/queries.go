@@ -390,11 +390,19 @@ func (q *Q) RequestConflicts(partnerID int64, orgID string, exceptID int64) (Req
 
 // AddFinding records a finding on a request.
 func (q *Q) AddFinding(requestID int64, code, detail string) error {
-	return q.db.Create(&Finding{RequestID: requestID, Code: code, Detail: truncate(detail, 1000), CreatedAt: now()}).Error
+	f := Finding{RequestID: requestID, Code: code, Detail: truncate(detail, 1000), CreatedAt: now()}
+	if q.pend != nil {
+		q.pend.findings = append(q.pend.findings, f)
+		return nil
+	}
+	return q.db.Create(&f).Error
 }
 
 // Findings lists a request's findings in order.
 func (q *Q) Findings(requestID int64) ([]Finding, error) {
+	if err := q.flushFirst(); err != nil {
+		return nil, err
+	}
 	var fs []Finding
 	err := q.db.Where("request_id = ?", requestID).Order("id").Find(&fs).Error
 	return fs, err
@@ -405,6 +413,9 @@ func (q *Q) FindingsFor(requestIDs []int64) (map[int64][]Finding, error) {
 	out := map[int64][]Finding{}
 	if len(requestIDs) == 0 {
 		return out, nil
+	}
+	if err := q.flushFirst(); err != nil {
+		return nil, err
 	}
 	var fs []Finding
 	if err := q.db.Where("request_id IN ?", requestIDs).Order("id").Find(&fs).Error; err != nil {
@@ -422,11 +433,18 @@ func (q *Q) AddAudit(e *AuditEntry) error {
 		e.At = now()
 	}
 	e.Reason = truncate(e.Reason, 2000)
+	if q.pend != nil {
+		q.pend.audit = append(q.pend.audit, *e)
+		return nil
+	}
 	return q.db.Create(e).Error
 }
 
 // Audit lists a request's audit trail in order.
 func (q *Q) Audit(requestID int64) ([]AuditEntry, error) {
+	if err := q.flushFirst(); err != nil {
+		return nil, err
+	}
 	var es []AuditEntry
 	err := q.db.Where("request_id = ?", requestID).Order("id").Find(&es).Error
 	return es, err

@@ -30,6 +30,10 @@ func (AnswerLog) TableName() string { return "answer_log" }
 func (q *Q) LogAnswer(a *AnswerLog) error {
 	a.At = a.At.UTC()
 	a.Reason = truncate(a.Reason, 1000)
+	if q.pend != nil {
+		q.pend.answers = append(q.pend.answers, *a)
+		return nil
+	}
 	if err := q.db.Create(a).Error; err != nil {
 		return fmt.Errorf("logging answer to %s: %w", a.Recipient, err)
 	}
@@ -50,6 +54,10 @@ func (q *Q) AnswersSince(recipient string, partnerID int64, since time.Time, cap
 	if err := row.Scan(&toRecipient, &toPartner); err != nil {
 		return 0, 0, fmt.Errorf("counting answers to %s and partner %d: %w", recipient, partnerID, err)
 	}
+	// Rows this handle keeps until Flush count too.
+	r, p := q.keptAnswers(recipient, partnerID, since)
+	toRecipient = min(toRecipient+r, int64(max(capRecipient, 0)))
+	toPartner = min(toPartner+p, int64(max(capPartner, 0)))
 	return toRecipient, toPartner, nil
 }
 

@@ -169,6 +169,7 @@ type Q struct {
 	db      *gorm.DB
 	dialect string
 	memo    *lookupMemo // partner lookups remembered for a batch (WithLookupMemo)
+	pend    *deferred   // rows kept until Flush (Deferred); nil writes at once
 }
 
 // Q returns a handle that runs each statement on its own (autocommit).

@@ -170,8 +170,13 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			last = sp
 			herr := w.herr
 			if herr == nil {
-				t := &txn{Q: q, s: s, org: w.look}
+				// Findings, audit entries and answer-log rows go in one
+				// round trip at the end of the mail (store.Q.Deferred).
+				t := &txn{Q: q.Deferred(), s: s, org: w.look}
 				r, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
+				if err == nil {
+					err = t.Flush()
+				}
 				if err == nil {
 					out[k] = r
 					queued += t.queued

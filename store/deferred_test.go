@@ -1,0 +1,105 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/store/storetest"
+)
+
+// A Deferred handle keeps findings, audit entries and answer-log rows
+// until Flush, counts kept answers in AnswersSince, flushes before reads
+// that could see them, and writes every mix of the three.
+func TestDeferredWrites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		q := st.Q(ctx)
+		p := &store.Partner{Name: "P"}
+		storetest.Must(t, q.CreatePartner(p, nil, []string{"p.example"}))
+		at := time.Now().UTC()
+		for _, tc := range []struct {
+			name                     string
+			findings, audit, answers int
+		}{
+			{"findings only", 2, 0, 0},
+			{"audit only", 0, 1, 0},
+			{"answers only", 0, 0, 2},
+			{"findings and answers", 1, 0, 1},
+			{"all three", 2, 1, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var req *store.Request
+				err := st.Transact(ctx, func(tq *store.Q) error {
+					req = &store.Request{PartnerID: &p.ID, State: store.StateNeedsInfo, Sender: "a@p.example"}
+					if err := tq.InsertRequest(req); err != nil {
+						return err
+					}
+					row := &store.OutboxMail{Kind: "needs_info", FromAddr: "o@x", ToAddrs: "a@p.example", Subject: "s", TextBody: "b",
+						MessageID: fmt.Sprintf("%s@x", t.Name())}
+					if err := tq.InsertOutbox(row); err != nil {
+						return err
+					}
+					d := tq.Deferred()
+					before, _, err := d.AnswersSince("a@p.example", p.ID, at, 100, 100)
+					if err != nil {
+						return err
+					}
+					for i := 0; i < tc.findings; i++ {
+						storetest.Must(t, d.AddFinding(req.ID, fmt.Sprintf("code_%d", i), "detail"))
+					}
+					for i := 0; i < tc.audit; i++ {
+						storetest.Must(t, d.AddAudit(&store.AuditEntry{RequestID: &req.ID, Actor: "system", ToState: "needs_info", Reason: "r"}))
+					}
+					for i := 0; i < tc.answers; i++ {
+						storetest.Must(t, d.LogAnswer(&store.AnswerLog{OutboxID: row.ID, PartnerID: p.ID, Recipient: "a@p.example", At: at}))
+					}
+					// Nothing written yet, but the kept answers count.
+					if fs, err := tq.Findings(req.ID); err != nil || len(fs) != 0 {
+						t.Errorf("findings before Flush: %d (%v), want none", len(fs), err)
+					}
+					after, _, err := d.AnswersSince("a@p.example", p.ID, at, 100, 100)
+					if err != nil {
+						return err
+					}
+					if after-before != int64(tc.answers) {
+						t.Errorf("AnswersSince counts %d kept answers, want %d", after-before, tc.answers)
+					}
+					return d.Flush()
+				})
+				storetest.Must(t, err)
+				fs, err := q.Findings(req.ID)
+				storetest.Must(t, err)
+				au, err := q.Audit(req.ID)
+				storetest.Must(t, err)
+				got := fmt.Sprintf("%d findings, %d audit entries", len(fs), len(au))
+				want := fmt.Sprintf("%d findings, %d audit entries", tc.findings, tc.audit)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("after Flush (-want +got):\n%s", diff)
+				}
+				if tc.findings > 0 && (fs[0].Code != "code_0" || fs[0].Detail != "detail") {
+					t.Errorf("finding %+v", fs[0])
+				}
+			})
+		}
+		// A read through the deferred handle flushes first.
+		err := st.Transact(ctx, func(tq *store.Q) error {
+			req := &store.Request{PartnerID: &p.ID, State: store.StateNeedsInfo, Sender: "a@p.example"}
+			if err := tq.InsertRequest(req); err != nil {
+				return err
+			}
+			d := tq.Deferred()
+			storetest.Must(t, d.AddFinding(req.ID, "x", "y"))
+			fs, err := d.Findings(req.ID)
+			if err != nil || len(fs) != 1 {
+				t.Errorf("findings through the deferred handle: %d (%v), want 1", len(fs), err)
+			}
+			return d.Flush()
+		})
+		storetest.Must(t, err)
+	})
+}
