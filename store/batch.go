@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -34,6 +35,12 @@ type lookupMemo struct {
 	mu      sync.Mutex
 	senders map[string]senderEntry
 	byID    map[int64]Partner
+	orgs    map[string]orgEntry // RememberOrganizations
+}
+
+type orgEntry struct {
+	o     Organization
+	found bool
 }
 
 type senderEntry struct {
@@ -48,8 +55,10 @@ type memoKey struct{}
 // dropped. Use it for one short batch of work only: a partner changed
 // meanwhile is seen with its old rules and status until the batch ends.
 // Registering a partner through a handle of the batch forgets everything.
+// Organizations are remembered only when asked (RememberOrganizations).
 func WithLookupMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &lookupMemo{senders: map[string]senderEntry{}, byID: map[int64]Partner{}})
+	return context.WithValue(ctx, memoKey{}, &lookupMemo{senders: map[string]senderEntry{}, byID: map[int64]Partner{},
+		orgs: map[string]orgEntry{}})
 }
 
 func memoFrom(ctx context.Context) *lookupMemo {
@@ -111,7 +120,90 @@ func (m *lookupMemo) forget() {
 	m.mu.Lock()
 	clear(m.senders)
 	clear(m.byID)
+	clear(m.orgs)
 	m.mu.Unlock()
+}
+
+func (m *lookupMemo) org(id string) (orgEntry, bool) {
+	if m == nil {
+		return orgEntry{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.orgs[id]
+	return e, ok
+}
+
+func (m *lookupMemo) putOrg(id string, e orgEntry) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.orgs[id] = e
+	m.mu.Unlock()
+}
+
+// RememberOrganizations reads the organizations ids in one query and,
+// under WithLookupMemo, remembers each (and which do not exist) for
+// Organization until the memo is dropped. Without a memo it does nothing.
+func (q *Q) RememberOrganizations(ids []string) error {
+	if q.memo == nil || len(ids) == 0 {
+		return nil
+	}
+	var os []Organization
+	if err := q.db.Where("id IN ?", ids).Find(&os).Error; err != nil {
+		return fmt.Errorf("looking up %d organizations: %w", len(ids), err)
+	}
+	for _, id := range ids {
+		q.memo.putOrg(id, orgEntry{})
+	}
+	for _, o := range os {
+		q.memo.putOrg(o.ID, orgEntry{o: o, found: true})
+	}
+	return nil
+}
+
+// EarlierMessages finds, in one query, the first recorded message for each
+// of keys as EarlierMessage would (keys made with EarlierKey); keys with
+// none are left out.
+func (q *Q) EarlierMessages(keys []string) (map[string]Message, error) {
+	out := map[string]Message{}
+	var ids, shas []string
+	for _, k := range keys {
+		if sha, ok := strings.CutPrefix(k, "sha\x00"); ok {
+			shas = append(shas, sha)
+		} else if id, _, ok := strings.Cut(k, "\x00"); ok {
+			ids = append(ids, id)
+		}
+	}
+	var ms []Message
+	if len(ids) > 0 {
+		if err := q.db.Omit("raw").Where("message_id IN ?", ids).Order("id").Find(&ms).Error; err != nil {
+			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(ids), err)
+		}
+	}
+	if len(shas) > 0 {
+		var more []Message
+		if err := q.db.Omit("raw").Where("message_id = '' AND raw_sha256 IN ?", shas).Order("id").Find(&more).Error; err != nil {
+			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(shas), err)
+		}
+		ms = append(ms, more...)
+	}
+	for _, m := range ms {
+		k := EarlierKey(m.MessageID, m.FromAddr, m.RawSHA256)
+		if _, ok := out[k]; !ok { // the first by id
+			out[k] = m
+		}
+	}
+	return out, nil
+}
+
+// EarlierKey is the identity EarlierMessage looks a mail up by.
+func EarlierKey(messageID, from, sha string) string {
+	if messageID == "" {
+		return "sha\x00" + sha
+	}
+	return messageID + "\x00" + from
 }
 
 // clonePartner copies p's rules, so that no caller shares them.

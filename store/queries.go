@@ -114,11 +114,20 @@ func (q *Q) UpsertOrganization(o *Organization) error {
 	if err != nil {
 		return fmt.Errorf("saving organization %s: %w", o.ID, err)
 	}
+	if _, ok := q.memo.org(o.ID); ok {
+		q.memo.putOrg(o.ID, orgEntry{o: *o, found: true})
+	}
 	return nil
 }
 
 // Organization returns one organization by its canonical id.
 func (q *Q) Organization(id string) (Organization, error) {
+	if e, ok := q.memo.org(id); ok {
+		if !e.found {
+			return Organization{}, fmt.Errorf("organization %s: %w", id, ErrNotFound)
+		}
+		return e.o, nil
+	}
 	var o Organization
 	err := q.db.Where("id = ?", id).First(&o).Error
 	return o, notFound(err, "organization "+id)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -54,6 +55,10 @@ func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, err
 	}
 	parsed := s.parseAll(in, prev)
 	groups := conflictGroups(in, parsed)
+	hints, err := s.lookAhead(ctx, in, prev, parsed)
+	if err != nil {
+		return nil, err
+	}
 
 	lanes := intakeLanes
 	if s.st.Dialect() == store.SQLite {
@@ -74,7 +79,7 @@ func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, err
 		go func() {
 			defer wg.Done()
 			for b := range next {
-				if err := s.handleBatch(lctx, in, b, prev, parsed, res); err != nil {
+				if err := s.handleBatch(lctx, in, b, prev, parsed, hints, res); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -102,6 +107,58 @@ feed:
 		return nil, err
 	}
 	return res, nil
+}
+
+// earlierHint is what EarlierMessage would say about a mail, read for the
+// whole chunk at once (lookAhead).
+type earlierHint struct {
+	found bool
+	m     store.Message
+}
+
+// lookAhead reads in one query each what the chunk's mails will be checked
+// against: the earlier records of the same mails (EarlierMessage), and the
+// organizations they name (remembered under the chunk's lookup memo). A
+// mail whose identity an earlier mail of the chunk shares gets no hint: it
+// must see that mail's record, written in its own group's transaction.
+func (s *Service) lookAhead(ctx context.Context, in []Incoming, prev map[uint32]store.Message, parsed []*parser.Mail) ([]*earlierHint, error) {
+	hints := make([]*earlierHint, len(in))
+	keys := make([]string, len(in))
+	seen := map[string]bool{}
+	var unique, orgs []string
+	for i, m := range in {
+		p := parsed[i]
+		if _, recorded := prev[m.UID]; recorded || p == nil || m.TooLarge {
+			continue
+		}
+		rec := s.newMessageRecord(m, p)
+		k := store.EarlierKey(rec.MessageID, rec.FromAddr, rec.RawSHA256)
+		if seen[k] {
+			continue // the second of the chunk: asked in its transaction
+		}
+		seen[k] = true
+		keys[i] = k
+		unique = append(unique, k)
+		if p.OrgID != "" && !s.external() {
+			orgs = append(orgs, p.OrgID)
+		}
+	}
+	q := s.st.Q(ctx)
+	if err := q.RememberOrganizations(slices.Compact(slices.Sorted(slices.Values(orgs)))); err != nil {
+		return nil, err
+	}
+	found, err := q.EarlierMessages(unique)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		if k == "" {
+			continue
+		}
+		m, ok := found[k]
+		hints[i] = &earlierHint{found: ok, m: m}
+	}
+	return hints, nil
 }
 
 // batchGroups joins consecutive conflict groups into batches of at least
@@ -133,7 +190,8 @@ type batchMail struct {
 
 // handleBatch handles the mails idx of the chunk, in order, in one
 // transaction, each under its own savepoint, and fills in their results.
-func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, prev map[uint32]store.Message, parsed []*parser.Mail, res []Result) error {
+func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, prev map[uint32]store.Message, parsed []*parser.Mail,
+	hints []*earlierHint, res []Result) error {
 	var todo []batchMail
 	for _, i := range idx {
 		p, found := prev[in[i].UID]
@@ -172,7 +230,7 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			if herr == nil {
 				// Findings, audit entries and answer-log rows go in one
 				// round trip at the end of the mail (store.Q.Deferred).
-				t := &txn{Q: q.Deferred(), s: s, org: w.look}
+				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i]}
 				r, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
 				if err == nil {
 					err = t.Flush()

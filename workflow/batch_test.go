@@ -172,3 +172,56 @@ func TestHandleMailsDatabaseFailureStaysAlone(t *testing.T) {
 		}
 	})
 }
+
+// What a chunk reads ahead in one query (the earlier records of its mails,
+// the organizations they name) gives the same answers as asking mail by
+// mail: a mail seen in an earlier chunk is a duplicate at a new UID and
+// only relocated after a UIDVALIDITY change; unknown and inactive
+// organizations are rejected.
+func TestHandleMailsLookAhead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		inactive := f.newOrg()
+		storetest.Must(t, st.Q(ctx).UpsertOrganization(&store.Organization{ID: inactive, Name: "Globex", Status: "suspended"}))
+		a := request("ops@acme.example", "la-a@acme.example", "Globex", "Org ID: "+f.newOrg())
+		b := request("ops@acme.example", "la-b@acme.example", "Globex", "Org ID: "+f.newOrg())
+		unknown := request("ops@acme.example", "la-u@acme.example", "Globex", "Org ID: 7e57ffff-0000-4000-8000-00000000ffff")
+		gone := request("ops@acme.example", "la-i@acme.example", "Globex", "Org ID: "+inactive)
+		chunk := func(validity uint32, first uint32, raws ...string) []workflow.Result {
+			t.Helper()
+			var in []workflow.Incoming
+			for i, raw := range raws {
+				in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: validity, UID: first + uint32(i), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
+			}
+			res, err := f.wf.HandleMails(ctx, in)
+			storetest.Must(t, err)
+			return res
+		}
+		first := chunk(1, 1, a, b, unknown, gone)
+		second := chunk(1, 10, a, b)
+		third := chunk(2, 1, b)
+		var got []string
+		for _, r := range append(append(first, second...), third...) {
+			s := r.Disposition
+			if r.RequestID != 0 {
+				s += " " + f.request(r.RequestID).State
+			}
+			got = append(got, s)
+		}
+		want := []string{
+			"request pending_approval", "request pending_approval", "request rejected", "request rejected",
+			"duplicate pending_approval", "duplicate pending_approval",
+			"request pending_approval",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("dispositions and request states (-want +got):\n%s", diff)
+		}
+		if second[0].RequestID != first[0].RequestID || third[0].MessageID != first[1].MessageID {
+			t.Errorf("second chunk %+v, third %+v; first %+v", second, third, first)
+		}
+		if got := f.findings(first[2].RequestID) + " / " + f.findings(first[3].RequestID); !strings.Contains(got, "unknown_organization") || !strings.Contains(got, "organization_inactive") {
+			t.Errorf("findings %s", got)
+		}
+	})
+}

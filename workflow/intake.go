@@ -224,7 +224,7 @@ func (tx *txn) handleIn(ctx context.Context, in Incoming, prev store.Message, p 
 	// The same mail seen before (delivered twice, or at a new UID after
 	// a UIDVALIDITY change)?
 	if prev.ID == 0 {
-		earlier, err := tx.EarlierMessage(m.MessageID, m.FromAddr, m.RawSHA256)
+		earlier, err := tx.earlierMessage(m)
 		if err == nil {
 			r, handled, err := tx.sameMailAgain(in, m, earlier)
 			if err != nil || handled {
@@ -250,6 +250,18 @@ func refOrEmpty(id int64) string {
 		return ""
 	}
 	return store.Reference(id)
+}
+
+// earlierMessage is EarlierMessage for m, answered from the chunk's
+// look-ahead when there is one.
+func (tx *txn) earlierMessage(m store.Message) (store.Message, error) {
+	if h := tx.earlier; h != nil {
+		if h.found {
+			return h.m, nil
+		}
+		return store.Message{}, fmt.Errorf("earlier message: %w", store.ErrNotFound)
+	}
+	return tx.EarlierMessage(m.MessageID, m.FromAddr, m.RawSHA256)
 }
 
 // sameMailAgain handles a mail that was recorded before at another

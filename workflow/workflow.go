@@ -186,6 +186,9 @@ type txn struct {
 	org *orgLookup
 	// lastOutbox is the id of the outbox row queue wrote last.
 	lastOutbox int64
+	// earlier answers EarlierMessage for the mail being handled, when the
+	// chunk's look-ahead read it (batch.go); nil asks the database.
+	earlier *earlierHint
 }
 
 // audit appends an audit entry.
