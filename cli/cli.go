@@ -295,6 +295,16 @@ func (e *env) flags(fs *flag.FlagSet) ([]string, error) {
 	}
 }
 
+// flagsAndOpen parses the flags of a command that reads the database, then
+// opens it.
+func (e *env) flagsAndOpen(fs *flag.FlagSet) ([]string, error) {
+	pos, err := e.flags(fs)
+	if err != nil {
+		return nil, err
+	}
+	return pos, e.open()
+}
+
 // multiFlag collects a repeated string flag.
 type multiFlag []string
 

@@ -224,10 +224,7 @@ func cmdRequestsList(e *env) error {
 	asJSON := jsonFlag(fs)
 	state := fs.String("state", "", "only requests in this state")
 	partner := fs.Int64("partner", 0, "only requests of this partner id")
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	q := e.st.Q(e.ctx)
@@ -402,10 +399,7 @@ func cmdMessagesList(e *env) error {
 	fs := flag.NewFlagSet("messages list", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
 	disp := fs.String("disposition", "", "only mails with this disposition")
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	ms, err := e.st.Q(e.ctx).ListMessages(store.MessageFilter{Disposition: *disp})
@@ -513,10 +507,7 @@ func cmdOutboxList(e *env) error {
 	fs := flag.NewFlagSet("outbox list", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
 	status := fs.String("status", "", "only mails with this status")
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	ms, err := e.st.Q(e.ctx).ListOutbox(store.OutboxFilter{Status: *status})
@@ -599,10 +590,7 @@ func cmdPartnersAdd(e *env) error {
 func cmdPartnersList(e *env) error {
 	fs := flag.NewFlagSet("partners list", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	ps, err := e.st.Q(e.ctx).Partners()
@@ -727,10 +715,7 @@ func readOrgsCSV(r io.Reader, name string) ([]store.Organization, error) {
 func cmdOrgsList(e *env) error {
 	fs := flag.NewFlagSet("orgs list", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	orgs, err := e.st.Q(e.ctx).Organizations()
@@ -751,10 +736,7 @@ func cmdOrgsList(e *env) error {
 func cmdLinksList(e *env) error {
 	fs := flag.NewFlagSet("links list", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	if _, err := e.flags(fs); err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
+	if _, err := e.flagsAndOpen(fs); err != nil {
 		return err
 	}
 	ls, err := e.st.Q(e.ctx).ListLinks()
