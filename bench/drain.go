@@ -77,7 +77,8 @@ func (b *bench) workerEnv(db database, mailbox string, extra ...string) []string
 // proc is one finished worker command.
 type proc struct {
 	out    string
-	maxRSS int64 // bytes
+	maxRSS int64         // bytes
+	cpu    time.Duration // user + system
 }
 
 // run runs the worker binary to its end.
@@ -94,7 +95,7 @@ func (b *bench) run(ctx context.Context, env []string, args ...string) (proc, er
 	}
 	hwm := watchRSS(cmd.Process.Pid)
 	err := cmd.Wait()
-	p := proc{out: out.String(), maxRSS: hwm()}
+	p := proc{out: out.String(), maxRSS: hwm(), cpu: cpuUsed(cmd)}
 	if err != nil {
 		return p, fmt.Errorf("onboarder %s: %w\n%s", strings.Join(args, " "), err, p.out)
 	}
@@ -131,6 +132,9 @@ type drainResult struct {
 	took          time.Duration
 	intake, flush time.Duration // poll mode: the two commands
 	maxRSS        int64
+	// CPU time spent during the drain by the worker (0 when it ran in
+	// this process), PostgreSQL (all its processes) and the IMAP server.
+	cpuWorker, cpuPG, cpuIMAP time.Duration
 }
 
 func (r drainResult) rate() float64 { return rate(r.n, r.took) }
@@ -158,6 +162,7 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (res dra
 	dctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
 
+	meter := startCPU()
 	switch mode {
 	case "poll":
 		env := b.workerEnv(db, mailbox, fmt.Sprintf("ONBOARDER_POLL_BATCH=%d", n))
@@ -177,6 +182,8 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (res dra
 		res.took = time.Since(start)
 		res.flush = res.took - res.intake
 		res.maxRSS = max(p1.maxRSS, p2.maxRSS)
+		res.cpuWorker = p1.cpu + p2.cpu
+		res.cpuPG, res.cpuIMAP = meter.since()
 	case "run":
 		env := b.workerEnv(db, mailbox, "ONBOARDER_POLL_SCHEDULE=@every 1h")
 		start := time.Now()
@@ -186,10 +193,11 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (res dra
 		}
 		werr := b.sink.waitFor(dctx, want)
 		res.took = time.Since(start)
+		res.cpuPG, res.cpuIMAP = meter.since()
 		defer func() { // after the mailbox check below
 			stop()
 			p, err := wait()
-			res.maxRSS = p.maxRSS
+			res.maxRSS, res.cpuWorker = p.maxRSS, p.cpu
 			if werr != nil {
 				err = fmt.Errorf("%w\n%s", werr, p.out)
 			}
@@ -239,7 +247,7 @@ func (b *bench) startWorker(ctx context.Context, env []string, args ...string) (
 	stop = func() { cmd.Process.Signal(syscall.SIGTERM) } //nolint:errcheck
 	wait = func() (proc, error) {
 		err := cmd.Wait()
-		p := proc{out: out.String(), maxRSS: hwm()}
+		p := proc{out: out.String(), maxRSS: hwm(), cpu: cpuUsed(cmd)}
 		if err != nil {
 			return p, fmt.Errorf("onboarder %s: %w\n%s", strings.Join(args, " "), err, p.out)
 		}
@@ -386,4 +394,12 @@ func watchRSS(pid int) func() int64 {
 		<-stopped
 		return peak.Load()
 	}
+}
+
+// cpuUsed is the CPU time a finished command took.
+func cpuUsed(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }

@@ -59,23 +59,24 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- servers on loopback: IMAP %s; PostgreSQL %s (synchronous_commit on); SMTP go-smtp sink (accepts, discards)\n", r.imapName, r.pgVersion)
 	fmt.Fprintf(&b, "- mails: ~4 KB multipart/alternative; %d partners; per 20 mails 17 requests (1 a duplicate), 1 needs_info, 1 auto-reply\n\n", partnerCount)
 
-	b.WriteString("| measure | N | mails/s | of slowest limit | peak RSS | target |\n| --- | ---: | ---: | ---: | ---: | --- |\n")
-	row := func(what string, n int, rate float64, ratio, rss, target string) {
+	b.WriteString("| measure | N | mails/s | of slowest limit | peak RSS | CPU s: worker / PostgreSQL / IMAP | target |\n" +
+		"| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	row := func(what string, n int, rate float64, ratio, rss, cpu, target string) {
 		ns := ""
 		if n > 0 {
 			ns = fmt.Sprintf("%d", n)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s |\n", what, ns, rate, ratio, rss, target)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s |\n", what, ns, rate, ratio, rss, cpu, target)
 	}
 	limN := r.limitN
-	row("limit: IMAP APPEND, one at a time (the backlog is delivered as files)", 200, r.appendRate, "", "", "")
-	row("limit: IMAP UID FETCH BODY.PEEK[], batches of 500", limN, r.fetchRate, "", "", "")
-	row("limit: IMAP UID MOVE, batches of 500", limN, r.moveRate, "", "", "")
-	row("limit: parse (go-message), one goroutine", 0, r.parseRate, "", "", "")
-	row("limit: PostgreSQL commit, 1 insert/tx, 1 connection", 0, r.pg1, "", "", "")
-	row("limit: PostgreSQL commit, 1 insert/tx, 4 connections", 0, r.pg4, "", "", "")
-	row("limit: SQLite commit, 1 insert/tx (WAL, synchronous=NORMAL)", 0, r.sqlite1, "", "", "")
-	row("limit: SMTP, go-mail over one connection", 0, r.smtpRate, "", "", "")
+	row("limit: IMAP APPEND, one at a time (the backlog is delivered as files)", 200, r.appendRate, "", "", "", "")
+	row("limit: IMAP UID FETCH BODY.PEEK[], batches of 500", limN, r.fetchRate, "", "", "", "")
+	row("limit: IMAP UID MOVE, batches of 500", limN, r.moveRate, "", "", "", "")
+	row("limit: parse (go-message), one goroutine", 0, r.parseRate, "", "", "", "")
+	row("limit: PostgreSQL commit, 1 insert/tx, 1 connection", 0, r.pg1, "", "", "", "")
+	row("limit: PostgreSQL commit, 1 insert/tx, 4 connections", 0, r.pg4, "", "", "", "")
+	row("limit: SQLite commit, 1 insert/tx (WAL, synchronous=NORMAL)", 0, r.sqlite1, "", "", "", "")
+	row("limit: SMTP, go-mail over one connection", 0, r.smtpRate, "", "", "", "")
 	for _, d := range r.drains {
 		lim, what := r.slowest(d.dialect)
 		store := "PostgreSQL"
@@ -97,12 +98,13 @@ func (r *report) markdown() string {
 		case d.n >= 10000:
 			target = "≥ 50% of slowest"
 		}
+		cpu := fmt.Sprintf("%.1f / %.1f / %.1f", d.cpuWorker.Seconds(), d.cpuPG.Seconds(), d.cpuIMAP.Seconds())
 		row(fmt.Sprintf("drain, %s, %s%s", store, mode, extra), d.n, d.rate(),
-			fmt.Sprintf("%.0f%% of %s", 100*d.rate()/lim, what), mb(d.maxRSS), target)
+			fmt.Sprintf("%.0f%% of %s", 100*d.rate()/lim, what), mb(d.maxRSS), cpu, target)
 	}
 	if r.idle != nil {
 		i := r.idle
-		fmt.Fprintf(&b, "| IDLE latency, APPEND → answer accepted (PostgreSQL, `run`) | %d | p50 %s, p95 %s, p99 %s (max %s) | | | p50 < 500 ms, p99 < 2 s |\n",
+		fmt.Fprintf(&b, "| IDLE latency, APPEND → answer accepted (PostgreSQL, `run`) | %d | p50 %s, p95 %s, p99 %s (max %s) | | | | p50 < 500 ms, p99 < 2 s |\n",
 			i.n, ms(i.p50), ms(i.p95), ms(i.p99), ms(i.max))
 	}
 	return b.String()

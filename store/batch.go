@@ -16,8 +16,12 @@ func (q *Q) MessagesAt(mailbox string, uidValidity int64, uids []int64) (map[int
 	if len(uids) == 0 {
 		return out, nil
 	}
+	// The range bounds the index scan to the chunk's UIDs whatever plan
+	// PostgreSQL caches for the statement (a generic plan, made while the
+	// table was small, otherwise filtered every message of the mailbox).
+	lo, hi := slices.Min(uids), slices.Max(uids)
 	var ms []Message
-	err := q.db.Where("mailbox = ? AND uid_validity = ? AND uid IN ?", mailbox, uidValidity, uids).Find(&ms).Error
+	err := q.db.Where("mailbox = ? AND uid_validity = ? AND uid >= ? AND uid <= ? AND uid IN ?", mailbox, uidValidity, lo, hi, uids).Find(&ms).Error
 	if err != nil {
 		return nil, fmt.Errorf("looking up %d messages of %s/%d: %w", len(uids), mailbox, uidValidity, err)
 	}

@@ -35,7 +35,10 @@ const intakeBatch = 50
 //     one group and handled in chunk order on one connection, so a
 //     duplicate is still a duplicate and a reply still finds its request;
 //   - several mails (whole groups, up to about intakeBatch) share one
-//     transaction, and so one commit, each mail under its own savepoint.
+//     transaction, and so one commit, each mail under its own savepoint;
+//   - the answer limits are counted once per address and partner for the
+//     chunk, then in memory across its lanes (answerTally), which also
+//     keeps lanes from going past a limit together.
 //
 // A mail that fails is rolled back to its savepoint and recorded as failed
 // on its own (retried, set aside after MaxAttempts) without stopping the
@@ -69,6 +72,7 @@ func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, err
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan []int)
+	tally := newAnswerTally()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -79,7 +83,7 @@ func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, err
 		go func() {
 			defer wg.Done()
 			for b := range next {
-				if err := s.handleBatch(lctx, in, b, prev, parsed, hints, res); err != nil {
+				if err := s.handleBatch(lctx, in, b, prev, parsed, hints, tally, res); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -191,7 +195,7 @@ type batchMail struct {
 // handleBatch handles the mails idx of the chunk, in order, in one
 // transaction, each under its own savepoint, and fills in their results.
 func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, prev map[uint32]store.Message, parsed []*parser.Mail,
-	hints []*earlierHint, res []Result) error {
+	hints []*earlierHint, tally *answerTally, res []Result) error {
 	var todo []batchMail
 	for _, i := range idx {
 		p, found := prev[in[i].UID]
@@ -230,7 +234,7 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			if herr == nil {
 				// Findings, audit entries and answer-log rows go in one
 				// round trip at the end of the mail (store.Q.Deferred).
-				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i]}
+				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i], tally: tally}
 				r, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
 				if err == nil {
 					err = t.Flush()

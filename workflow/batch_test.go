@@ -225,3 +225,49 @@ func TestHandleMailsLookAhead(t *testing.T) {
 		}
 	})
 }
+
+// The answer limits hold inside one chunk, too: its mails run on several
+// lanes at once (PostgreSQL), each in its own transaction, and still no
+// more answers than the limit go to one address or one partner.
+func TestHandleMailsChunkKeepsAnswerLimits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.AnswerLimitSender, o.AnswerLimitPartner = 3, 5 })
+		ctx := context.Background()
+		var in []workflow.Incoming
+		add := func(from, msgID string) {
+			raw := request(from, msgID, "Globex", "Org ID: "+f.newOrg())
+			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 9, UID: uint32(len(in) + 1), Raw: []byte(raw),
+				Size: int64(len(raw)), ReceivedAt: f.now})
+		}
+		// Twelve requests from one address, each about its own organization
+		// (so each is its own conflict group, spread over the lanes), then
+		// eight from other addresses of a domain partner.
+		for i := range 12 {
+			add("ops@acme.example", fmt.Sprintf("lim%d@acme.example", i))
+		}
+		for i := range 8 {
+			add(fmt.Sprintf("user%d@bluebird.example", i), fmt.Sprintf("bb%d@bluebird.example", i))
+		}
+		res, err := f.wf.HandleMails(ctx, in)
+		storetest.Must(t, err)
+		for i, r := range res {
+			if r.Disposition != store.DispRequest {
+				t.Fatalf("mail %d: %+v", i, r)
+			}
+		}
+		sent := map[string]int{}
+		for _, m := range f.allOutbox() {
+			if m.Status == store.OutboxHeld {
+				continue
+			}
+			for _, dom := range []string{"acme.example", "bluebird.example"} {
+				if strings.Contains(m.ToAddrs, "@"+dom) {
+					sent[dom]++
+				}
+			}
+		}
+		if sent["acme.example"] != 3 || sent["bluebird.example"] != 5 {
+			t.Errorf("answers not held: %v, want 3 to acme.example (address limit) and 5 to bluebird.example (partner limit)", sent)
+		}
+	})
+}

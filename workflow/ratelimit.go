@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/onboarder/onboarder/store"
 )
@@ -14,7 +15,16 @@ import (
 // still recorded and checked, only their answers wait for ops.
 func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	o := tx.s.opts
-	toAddr, toPartner, err := tx.AnswersSince(to, partner.ID, tx.s.now().Add(-o.AnswerWindow), o.AnswerLimitSender, o.AnswerLimitPartner)
+	ask := func() (int64, int64, error) {
+		return tx.AnswersSince(to, partner.ID, tx.s.now().Add(-o.AnswerWindow), o.AnswerLimitSender, o.AnswerLimitPartner)
+	}
+	var toAddr, toPartner int64
+	var err error
+	if tx.tally != nil {
+		toAddr, toPartner, err = tx.tally.counts(to, partner.ID, ask)
+	} else {
+		toAddr, toPartner, err = ask()
+	}
 	if err != nil {
 		return "", err
 	}
@@ -25,4 +35,59 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 		return fmt.Sprintf("rate limit: %d answers to partner %s in the last %s (limit %d)", toPartner, partner.Name, o.AnswerWindow, o.AnswerLimitPartner), nil
 	}
 	return "", nil
+}
+
+// answerTally counts, for one chunk of mail (HandleMails), the answers not
+// held per address and per partner: the count the database had when the
+// chunk first asked about a key, plus every answer the chunk's mails
+// queued since, in whichever lane. Without it each answer asked the
+// database (one count per answer, which grows with the window when the
+// limits are high), and mails of one chunk on different lanes could not see
+// each other's uncommitted answers and went past a limit together.
+//
+// It errs only on the safe side: an answer counted here whose mail is then
+// rolled back (a savepoint, a transaction run again) still counts until the
+// chunk ends, so at worst an answer is held that could have gone.
+type answerTally struct {
+	mu         sync.Mutex
+	recipients map[string]int64
+	partners   map[int64]int64
+}
+
+func newAnswerTally() *answerTally {
+	return &answerTally{recipients: map[string]int64{}, partners: map[int64]int64{}}
+}
+
+// counts returns the tallies of to and partnerID, asking the database
+// (ask) for keys the chunk has not seen yet. A key another lane set
+// meanwhile keeps that lane's value.
+func (a *answerTally) counts(to string, partnerID int64, ask func() (int64, int64, error)) (int64, int64, error) {
+	a.mu.Lock()
+	r, okR := a.recipients[to]
+	p, okP := a.partners[partnerID]
+	a.mu.Unlock()
+	if okR && okP {
+		return r, p, nil
+	}
+	dbR, dbP, err := ask()
+	if err != nil {
+		return 0, 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.recipients[to]; !ok {
+		a.recipients[to] = dbR
+	}
+	if _, ok := a.partners[partnerID]; !ok {
+		a.partners[partnerID] = dbP
+	}
+	return a.recipients[to], a.partners[partnerID], nil
+}
+
+// add counts one answer not held.
+func (a *answerTally) add(to string, partnerID int64) {
+	a.mu.Lock()
+	a.recipients[to]++
+	a.partners[partnerID]++
+	a.mu.Unlock()
 }

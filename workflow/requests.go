@@ -68,26 +68,22 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 		return r.ID, tx.record(r, d, partner, p, "partner:"+p.From.Addr)
 	}
 
-	// Insert first, as needs_info and without the organization: the checks
-	// below need the request's number, and the unique index on open
-	// requests must not fire before the duplicate check has had its say.
-	orgID := r.OrganizationID
-	r.OrganizationID = nil
-	r.State = store.StateNeedsInfo
-	if err := tx.InsertRequest(r); err != nil {
-		return 0, err
-	}
-	r.OrganizationID = orgID
+	// Check first, then insert the request in the state the checks decided
+	// (one statement): the duplicate check has had its say before the
+	// unique index on open requests can fire. A request that is not there
+	// yet needs no excluding from its own duplicate check (r.ID is 0).
 	d, err = tx.check(r, partner, p.Auth, p)
 	if err != nil {
 		return 0, err
 	}
-	set := map[string]any{"organization_id": r.OrganizationID}
-	if d.state != store.StateNeedsInfo {
-		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
-			return 0, err
+	r.State = d.state
+	if err := tx.InsertRequest(r); err != nil {
+		if store.IsUniqueViolation(err) {
+			// Another worker or ops opened one meanwhile: the mail is
+			// handled again on the next pass and found a duplicate then.
+			return 0, fmt.Errorf("recording request as %s: another open request exists: %w", d.state, err)
 		}
-		r.State = d.state
+		return 0, err
 	}
 	if err := tx.record(r, d, partner, p, "partner:"+p.From.Addr); err != nil {
 		return 0, err

@@ -162,8 +162,14 @@ func (tx *txn) answerQueued(r *store.Request, partner *store.Partner, to, kind, 
 	if p == nil {
 		return nil
 	}
-	return tx.LogAnswer(&store.AnswerLog{OutboxID: tx.lastOutbox, PartnerID: partner.ID, Recipient: to,
-		Held: hold != "", Reason: hold, At: tx.s.now()})
+	if err := tx.LogAnswer(&store.AnswerLog{OutboxID: tx.lastOutbox, PartnerID: partner.ID, Recipient: to,
+		Held: hold != "", Reason: hold, At: tx.s.now()}); err != nil {
+		return err
+	}
+	if hold == "" && tx.tally != nil {
+		tx.tally.add(to, partner.ID)
+	}
+	return nil
 }
 
 // PurgeRawSources deletes the raw source of every received mail recorded

@@ -189,6 +189,9 @@ type txn struct {
 	// earlier answers EarlierMessage for the mail being handled, when the
 	// chunk's look-ahead read it (batch.go); nil asks the database.
 	earlier *earlierHint
+	// tally counts the answers of the chunk being handled, for the rate
+	// limits (ratelimit.go); nil asks the database every time.
+	tally *answerTally
 }
 
 // audit appends an audit entry.
