@@ -842,3 +842,53 @@ func TestTLSModes(t *testing.T) {
 		})
 	}
 }
+
+// TestChunksPipelined: while one chunk is moved, the next one is already
+// fetched and in the handler's hands; still every mail is handled once,
+// moved once, and the cursor ends past the last.
+func TestChunksPipelined(t *testing.T) {
+	s := startServer(t)
+	appendMails(t, s, 1, 4)
+	proxy, err := mailtest.StartProxy(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	cfg := testConfig(t, s)
+	cfg.Addr = proxy.Addr()
+	cfg.FetchChunk = 2
+	secondChunk := make(chan struct{}, 1)
+	h := &recorder{decide: func(_ context.Context, m Message) (Action, error) {
+		if m.UID == 3 {
+			secondChunk <- struct{}{}
+		}
+		return ActionMove, nil
+	}}
+	cursors := &memCursors{}
+	p := NewPoller(cfg, cursors, h)
+	moving := proxy.StallOn("UID MOVE")
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.RunOnce(t.Context())
+		done <- err
+	}()
+	<-moving // the first chunk's move is held on the wire
+	select {
+	case <-secondChunk:
+	case <-time.After(3 * time.Second):
+		t.Error("the second chunk was not handled while the first was being moved")
+	}
+	proxy.Resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]uint32{{1, 2}, {3, 4}}, h.uids()); diff != "" {
+		t.Errorf("batches (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(mailRaws(1, 2, 3, 4), raws(listMailbox(t, s, processed))); diff != "" {
+		t.Errorf("processed (-want +got):\n%s", diff)
+	}
+	if got := cursors.get("INBOX").LastUID; got != 4 {
+		t.Errorf("cursor at %d, want 4", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -58,12 +59,8 @@ func (p *Poller) RunOnce(ctx context.Context) (Stats, error) {
 		st.Remaining = len(uids) - cfg.BatchSize
 		uids = uids[:cfg.BatchSize]
 	}
-	for len(uids) > 0 {
-		n, err := p.runChunk(ctx, s, uids, ps, &st)
-		if err != nil {
-			return st, err
-		}
-		uids = uids[n:]
+	if err := p.runChunks(ctx, s, uids, ps, &st); err != nil {
+		return st, err
 	}
 	if err := p.saveCursor(ctx, ps); err != nil {
 		return st, err
@@ -110,15 +107,105 @@ type msgMeta struct {
 	skip bool // already handled (flagged $Onboarded and \Deleted)
 }
 
-// runChunk handles the first mails of uids (at most FetchChunk, fewer when
-// their bodies would pass maxChunkBodyBytes) and returns how many it took.
-func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *passState, st *Stats) (int, error) {
+// runChunks handles uids chunk by chunk, in order, and pipelines the
+// server's work with the handler's: while the handler works on one chunk,
+// the next chunk is fetched and the one before is moved (and the cursor
+// saved past it). The connection carries one command at a time; a chunk is
+// moved only after the handler returned for it, and chunks are moved and
+// the cursor saved in UID order, so a crash anywhere leaves what it always
+// did: handled mails not yet moved, found again and recognised.
+func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *passState, st *Stats) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	// One goroutine runs the connection's work in the order it was asked
+	// for: the next chunk's fetch goes before the last chunk's move.
+	jobs := make(chan func(), 2)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for job := range jobs {
+			job()
+		}
+	}()
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+	onConn := func(fn func() error) <-chan error {
+		done := make(chan error, 1)
+		jobs <- func() { done <- fn() }
+		return done
+	}
+	fetch := func(uids []uint32) (*fetchedChunk, <-chan error) {
+		f := &fetchedChunk{}
+		return f, onConn(func() error {
+			var err error
+			*f, err = p.fetchChunk(ctx, s, uids)
+			return err
+		})
+	}
+	var finishing <-chan error // the previous chunk's move and cursor
+	waitFinish := func() error {
+		if finishing == nil {
+			return nil
+		}
+		err := <-finishing
+		finishing = nil
+		return err
+	}
+	cur, fetched := fetch(uids)
+	for {
+		if err := <-fetched; err != nil {
+			if ferr := waitFinish(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		uids = uids[len(cur.chunk):]
+		var next *fetchedChunk
+		var nextFetched <-chan error
+		if len(uids) > 0 {
+			next, nextFetched = fetch(uids)
+		}
+		actions, err := p.handleChunk(ctx, cur, ps, st)
+		if err == nil {
+			err = waitFinish()
+		}
+		if err != nil {
+			if nextFetched != nil {
+				<-nextFetched
+			}
+			if ferr := waitFinish(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		c := cur
+		finishing = onConn(func() error { return p.finishChunk(ctx, s, c, actions, ps, st) })
+		if next == nil {
+			return waitFinish()
+		}
+		cur, fetched = next, nextFetched
+	}
+}
+
+// fetchedChunk is one chunk read from the server.
+type fetchedChunk struct {
+	chunk []uint32  // the UIDs it covers, including mails gone or already moved
+	msgs  []Message // the mails to handle, in UID order
+}
+
+// fetchChunk reads the first mails of uids (at most FetchChunk, fewer when
+// their bodies would pass maxChunkBodyBytes).
+func (p *Poller) fetchChunk(ctx context.Context, s *session, uids []uint32) (fetchedChunk, error) {
 	cfg := p.cfg
 	chunk := uids[:min(len(uids), cfg.FetchChunk)]
 
 	metas, err := p.fetchMeta(ctx, s, chunk)
 	if err != nil {
-		return 0, err
+		return fetchedChunk{}, err
 	}
 	// Cut the chunk short when the bodies would take too much memory.
 	var budget int64
@@ -149,7 +236,7 @@ func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *pa
 	if len(want) > 0 {
 		bodies, err := p.fetchBodies(ctx, s, want)
 		if err != nil {
-			return 0, err
+			return fetchedChunk{}, err
 		}
 		for i := range msgs {
 			m := &msgs[i]
@@ -170,26 +257,48 @@ func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *pa
 		}
 		msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.UID == 0 })
 	}
+	return fetchedChunk{chunk: chunk, msgs: msgs}, nil
+}
 
-	if len(msgs) > 0 {
-		for _, m := range msgs {
-			if m.TooLarge {
-				st.TooLarge++
-			}
+// handleChunk gives the chunk's mails to the handler and returns one action
+// per mail (none when the chunk has no mails left).
+func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, ps *passState, st *Stats) ([]Action, error) {
+	msgs := f.msgs
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	mailbox := p.cfg.Mailbox
+	for _, m := range msgs {
+		if m.TooLarge {
+			st.TooLarge++
 		}
-		st.Seen += len(msgs)
-		actions, err := p.h.HandleBatch(ctx, Batch{Mailbox: cfg.Mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: msgs})
-		if err != nil {
-			return 0, fmt.Errorf("handling uids %d-%d of %q: %w", msgs[0].UID, msgs[len(msgs)-1].UID, cfg.Mailbox, err)
+	}
+	st.Seen += len(msgs)
+	actions, err := p.h.HandleBatch(ctx, Batch{Mailbox: mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: msgs})
+	if err != nil {
+		return nil, fmt.Errorf("handling uids %d-%d of %q: %w", msgs[0].UID, msgs[len(msgs)-1].UID, mailbox, err)
+	}
+	if len(actions) != len(msgs) {
+		return nil, fmt.Errorf("handling uids %d-%d of %q: handler returned %d actions for %d mails",
+			msgs[0].UID, msgs[len(msgs)-1].UID, mailbox, len(actions), len(msgs))
+	}
+	for i, a := range actions {
+		if a != ActionMove && a != ActionKeep && a != ActionRetry {
+			return nil, fmt.Errorf("handling uid %d of %q: invalid action %d", msgs[i].UID, mailbox, a)
 		}
-		if len(actions) != len(msgs) {
-			return 0, fmt.Errorf("handling uids %d-%d of %q: handler returned %d actions for %d mails",
-				msgs[0].UID, msgs[len(msgs)-1].UID, cfg.Mailbox, len(actions), len(msgs))
-		}
+	}
+	return actions, nil
+}
+
+// finishChunk moves what the handler said to move, then advances and saves
+// the cursor past the chunk (or, after a Retry, only up to the mail before
+// it, for the rest of the pass).
+func (p *Poller) finishChunk(ctx context.Context, s *session, f *fetchedChunk, actions []Action, ps *passState, st *Stats) error {
+	if len(f.msgs) > 0 {
 		var toMove imap.UIDSet
 		firstRetry := uint32(0)
 		for i, a := range actions {
-			uid := msgs[i].UID
+			uid := f.msgs[i].UID
 			switch a {
 			case ActionMove:
 				toMove.AddNum(imap.UID(uid))
@@ -201,8 +310,6 @@ func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *pa
 					firstRetry = uid
 				}
 				p.log.Info("mail left for retry", "uid", uid)
-			default:
-				return 0, fmt.Errorf("handling uid %d of %q: invalid action %d", uid, cfg.Mailbox, a)
 			}
 		}
 		if p.beforeMove != nil {
@@ -210,7 +317,7 @@ func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *pa
 		}
 		if len(toMove) > 0 {
 			if err := p.move(ctx, s, toMove); err != nil {
-				return 0, err
+				return err
 			}
 			st.Moved += countUIDs(toMove)
 		}
@@ -220,12 +327,9 @@ func (p *Poller) runChunk(ctx context.Context, s *session, uids []uint32, ps *pa
 		}
 	}
 	if !ps.blocked {
-		ps.cur.LastUID = max(ps.cur.LastUID, chunk[len(chunk)-1])
+		ps.cur.LastUID = max(ps.cur.LastUID, f.chunk[len(f.chunk)-1])
 	}
-	if err := p.saveCursor(ctx, ps); err != nil {
-		return 0, err
-	}
-	return len(chunk), nil
+	return p.saveCursor(ctx, ps)
 }
 
 // passState is what one RunOnce pass carries from chunk to chunk.
