@@ -56,6 +56,7 @@ const (
 	EnvSMTPURL             = "ONBOARDER_SMTP_URL"
 	EnvSMTPPassword        = "ONBOARDER_SMTP_PASSWORD"
 	EnvSMTPTimeout         = "ONBOARDER_SMTP_TIMEOUT"
+	EnvSMTPConnections     = "ONBOARDER_SMTP_CONNECTIONS"
 	EnvMailFrom            = "ONBOARDER_MAIL_FROM"
 	EnvReplyTo             = "ONBOARDER_REPLY_TO"
 	EnvPublicURL           = "ONBOARDER_PUBLIC_URL"
@@ -104,6 +105,8 @@ const (
 	DefaultPollLease           = 2 * time.Minute
 	DefaultPollSchedule        = "@every 1m"
 	DefaultSMTPTimeout         = 60 * time.Second
+	DefaultSMTPConnections     = 2
+	MaxSMTPConnections         = 16
 	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
 	DefaultPublicURL           = "http://127.0.0.1:8080"
 	DefaultHTTPAddr            = "127.0.0.1:8080"
@@ -195,6 +198,7 @@ type Config struct {
 	PollSchedule        string        // ONBOARDER_POLL_SCHEDULE: robfig/cron spec, checked by the cli
 	SMTP                *Server       // ONBOARDER_SMTP_URL; nil when unset
 	SMTPTimeout         time.Duration // ONBOARDER_SMTP_TIMEOUT
+	SMTPConnections     int           // ONBOARDER_SMTP_CONNECTIONS: most SMTP connections the outbox sends over at once
 	MailFrom            mail.Address  // ONBOARDER_MAIL_FROM
 	ReplyTo             mail.Address  // ONBOARDER_REPLY_TO; MailFrom when unset
 	PublicURL           string        // ONBOARDER_PUBLIC_URL: absolute http(s), no trailing slash
@@ -246,6 +250,7 @@ func DefaultConfig() Config {
 		PollLease:           DefaultPollLease,
 		PollSchedule:        DefaultPollSchedule,
 		SMTPTimeout:         DefaultSMTPTimeout,
+		SMTPConnections:     DefaultSMTPConnections,
 		MailFrom:            from,
 		ReplyTo:             from,
 		PublicURL:           DefaultPublicURL,
@@ -302,6 +307,7 @@ func (c Config) Redacted() []KV {
 		{EnvPollSchedule, c.PollSchedule},
 		{EnvSMTPURL, server(c.SMTP)},
 		{EnvSMTPTimeout, c.SMTPTimeout.String()},
+		{EnvSMTPConnections, strconv.Itoa(c.SMTPConnections)},
 		{EnvMailFrom, c.MailFrom.String()},
 		{EnvReplyTo, c.ReplyTo.String()},
 		{EnvPublicURL, c.PublicURL},
@@ -381,6 +387,7 @@ var variables = []variable{
 	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
 	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
 	{name: EnvSMTPTimeout, def: "60s", meaning: "deadline of one SMTP delivery (Go duration)"},
+	{name: EnvSMTPConnections, def: strconv.Itoa(DefaultSMTPConnections), meaning: fmt.Sprintf("most SMTP connections the outbox sends over at once while a backlog lasts (1-%d; a few due mails use one)", MaxSMTPConnections)},
 	{name: EnvMailFrom, def: DefaultMailFrom, meaning: "From of every mail"},
 	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
 	{name: EnvPublicURL, def: DefaultPublicURL, meaning: "base of links in mails (absolute http or https URL)"},
@@ -636,6 +643,11 @@ func (l *loader) load() (Config, error) {
 		},
 		func() error { c.SMTP, err = l.server(EnvSMTPURL, EnvSMTPPassword, "smtp"); return err },
 		func() error { c.SMTPTimeout, err = l.duration(EnvSMTPTimeout, DefaultSMTPTimeout, "60s"); return err },
+		func() error {
+			n, err := l.positive(EnvSMTPConnections, DefaultSMTPConnections, MaxSMTPConnections, "2")
+			c.SMTPConnections = int(n)
+			return err
+		},
 		func() error { c.MailFrom, err = l.address(EnvMailFrom, c.MailFrom); return err },
 		func() error { c.ReplyTo, err = l.address(EnvReplyTo, c.MailFrom); return err },
 		func() error { c.PublicURL, err = l.publicURL(); return err },

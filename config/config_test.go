@@ -111,6 +111,11 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2 weeks", "0"},
 		},
 		{
+			name: EnvSMTPConnections, get: func(c Config) any { return c.SMTPConnections }, def: 2,
+			val: "4", want: 4, other: "1",
+			bad: []string{"many", "0", "-1", "17", "2.5"},
+		},
+		{
 			name: EnvMailFrom, get: func(c Config) any { return c.MailFrom },
 			def: mail.Address{Name: "Partner Onboarding", Address: "partners@localhost"},
 			val: `"Müller Partner Team" <team@example.de>`, want: mail.Address{Name: "Müller Partner Team", Address: "team@example.de"},
@@ -736,6 +741,7 @@ func TestRedacted(t *testing.T) {
 		{EnvPollSchedule, "@every 1m"},
 		{EnvSMTPURL, "smtp://relay.example.com:2525?tls=insecure"},
 		{EnvSMTPTimeout, "1m0s"},
+		{EnvSMTPConnections, "2"},
 		{EnvMailFrom, `"Team" <team@example.com>`},
 		{EnvReplyTo, `"Team" <team@example.com>`},
 		{EnvPublicURL, "http://127.0.0.1:8080"},

@@ -80,6 +80,9 @@ type SMTPServer struct {
 	rejects   map[string]failure
 	cutNext   int
 	sessions  int
+	openMails int           // mail transactions in progress, across sessions
+	maxMails  int           // the most openMails seen
+	dataDelay time.Duration // each DATA waits this long before its answer
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -169,6 +172,25 @@ func (s *SMTPServer) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sessions
+}
+
+// MaxConcurrentMails is the most mail transactions that were in progress at
+// once across all sessions: from an accepted MAIL FROM until the answer to
+// DATA (or RSET, or the end of the session). One client sending over one
+// connection at a time never gets above 1.
+func (s *SMTPServer) MaxConcurrentMails() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxMails
+}
+
+// SetDataDelay makes every DATA wait d after reading the mail before it
+// answers, as a slow server does, so that mails sent over several
+// connections at once are seen overlapping.
+func (s *SMTPServer) SetDataDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataDelay = d
 }
 
 func cloneReceived(in []Received) []Received {
@@ -268,6 +290,15 @@ type smtpSession struct {
 	authed bool
 	from   string
 	to     []string
+	inMail bool // a mail transaction is open (guarded by srv.mu)
+}
+
+// endMail closes the session's mail transaction, if open; srv.mu is held.
+func (ss *smtpSession) endMail() {
+	if ss.inMail {
+		ss.inMail = false
+		ss.srv.openMails--
+	}
 }
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
@@ -331,6 +362,11 @@ func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	ss.from = from
 	ss.to = nil
+	if !ss.inMail {
+		ss.inMail = true
+		s.openMails++
+		s.maxMails = max(s.maxMails, s.openMails)
+	}
 	return nil
 }
 
@@ -356,7 +392,14 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	rec := Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data, At: time.Now()}
 	s := ss.srv
 	s.mu.Lock()
+	delay := s.dataDelay
+	s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer ss.endMail() // before go-smtp writes the answer
 	if s.cutNext > 0 {
 		s.cutNext--
 		s.cut = append(s.cut, rec)
@@ -381,6 +424,14 @@ func (ss *smtpSession) Data(r io.Reader) error {
 func (ss *smtpSession) Reset() {
 	ss.from = ""
 	ss.to = nil
+	ss.srv.mu.Lock()
+	ss.endMail()
+	ss.srv.mu.Unlock()
 }
 
-func (ss *smtpSession) Logout() error { return nil }
+func (ss *smtpSession) Logout() error {
+	ss.srv.mu.Lock()
+	ss.endMail()
+	ss.srv.mu.Unlock()
+	return nil
+}

@@ -200,3 +200,32 @@ func TestSMTPCloseTwice(t *testing.T) {
 		t.Error("dial after close succeeded")
 	}
 }
+
+func TestSMTPMaxConcurrentMails(t *testing.T) {
+	s := startSMTP(t, SMTPOptions{})
+	s.SetDataDelay(100 * time.Millisecond)
+	one := dialSMTP(t, s)
+	// One connection, one mail after the other: never more than one open.
+	for range 2 {
+		if err := one.SendMail("a@example.com", []string{"b@example.com"}, strings.NewReader(testMail)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.MaxConcurrentMails(); got != 1 {
+		t.Fatalf("MaxConcurrentMails after sequential mails = %d, want 1", got)
+	}
+	// Two connections at once: their transactions overlap in the slow DATA.
+	two := dialSMTP(t, s)
+	errs := make(chan error, 2)
+	for _, c := range []*smtp.Client{one, two} {
+		go func() { errs <- c.SendMail("a@example.com", []string{"b@example.com"}, strings.NewReader(testMail)) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.MaxConcurrentMails(); got != 2 {
+		t.Errorf("MaxConcurrentMails after two parallel mails = %d, want 2", got)
+	}
+}

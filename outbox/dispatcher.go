@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -39,6 +40,8 @@ const (
 	DefaultMinBackoff   = 30 * time.Second
 	DefaultMaxBackoff   = time.Hour
 	DefaultPollInterval = 30 * time.Second
+	DefaultConnections  = 2
+	MaxConnections      = 16 // Connections above this are lowered to it
 )
 
 // storeTimeout bounds the bookkeeping after a send, which runs even while
@@ -67,6 +70,7 @@ type Config struct {
 	Timeout      time.Duration // per connection and per command (default 60s)
 	Holder       string        // this worker's lease holder id (default hostname-pid-random)
 	Batch        int           // rows claimed at once and sent over one connection (default 50)
+	Connections  int           // batches sent at once, each over its own connection (default 2, at most MaxConnections)
 	Lease        time.Duration // a row claimed by a worker that died is retried after this (default 5m)
 	MaxAttempts  int           // after this many attempts a temporary failure becomes failed (default 12)
 	MinBackoff   time.Duration // first retry delay (default 30s)
@@ -106,6 +110,10 @@ func New(st *store.Store, cfg Config) *Dispatcher {
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
+	if cfg.Connections <= 0 {
+		cfg.Connections = DefaultConnections
+	}
+	cfg.Connections = min(cfg.Connections, MaxConnections)
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
 	}
@@ -193,9 +201,11 @@ func (d *Dispatcher) Kick() {
 }
 
 // FlushOnce tries every due row once now: it claims batches until none is
-// due. A row deferred during this flush is not tried again in it. If ctx
-// ends, the mail in flight is finished, the rest of its batch is released,
-// and ctx's error is returned with the counts so far.
+// due, sending up to Connections batches at once (one SMTP connection
+// each; a second one only once a claim came back full, so a few due mails
+// cost one connection). A row deferred during this flush is not tried again
+// in it. If ctx ends, the mails in flight are finished, the rest of their
+// batches are released, and ctx's error is returned with the counts so far.
 func (d *Dispatcher) FlushOnce(ctx context.Context) (Result, error) {
 	if d.cfgErr != nil {
 		return Result{}, d.cfgErr
@@ -204,33 +214,110 @@ func (d *Dispatcher) FlushOnce(ctx context.Context) (Result, error) {
 }
 
 func (d *Dispatcher) flush(ctx context.Context) (Result, error) {
-	var res Result
-	seen := map[int64]bool{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		claimedAt := d.now()
-		rows, err := d.st.ClaimOutbox(ctx, d.cfg.Holder, d.cfg.Batch, d.cfg.Lease, claimedAt)
-		if err != nil {
-			return res, fmt.Errorf("flushing outbox: %w", err)
-		}
-		var fresh, again []store.OutboxMail
-		for _, r := range rows {
-			if seen[r.ID] {
-				again = append(again, r)
-				continue
-			}
-			seen[r.ID] = true
-			fresh = append(fresh, r)
-		}
-		// Only possible when a retry delay passed during this very flush.
-		d.release(ctx, again, "already tried in this flush")
-		if len(fresh) == 0 {
-			return res, nil
-		}
-		res.add(d.sendBatch(ctx, fresh, claimedAt))
+	f := &flushRun{d: d, ctx: ctx, seen: map[int64]bool{}}
+	f.grow()
+	f.wg.Wait()
+	return f.res, f.err
+}
+
+// flushRun is one flush: up to Connections lanes, each claiming a batch and
+// sending it over its own connection (sendBatch), until a claim brings
+// nothing new. A lane owns its batch: its rows, its connection and its
+// unrecorded sent marks are never shared, so a broken connection, a
+// classified error or a lost lease only concerns that lane's batch.
+type flushRun struct {
+	d   *Dispatcher
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	// claimMu makes claims one at a time (with their check against seen):
+	// a row is claimed into one batch only, and a row deferred during this
+	// flush is not tried again in it, whichever lane claims it.
+	claimMu sync.Mutex
+	seen    map[int64]bool
+
+	mu     sync.Mutex // guards what follows
+	active int        // lanes running
+	res    Result
+	err    error // first claim error or ctx's error: no lane claims again
+}
+
+// grow starts another lane unless Connections are already running or the
+// flush is ending.
+func (f *flushRun) grow() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.active >= f.d.cfg.Connections || f.err != nil {
+		return
 	}
+	f.active++
+	f.wg.Add(1)
+	go f.lane()
+}
+
+func (f *flushRun) lane() {
+	defer func() {
+		f.mu.Lock()
+		f.active--
+		f.mu.Unlock()
+		f.wg.Done()
+	}()
+	for {
+		rows, claimedAt, full, err := f.claim()
+		if err != nil {
+			f.mu.Lock()
+			if f.err == nil {
+				f.err = err
+			}
+			f.mu.Unlock()
+			return
+		}
+		if len(rows) == 0 {
+			return
+		}
+		if full {
+			// More may be due: send the next batch alongside this one.
+			f.grow()
+		}
+		res := f.d.sendBatch(f.ctx, rows, claimedAt)
+		f.mu.Lock()
+		f.res.add(res)
+		f.mu.Unlock()
+	}
+}
+
+// claim takes the next batch: the rows not yet tried in this flush, and
+// whether the claim was full (Batch rows).
+func (f *flushRun) claim() (fresh []store.OutboxMail, claimedAt time.Time, full bool, err error) {
+	f.claimMu.Lock()
+	defer f.claimMu.Unlock()
+	f.mu.Lock()
+	stopped := f.err != nil
+	f.mu.Unlock()
+	if stopped {
+		return nil, time.Time{}, false, nil
+	}
+	if err := f.ctx.Err(); err != nil {
+		return nil, time.Time{}, false, err
+	}
+	d := f.d
+	claimedAt = d.now()
+	rows, err := d.st.ClaimOutbox(f.ctx, d.cfg.Holder, d.cfg.Batch, d.cfg.Lease, claimedAt)
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("flushing outbox: %w", err)
+	}
+	var again []store.OutboxMail
+	for _, r := range rows {
+		if f.seen[r.ID] {
+			again = append(again, r)
+			continue
+		}
+		f.seen[r.ID] = true
+		fresh = append(fresh, r)
+	}
+	// Only possible when a retry delay passed during this very flush.
+	d.release(f.ctx, again, "already tried in this flush")
+	return fresh, claimedAt, len(rows) >= d.cfg.Batch, nil
 }
 
 // Run sends due mail until ctx ends: after each flush it sleeps until the
@@ -428,7 +515,8 @@ func safeSend(c *mail.Client, sc *smtp.Client, msg *mail.Msg) (err error) {
 }
 
 // sendBatch sends claimed rows over one connection (reconnecting after a
-// connection-level error) and records each outcome.
+// connection-level error) and records each outcome. A flush runs several at
+// once; each has its own sender, connection and unrecorded sent marks.
 func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, claimedAt time.Time) Result {
 	var res Result
 	s, err := d.newSender(ctx)

@@ -1,7 +1,8 @@
 // Package outbox sends the mails queued in the store's outbox over SMTP: it
 // claims due rows with a lease, sends each with go-mail over one connection
-// per batch, classifies the result, and marks the row sent, deferred (retried
-// with exponential backoff) or failed.
+// per batch (up to Config.Connections batches at once while a backlog lasts),
+// classifies the result, and marks the row sent, deferred (retried with
+// exponential backoff) or failed.
 //
 // The rows are written by the workflow in the same transaction as the state
 // change that causes them, already rendered and with their Message-ID fixed;
@@ -11,7 +12,7 @@
 //
 // A claim records the attempt (attempts+1) and takes a lease before anything
 // is sent. After the SMTP server accepted a mail the row is marked sent
-// (accepted rows are marked together, up to 50 of them or after a second, in
+// (a batch's accepted rows are marked together, up to 50 of them or after a second, in
 // one MarkOutboxSentBatch, never before the server's "250 OK"); a row marked
 // sent is never sent again. If the worker dies (or loses the database)
 // between the server's "250 OK" and that record, the lease
