@@ -21,7 +21,7 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	var toAddr, toPartner int64
 	var err error
 	if tx.tally != nil {
-		toAddr, toPartner, err = tx.tally.counts(to, partner.ID, ask)
+		toAddr, toPartner, err = tx.tally.take(to, partner.ID, int64(o.AnswerLimitSender), int64(o.AnswerLimitPartner), ask)
 	} else {
 		toAddr, toPartner, err = ask()
 	}
@@ -58,36 +58,35 @@ func newAnswerTally() *answerTally {
 	return &answerTally{recipients: map[string]int64{}, partners: map[int64]int64{}}
 }
 
-// counts returns the tallies of to and partnerID, asking the database
-// (ask) for keys the chunk has not seen yet. A key another lane set
-// meanwhile keeps that lane's value.
-func (a *answerTally) counts(to string, partnerID int64, ask func() (int64, int64, error)) (int64, int64, error) {
+// take returns the tallies of to and partnerID, asking the database (ask)
+// for keys the chunk has not seen yet, and when both are under their
+// limits counts the answer about to be queued right away: checking and
+// counting are one step, so two lanes never both take the last answer.
+func (a *answerTally) take(to string, partnerID int64, limitTo, limitPartner int64, ask func() (int64, int64, error)) (int64, int64, error) {
 	a.mu.Lock()
-	r, okR := a.recipients[to]
-	p, okP := a.partners[partnerID]
+	_, okR := a.recipients[to]
+	_, okP := a.partners[partnerID]
 	a.mu.Unlock()
-	if okR && okP {
-		return r, p, nil
-	}
-	dbR, dbP, err := ask()
-	if err != nil {
-		return 0, 0, err
+	if !okR || !okP {
+		dbR, dbP, err := ask()
+		if err != nil {
+			return 0, 0, err
+		}
+		a.mu.Lock()
+		if _, ok := a.recipients[to]; !ok { // another lane may have set it meanwhile
+			a.recipients[to] = dbR
+		}
+		if _, ok := a.partners[partnerID]; !ok {
+			a.partners[partnerID] = dbP
+		}
+		a.mu.Unlock()
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.recipients[to]; !ok {
-		a.recipients[to] = dbR
+	r, p := a.recipients[to], a.partners[partnerID]
+	if r < limitTo && p < limitPartner {
+		a.recipients[to]++
+		a.partners[partnerID]++
 	}
-	if _, ok := a.partners[partnerID]; !ok {
-		a.partners[partnerID] = dbP
-	}
-	return a.recipients[to], a.partners[partnerID], nil
-}
-
-// add counts one answer not held.
-func (a *answerTally) add(to string, partnerID int64) {
-	a.mu.Lock()
-	a.recipients[to]++
-	a.partners[partnerID]++
-	a.mu.Unlock()
+	return r, p, nil
 }

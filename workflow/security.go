@@ -162,14 +162,9 @@ func (tx *txn) answerQueued(r *store.Request, partner *store.Partner, to, kind, 
 	if p == nil {
 		return nil
 	}
-	if err := tx.LogAnswer(&store.AnswerLog{OutboxID: tx.lastOutbox, PartnerID: partner.ID, Recipient: to,
-		Held: hold != "", Reason: hold, At: tx.s.now()}); err != nil {
-		return err
-	}
-	if hold == "" && tx.tally != nil {
-		tx.tally.add(to, partner.ID)
-	}
-	return nil
+	// (A chunk's tally counted the answer when rateLimited let it go.)
+	return tx.LogAnswer(&store.AnswerLog{OutboxID: tx.lastOutbox, PartnerID: partner.ID, Recipient: to,
+		Held: hold != "", Reason: hold, At: tx.s.now()})
 }
 
 // PurgeRawSources deletes the raw source of every received mail recorded
