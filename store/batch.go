@@ -12,6 +12,9 @@ import (
 // (UIDVALIDITY included), by UID: one query for a whole chunk instead of
 // one per mail.
 func (q *Q) MessagesAt(mailbox string, uidValidity int64, uids []int64) (map[int64]Message, error) {
+	if err := q.flushFirst(); err != nil {
+		return nil, err
+	}
 	out := make(map[int64]Message, len(uids))
 	if len(uids) == 0 {
 		return out, nil
@@ -171,6 +174,9 @@ func (q *Q) RememberOrganizations(ids []string) error {
 // of keys as EarlierMessage would (keys made with EarlierKey); keys with
 // none are left out.
 func (q *Q) EarlierMessages(keys []string) (map[string]Message, error) {
+	if err := q.flushFirst(); err != nil {
+		return nil, err
+	}
 	out := map[string]Message{}
 	var ids, shas []string
 	for _, k := range keys {

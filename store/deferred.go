@@ -13,13 +13,19 @@ type deferred struct {
 	findings []Finding
 	audit    []AuditEntry
 	answers  []AnswerLog
+	// message is a new received-mail record: on PostgreSQL inserted by the
+	// same statement as the rest; its id is set on Flush.
+	message *Message
+	// flushedMessage is the id Flush gave the last kept message.
+	flushedMessage int64
 }
 
 // Deferred returns a handle on q's transaction that keeps findings, audit
-// entries and answer-log rows until Flush (their ids stay 0). Reads that
-// could see them (Findings, FindingsFor, Audit, DeleteFindings) flush
-// first; AnswersSince counts the kept rows too. Call Flush before the
-// transaction commits; rows not flushed are dropped.
+// entries and answer-log rows until Flush (their ids stay 0), and one new
+// received-mail record (SaveMessage; its id is set by
+// Flush, see FlushedMessageID). Reads that could see them (findings, audit,
+// messages) flush first; AnswersSince counts the kept rows too. Call Flush
+// before the transaction commits; rows not flushed are dropped.
 func (q *Q) Deferred() *Q {
 	d := *q
 	d.pend = &deferred{}
@@ -29,7 +35,7 @@ func (q *Q) Deferred() *Q {
 // Flush writes the rows a Deferred handle kept (nothing for other handles).
 func (q *Q) Flush() error {
 	p := q.pend
-	if p == nil || len(p.findings)+len(p.audit)+len(p.answers) == 0 {
+	if p == nil || (len(p.findings)+len(p.audit)+len(p.answers) == 0 && p.message == nil) {
 		return nil
 	}
 	type insert struct {
@@ -62,7 +68,28 @@ func (q *Q) Flush() error {
 		}
 		ins = append(ins, insert{"INSERT INTO answer_log (outbox_id, partner_id, recipient, held, reason, at) VALUES " + values(len(p.answers), 6), args})
 	}
-	*p = deferred{}
+	msg := p.message
+	if msg != nil && q.dialect != Postgres {
+		// SQLite: statement by statement, as SaveMessage would.
+		if err := q.db.Create(msg).Error; err != nil {
+			return fmt.Errorf("recording message uid %d: %w", msg.UID, err)
+		}
+		p.message, p.flushedMessage = nil, msg.ID
+		if len(ins) == 0 {
+			return nil
+		}
+		msg = nil
+	}
+	if msg != nil {
+		m := msg
+		ins = append(ins, insert{"INSERT INTO messages (mailbox, uid_validity, uid, message_id, from_addr, subject, disposition, detail, " +
+			"request_id, size, raw, raw_sha256, raw_deleted_at, attempts, last_error, received_at, created_at, updated_at) VALUES " +
+			values(1, 18) + " RETURNING id",
+			[]any{m.Mailbox, m.UIDValidity, m.UID, m.MessageID, m.FromAddr, m.Subject, m.Disposition, m.Detail,
+				m.RequestID, m.Size, m.Raw, m.RawSHA256, m.RawDeletedAt, m.Attempts, m.LastError, m.ReceivedAt, m.CreatedAt, m.UpdatedAt}})
+	}
+	flushed := p.flushedMessage
+	*p = deferred{flushedMessage: flushed}
 	if q.dialect == Postgres {
 		// One statement: the first inserts as data-modifying WITH clauses.
 		var sql strings.Builder
@@ -86,12 +113,43 @@ func (q *Q) Flush() error {
 		}
 		ins = []insert{{sql.String(), args}}
 	}
+	if msg != nil { // PostgreSQL: one statement, the message's insert last
+		if err := q.db.Raw(ins[0].sql, ins[0].args...).Row().Scan(&msg.ID); err != nil {
+			return fmt.Errorf("recording message uid %d (with its findings, audit entries and answer log): %w", msg.UID, err)
+		}
+		p.flushedMessage = msg.ID
+		return nil
+	}
 	for _, in := range ins {
 		if err := q.db.Exec(in.sql, in.args...).Error; err != nil {
 			return fmt.Errorf("writing findings, audit entries and answer log: %w", err)
 		}
 	}
 	return nil
+}
+
+// FlushedMessageID is the id Flush gave the last received-mail record this
+// handle kept (0 when it kept none).
+func (q *Q) FlushedMessageID() int64 {
+	if q.pend == nil {
+		return 0
+	}
+	return q.pend.flushedMessage
+}
+
+// keepMessage keeps a new message record for Flush when q is a Deferred
+// handle, and reports whether it did.
+func (q *Q) keepMessage(m *Message) (bool, error) {
+	if q.pend == nil {
+		return false, nil
+	}
+	if q.pend.message != nil {
+		if err := q.Flush(); err != nil {
+			return false, err
+		}
+	}
+	q.pend.message = m
+	return true, nil
 }
 
 // flushFirst writes kept rows before a read that could see them.

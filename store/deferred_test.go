@@ -103,3 +103,54 @@ func TestDeferredWrites(t *testing.T) {
 		storetest.Must(t, err)
 	})
 }
+
+// A new received-mail record saved through a Deferred handle is written by
+// Flush, alone or with the other kept rows, every column as SaveMessage
+// would write it, and gets its id; a read of messages flushes first.
+func TestDeferredMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		received := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+		newMsg := func(uid int64, reqID *int64) *store.Message {
+			return &store.Message{Mailbox: "INBOX", UIDValidity: 7, UID: uid, MessageID: fmt.Sprintf("m%d@x", uid), FromAddr: "a@p.example",
+				Subject: "s", Disposition: store.DispRequest, Detail: "d", RequestID: reqID, Size: 3, Raw: []byte("raw"),
+				RawSHA256: "abc", Attempts: 1, LastError: "e", ReceivedAt: received}
+		}
+		var ids []int64
+		err := st.Transact(ctx, func(tq *store.Q) error {
+			req := &store.Request{State: store.StateNeedsInfo, Sender: "a@p.example"}
+			if err := tq.InsertRequest(req); err != nil {
+				return err
+			}
+			// With a finding and an audit entry.
+			d := tq.Deferred()
+			m1 := newMsg(1, &req.ID)
+			storetest.Must(t, d.AddFinding(req.ID, "code", "detail"))
+			storetest.Must(t, d.AddAudit(&store.AuditEntry{RequestID: &req.ID, Actor: "system", ToState: "needs_info", Reason: "r"}))
+			storetest.Must(t, d.SaveMessage(m1))
+			storetest.Must(t, d.Flush())
+			if m1.ID == 0 || d.FlushedMessageID() != m1.ID {
+				t.Errorf("after Flush: message id %d, FlushedMessageID %d", m1.ID, d.FlushedMessageID())
+			}
+			// Alone; then read back through the same handle before Flush.
+			d = tq.Deferred()
+			m2 := newMsg(2, nil)
+			storetest.Must(t, d.SaveMessage(m2))
+			got, err := d.MessageAt("INBOX", 7, 2)
+			if err != nil || got.ID != m2.ID || m2.ID == 0 {
+				t.Errorf("read before Flush: %+v (%v), kept message id %d", got, err, m2.ID)
+			}
+			ids = append(ids, m1.ID, m2.ID)
+			return d.Flush()
+		})
+		storetest.Must(t, err)
+		got, err := st.Q(ctx).Message(ids[0])
+		storetest.Must(t, err)
+		want := newMsg(1, got.RequestID)
+		want.ID, want.CreatedAt, want.UpdatedAt = got.ID, got.CreatedAt, got.UpdatedAt
+		got.ReceivedAt = got.ReceivedAt.UTC()
+		if diff := cmp.Diff(*want, got); diff != "" || got.RequestID == nil || got.CreatedAt.IsZero() {
+			t.Errorf("message written by Flush (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -144,6 +144,9 @@ func (q *Q) Organizations() ([]Organization, error) {
 
 // MessageAt returns the message recorded at this mailbox position.
 func (q *Q) MessageAt(mailbox string, uidValidity, uid int64) (Message, error) {
+	if err := q.flushFirst(); err != nil {
+		return Message{}, err
+	}
 	var m Message
 	err := q.db.Where("mailbox = ? AND uid_validity = ? AND uid = ?", mailbox, uidValidity, uid).First(&m).Error
 	return m, notFound(err, fmt.Sprintf("message %s/%d/%d", mailbox, uidValidity, uid))
@@ -153,6 +156,9 @@ func (q *Q) MessageAt(mailbox string, uidValidity, uid int64) (Message, error) {
 // the same Message-ID and sender, or (for mail without a Message-ID) the
 // same raw bytes.
 func (q *Q) EarlierMessage(messageID, from, sha string) (Message, error) {
+	if err := q.flushFirst(); err != nil {
+		return Message{}, err
+	}
 	var m Message
 	db := q.db
 	if messageID != "" {
@@ -170,6 +176,9 @@ func (q *Q) SaveMessage(m *Message) error {
 	m.UpdatedAt = t
 	if m.ID == 0 {
 		m.CreatedAt = t
+		if kept, err := q.keepMessage(m); kept || err != nil {
+			return err
+		}
 		if err := q.db.Create(m).Error; err != nil {
 			return fmt.Errorf("recording message uid %d: %w", m.UID, err)
 		}
@@ -184,6 +193,9 @@ func (q *Q) SaveMessage(m *Message) error {
 // MoveMessageLocation records that a known message now sits at a new
 // mailbox position (after a UIDVALIDITY change).
 func (q *Q) MoveMessageLocation(id int64, mailbox string, uidValidity, uid int64) error {
+	if err := q.flushFirst(); err != nil {
+		return err
+	}
 	return q.db.Model(&Message{}).Where("id = ?", id).Updates(map[string]any{
 		"mailbox": mailbox, "uid_validity": uidValidity, "uid": uid, "updated_at": now(),
 	}).Error
@@ -191,6 +203,9 @@ func (q *Q) MoveMessageLocation(id int64, mailbox string, uidValidity, uid int64
 
 // Message returns one received message (with its raw source).
 func (q *Q) Message(id int64) (Message, error) {
+	if err := q.flushFirst(); err != nil {
+		return Message{}, err
+	}
 	var m Message
 	err := q.db.Where("id = ?", id).First(&m).Error
 	return m, notFound(err, fmt.Sprintf("message %d", id))
@@ -224,6 +239,9 @@ func (q *Q) ListMessages(f MessageFilter) ([]Message, error) {
 // a mail we sent about it, or a mail we received for it. ok is false when
 // none matches.
 func (q *Q) ThreadRequest(messageIDs []string) (id int64, ok bool, err error) {
+	if err := q.flushFirst(); err != nil {
+		return 0, false, err
+	}
 	if len(messageIDs) == 0 {
 		return 0, false, nil
 	}

@@ -239,6 +239,9 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 				if err == nil {
 					err = t.Flush()
 				}
+				if id := t.FlushedMessageID(); err == nil && r.MessageID == 0 {
+					r.MessageID = id // the record went in with the flush
+				}
 				if err == nil {
 					out[k] = r
 					queued += t.queued
