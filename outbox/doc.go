@@ -15,7 +15,8 @@
 // (a batch's accepted rows are marked together, up to 50 of them or after a second, in
 // one MarkOutboxSentBatch, never before the server's "250 OK"); a row marked
 // sent is never sent again. If the worker dies (or loses the database)
-// between the server's "250 OK" and that record, the lease
+// between the server's "250 OK" and that record (so for up to 50 accepted
+// mails per connection, Config.Connections × 50 at most), the lease
 // expires and the row is sent again, with the same Message-ID: this is the one
 // case SMTP cannot tell apart, and receivers that deduplicate on Message-ID
 // drop the copy. The same holds when the connection drops after the whole
