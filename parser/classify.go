@@ -243,9 +243,11 @@ func (p *parse) bounceReason(h header, segs []segment) string {
 	if subjBounce && (nullSender || autoSub != "") {
 		return "null_sender_bounce_subject"
 	}
-	if daemon || nullSender || autoSub != "" || subjBounce {
+	// The body is searched only when its verdict could count (the search
+	// is the costliest step of classifying an ordinary automatic reply).
+	if daemon || subjBounce || (nullSender && autoSub != "") {
 		body := bodyHead(segs, 16<<10)
-		if bounceBodyRe.MatchString(body) && (daemon || subjBounce || (nullSender && autoSub != "")) {
+		if bounceBodyRe.MatchString(body) {
 			return "bounce_text"
 		}
 	}
