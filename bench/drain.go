@@ -27,6 +27,9 @@ type bench struct {
 	runID string
 	// inProcess runs the worker in this process (for -cpuprofile).
 	inProcess func(ctx context.Context, env []string, args ...string) error
+	// delivered, when set, runs once the backlog is in the mailbox and
+	// before the worker starts (the CPU profile starts there).
+	delivered func() error
 }
 
 // database is one scenario's store.
@@ -157,6 +160,11 @@ func (b *bench) drain(ctx context.Context, dialect, mode string, n int) (res dra
 	seq := fmt.Sprintf("%s-%d", b.runID, b.seq)
 	if err := b.imap.deliver(mailbox, n, func(i int) []byte { return requestMail(seq, i) }); err != nil {
 		return res, err
+	}
+	if b.delivered != nil {
+		if err := b.delivered(); err != nil {
+			return res, err
+		}
 	}
 	want := b.sink.accepted.Load() + int64(answers(n))
 	dctx, cancel := context.WithTimeout(ctx, 8*time.Minute)

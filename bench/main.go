@@ -56,6 +56,7 @@ type options struct {
 	strict     bool
 	cpuProfile string
 	profile    string
+	profileDB  string
 }
 
 func parseFlags() (options, error) {
@@ -73,7 +74,8 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.quick, "quick", false, "CI size: -n 200 -rss-n 0 -sqlite-n 200 -idle-n 20, results not written")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "run the worker in this process for one drain and write its CPU profile here")
-	flag.StringVar(&o.profile, "profile", "run", "with -cpuprofile: which drain (run or poll) of the largest -n on PostgreSQL")
+	flag.StringVar(&o.profile, "profile", "run", "with -cpuprofile: which drain (run or poll) of the largest -n")
+	flag.StringVar(&o.profileDB, "profile-db", "postgres", "with -cpuprofile: the store of the profiled drain (postgres or sqlite)")
 	flag.Parse()
 	if o.quick {
 		sizes, o.rssN, o.sqliteN, o.idleN, o.out = "200", 0, 200, 20, ""
@@ -309,10 +311,8 @@ func (b *bench) profileDrain(ctx context.Context, o options) error {
 	}
 	defer f.Close()
 	n := o.sizes[len(o.sizes)-1]
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return err
-	}
-	d, err := b.drain(ctx, "postgres", o.profile, n)
+	b.delivered = func() error { return pprof.StartCPUProfile(f) } // the drain, not the delivery
+	d, err := b.drain(ctx, o.profileDB, o.profile, n)
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
