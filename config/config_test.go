@@ -180,7 +180,7 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"10MiB", "0", "-1", "1.5", "99999999999999999999"},
 		},
 		{
-			name: EnvPollBatch, get: func(c Config) any { return c.PollBatch }, def: 500,
+			name: EnvPollBatch, get: func(c Config) any { return c.PollBatch }, def: 2000,
 			val: "50", want: 50, other: "7",
 			bad: []string{"many", "0", "-3", "9999999999"},
 		},
@@ -622,7 +622,7 @@ func TestRemainingArgs(t *testing.T) {
 			name:     "double dash stops the scan and is kept",
 			args:     []string{"show", "--", "--poll-batch", "3"},
 			wantRest: []string{"show", "--", "--poll-batch", "3"},
-			check:    func(c Config) bool { return c.PollBatch == 500 },
+			check:    func(c Config) bool { return c.PollBatch == DefaultPollBatch },
 		},
 		{
 			name:     "bool flag takes =false, not the next word",
@@ -646,7 +646,7 @@ func TestRemainingArgs(t *testing.T) {
 			name:     "unknown flags, lone dash and similar names pass through",
 			args:     []string{"-", "--imap", "--database-url-x=1", "---poll-batch=2"},
 			wantRest: []string{"-", "--imap", "--database-url-x=1", "---poll-batch=2"},
-			check:    func(c Config) bool { return c.PollBatch == 500 },
+			check:    func(c Config) bool { return c.PollBatch == DefaultPollBatch },
 		},
 	}
 	for _, tc := range tests {
@@ -754,7 +754,7 @@ func TestRedacted(t *testing.T) {
 		{EnvAnswerLimitPartner, "100"},
 		{EnvRawRetention, "2160h0m0s"},
 		{EnvMaxMessageBytes, "10485760"},
-		{EnvPollBatch, "500"},
+		{EnvPollBatch, "2000"},
 		{EnvTemplatesDir, ""},
 		{EnvLogFormat, "text"},
 		{EnvLogLevel, "info"},
@@ -826,7 +826,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 	for _, def := range []string{"sqlite:onboarder.db", "Onboarder/Processed", "@every 1m", "Partner Onboarding <partners@localhost>",
-		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "500", "60s"} {
+		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "2000", "60s"} {
 		if !strings.Contains(u, def) {
 			t.Errorf("Usage misses default %q", def)
 		}

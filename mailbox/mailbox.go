@@ -36,8 +36,8 @@ const (
 const (
 	DefaultMailbox         = "INBOX"
 	DefaultProcessedFolder = "Onboarder/Processed"
-	DefaultBatchSize       = 500
-	DefaultFetchChunk      = 100
+	DefaultBatchSize       = 2000
+	DefaultFetchChunk      = 250
 	DefaultMaxMessageBytes = 10 << 20
 	DefaultCommandTimeout  = 60 * time.Second
 	DefaultIdleRenew       = 25 * time.Minute
@@ -62,8 +62,8 @@ type Config struct {
 
 	Mailbox         string // default "INBOX"
 	ProcessedFolder string // created if missing; default "Onboarder/Processed"
-	BatchSize       int    // most mails one pass takes (default 500), oldest first
-	FetchChunk      int    // mails per UID FETCH and per handler call (default 100)
+	BatchSize       int    // most mails one pass takes (default 2000), oldest first
+	FetchChunk      int    // mails per UID FETCH and per handler call (default 250)
 	MaxMessageBytes int64  // larger mail: body not fetched, Message.TooLarge (default 10 MiB)
 
 	// CommandTimeout is the deadline of every IMAP command (default 60s);
