@@ -56,16 +56,40 @@ type intakeHandler struct {
 	m     *metrics
 }
 
-func (h *intakeHandler) HandleBatch(ctx context.Context, b mailbox.Batch) ([]mailbox.Action, error) {
-	acts := make([]mailbox.Action, len(b.Messages))
+// prepared is what PrepareBatch makes of a batch ahead of its turn.
+type prepared struct {
+	in     []workflow.Incoming
+	parsed *workflow.Parsed
+}
+
+// PrepareBatch parses the batch while the one before is being handled
+// (mailbox.Preparer).
+func (h *intakeHandler) PrepareBatch(b *mailbox.Batch) {
+	in := incoming(b)
+	b.Prepared = prepared{in: in, parsed: h.wf.ParseAhead(in)}
+}
+
+func incoming(b *mailbox.Batch) []workflow.Incoming {
 	in := make([]workflow.Incoming, len(b.Messages))
 	for i, m := range b.Messages {
 		in[i] = workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
 			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate}
 	}
+	return in
+}
+
+func (h *intakeHandler) HandleBatch(ctx context.Context, b mailbox.Batch) ([]mailbox.Action, error) {
+	acts := make([]mailbox.Action, len(b.Messages))
+	var in []workflow.Incoming
+	var parsed *workflow.Parsed
+	if pre, ok := b.Prepared.(prepared); ok && len(pre.in) == len(b.Messages) {
+		in, parsed = pre.in, pre.parsed
+	} else {
+		in = incoming(&b)
+	}
 	// The whole chunk at once: parsed ahead, independent mails on several
 	// connections, each still committed on its own before the move.
-	results, err := h.wf.HandleMails(ctx, in)
+	results, err := h.wf.HandleMailsParsed(ctx, in, parsed)
 	if err != nil {
 		return nil, err
 	}

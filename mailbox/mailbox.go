@@ -136,6 +136,9 @@ type Batch struct {
 	// from UID 1: the handler must recognise mails it has (by Message-ID).
 	Rescan   bool
 	Messages []Message
+	// Prepared is the handler's own: what its PrepareBatch (Preparer) made
+	// of the batch ahead of its turn; nil otherwise.
+	Prepared any
 }
 
 // Action is what becomes of one handled mail.
@@ -169,6 +172,15 @@ func (a Action) String() string {
 // that chunk is moved and the cursor stays.
 type Handler interface {
 	HandleBatch(ctx context.Context, b Batch) ([]Action, error)
+}
+
+// Preparer is a Handler that can work on a batch ahead of its turn (parse
+// it): the poller calls PrepareBatch as soon as the batch is fetched, while
+// the batch before is still in HandleBatch, then hands the batch to
+// HandleBatch in its turn. PrepareBatch must not act on the mails; it may
+// set b.Prepared.
+type Preparer interface {
+	PrepareBatch(b *Batch)
 }
 
 // HandlerFunc adapts a function to Handler.

@@ -892,3 +892,53 @@ func TestChunksPipelined(t *testing.T) {
 		t.Errorf("cursor at %d, want 4", got)
 	}
 }
+
+// preparer is a recorder that also prepares batches ahead (Preparer).
+type preparer struct {
+	recorder
+	prepared chan uint32 // first UID of each batch prepared
+}
+
+func (p *preparer) PrepareBatch(b *Batch) {
+	b.Prepared = b.Messages[0].UID
+	p.prepared <- b.Messages[0].UID
+}
+
+// TestPrepareAhead: a Preparer gets the next chunk while the chunk before
+// is still being handled, and each batch comes to HandleBatch with what
+// was prepared for it.
+func TestPrepareAhead(t *testing.T) {
+	s := startServer(t)
+	appendMails(t, s, 1, 4)
+	cfg := testConfig(t, s)
+	cfg.FetchChunk = 2
+	h := &preparer{prepared: make(chan uint32, 2)}
+	h.decide = func(_ context.Context, m Message) (Action, error) {
+		if m.UID == 1 { // the first chunk waits for the second's preparation
+			select {
+			case <-h.prepared: // its own
+			case <-time.After(3 * time.Second):
+			}
+			select {
+			case uid := <-h.prepared:
+				if uid != 3 {
+					t.Errorf("prepared chunk from uid %d while handling the first, want 3", uid)
+				}
+			case <-time.After(3 * time.Second):
+				t.Error("the second chunk was not prepared while the first was being handled")
+			}
+		}
+		return ActionMove, nil
+	}
+	if _, err := NewPoller(cfg, &memCursors{}, h).RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range h.batches {
+		if b.Prepared != b.Messages[0].UID {
+			t.Errorf("batch from uid %d came with %v prepared", b.Messages[0].UID, b.Prepared)
+		}
+	}
+	if diff := cmp.Diff(mailRaws(1, 2, 3, 4), raws(listMailbox(t, s, processed))); diff != "" {
+		t.Errorf("processed (-want +got):\n%s", diff)
+	}
+}

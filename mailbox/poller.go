@@ -138,13 +138,26 @@ func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *p
 		jobs <- func() { done <- fn() }
 		return done
 	}
+	// A chunk is ready once fetched and, off the connection, prepared.
 	fetch := func(uids []uint32) (*fetchedChunk, <-chan error) {
 		f := &fetchedChunk{}
-		return f, onConn(func() error {
+		fetched := onConn(func() error {
 			var err error
 			*f, err = p.fetchChunk(ctx, s, uids)
 			return err
 		})
+		ready := make(chan error, 1)
+		go func() {
+			err := <-fetched
+			if err == nil && len(f.msgs) > 0 {
+				f.batch = Batch{Mailbox: p.cfg.Mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: f.msgs}
+				if pr, ok := p.h.(Preparer); ok {
+					pr.PrepareBatch(&f.batch)
+				}
+			}
+			ready <- err
+		}()
+		return f, ready
 	}
 	var finishing <-chan error // the previous chunk's move and cursor
 	waitFinish := func() error {
@@ -169,7 +182,7 @@ func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *p
 		if len(uids) > 0 {
 			next, nextFetched = fetch(uids)
 		}
-		actions, err := p.handleChunk(ctx, cur, ps, st)
+		actions, err := p.handleChunk(ctx, cur, st)
 		if err == nil {
 			err = waitFinish()
 		}
@@ -195,6 +208,7 @@ func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *p
 type fetchedChunk struct {
 	chunk []uint32  // the UIDs it covers, including mails gone or already moved
 	msgs  []Message // the mails to handle, in UID order
+	batch Batch     // msgs for the handler, prepared (Preparer)
 }
 
 // fetchChunk reads the first mails of uids (at most FetchChunk, fewer when
@@ -262,7 +276,7 @@ func (p *Poller) fetchChunk(ctx context.Context, s *session, uids []uint32) (fet
 
 // handleChunk gives the chunk's mails to the handler and returns one action
 // per mail (none when the chunk has no mails left).
-func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, ps *passState, st *Stats) ([]Action, error) {
+func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, st *Stats) ([]Action, error) {
 	msgs := f.msgs
 	if len(msgs) == 0 {
 		return nil, nil
@@ -274,7 +288,7 @@ func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, ps *passState
 		}
 	}
 	st.Seen += len(msgs)
-	actions, err := p.h.HandleBatch(ctx, Batch{Mailbox: mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: msgs})
+	actions, err := p.h.HandleBatch(ctx, f.batch)
 	if err != nil {
 		return nil, fmt.Errorf("handling uids %d-%d of %q: %w", msgs[0].UID, msgs[len(msgs)-1].UID, mailbox, err)
 	}

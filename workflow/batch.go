@@ -46,6 +46,24 @@ const intakeBatch = 50
 // for infrastructure failures: the first one stops the chunk; what was
 // committed stays committed and is recognised on the next pass.
 func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, error) {
+	return s.HandleMailsParsed(ctx, in, nil)
+}
+
+// Parsed is a chunk of mail parsed ahead of its turn (ParseAhead).
+type Parsed struct {
+	mails []*parser.Mail
+}
+
+// ParseAhead parses a chunk on every core and records nothing: the mailbox
+// calls it for the next chunk while the chunk before is in HandleMails, and
+// hands the result to HandleMailsParsed with the same mails.
+func (s *Service) ParseAhead(in []Incoming) *Parsed {
+	return &Parsed{mails: s.parseAll(in, nil)}
+}
+
+// HandleMailsParsed is HandleMails for a chunk parsed ahead (pre from
+// ParseAhead of the same mails; nil parses them here).
+func (s *Service) HandleMailsParsed(ctx context.Context, in []Incoming, pre *Parsed) ([]Result, error) {
 	res := make([]Result, len(in))
 	if len(in) == 0 {
 		return res, nil
@@ -56,7 +74,12 @@ func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, err
 	if err != nil {
 		return nil, err
 	}
-	parsed := s.parseAll(in, prev)
+	var parsed []*parser.Mail
+	if pre != nil && len(pre.mails) == len(in) {
+		parsed = pre.mails
+	} else {
+		parsed = s.parseAll(in, prev)
+	}
 	groups := conflictGroups(in, parsed)
 	hints, err := s.lookAhead(ctx, in, prev, parsed)
 	if err != nil {
@@ -312,9 +335,10 @@ func (s *Service) recorded(ctx context.Context, in []Incoming) (map[uint32]store
 	return out, nil
 }
 
-// parseAll parses the mails that will be handled, on every core. A mail
-// whose parse fails (a parser panic) gets nil and is parsed again, and
-// fails, where it is handled, so that the failure is recorded as usual.
+// parseAll parses the mails that will be handled (all but the too large,
+// and those prev says are done), on every core. A mail whose parse fails (a
+// parser panic) gets nil and is parsed again, and fails, where it is
+// handled, so that the failure is recorded as usual.
 func (s *Service) parseAll(in []Incoming, prev map[uint32]store.Message) []*parser.Mail {
 	out := make([]*parser.Mail, len(in))
 	work := make(chan int)

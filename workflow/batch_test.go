@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -268,6 +269,40 @@ func TestHandleMailsChunkKeepsAnswerLimits(t *testing.T) {
 		}
 		if sent["acme.example"] != 3 || sent["bluebird.example"] != 5 {
 			t.Errorf("answers not held: %v, want 3 to acme.example (address limit) and 5 to bluebird.example (partner limit)", sent)
+		}
+	})
+}
+
+// A chunk parsed ahead (ParseAhead) is handled as HandleMails would handle
+// it, without being parsed again.
+func TestHandleMailsParsedAhead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		var parses atomic.Int64
+		f := newFixture(t, st, func(o *workflow.Options) {
+			o.Parse = func(raw []byte, opts parser.Options) *parser.Mail {
+				parses.Add(1)
+				return parser.Parse(raw, opts)
+			}
+		})
+		ctx := context.Background()
+		var in []workflow.Incoming
+		for i := range 6 {
+			raw := request("ops@acme.example", fmt.Sprintf("ahead%d@acme.example", i), "Globex", "Org ID: "+f.newOrg())
+			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 4, UID: uint32(i + 1), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
+		}
+		pre := f.wf.ParseAhead(in)
+		if n := parses.Load(); n != int64(len(in)) {
+			t.Fatalf("ParseAhead parsed %d mails, want %d", n, len(in))
+		}
+		res, err := f.wf.HandleMailsParsed(ctx, in, pre)
+		storetest.Must(t, err)
+		if n := parses.Load(); n != int64(len(in)) {
+			t.Errorf("handling parsed again: %d parses for %d mails", n, len(in))
+		}
+		for i, r := range res {
+			if r.Disposition != store.DispRequest || r.RequestID == 0 || r.MessageID == 0 {
+				t.Errorf("mail %d: %+v", i, r)
+			}
 		}
 	})
 }
