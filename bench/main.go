@@ -180,7 +180,7 @@ func runBench(ctx context.Context, o options) error {
 		return b.profileDrain(ctx, o)
 	}
 
-	r := &report{began: began, imapName: b.imap.name, quick: o.quick}
+	r := &report{began: began, imapName: b.imap.name, quick: o.quick, cores: runtime.NumCPU()}
 	r.machine, r.pgVersion = machine(ctx, pgdb)
 	r.commit = gitCommit()
 
