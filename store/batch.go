@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -188,17 +189,20 @@ func (q *Q) EarlierMessages(keys []string) (map[string]Message, error) {
 	}
 	var ms []Message
 	if len(ids) > 0 {
-		if err := q.db.Omit("raw").Where("message_id IN ?", ids).Order("id").Find(&ms).Error; err != nil {
+		if err := q.db.Omit("raw").Where("message_id IN ?", ids).Find(&ms).Error; err != nil {
 			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(ids), err)
 		}
 	}
 	if len(shas) > 0 {
 		var more []Message
-		if err := q.db.Omit("raw").Where("message_id = '' AND raw_sha256 IN ?", shas).Order("id").Find(&more).Error; err != nil {
+		if err := q.db.Omit("raw").Where("message_id = '' AND raw_sha256 IN ?", shas).Find(&more).Error; err != nil {
 			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(shas), err)
 		}
 		ms = append(ms, more...)
 	}
+	// Ordered here, not by the query: with ORDER BY id PostgreSQL may walk
+	// the whole table in id order instead of using the message_id index.
+	slices.SortFunc(ms, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
 	for _, m := range ms {
 		k := EarlierKey(m.MessageID, m.FromAddr, m.RawSHA256)
 		if _, ok := out[k]; !ok { // the first by id
