@@ -1,8 +1,11 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +85,35 @@ func TestOutboxClaimLifecycle(t *testing.T) {
 		if rows[0].Status != store.OutboxSent || rows[1].LastError != "451 try later" || rows[1].Status != store.OutboxPending ||
 			rows[2].Status != store.OutboxSent || rows[2].SentAt == nil || rows[2].LockedBy != "" {
 			t.Fatalf("rows %+v", rows)
+		}
+	})
+}
+
+// On PostgreSQL the columns written for every mail are compressed with lz4
+// (migration 5), and a value still reads back whole.
+func TestLargeColumnsUseLZ4(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			t.Skip("SQLite does not compress")
+		}
+		ctx := context.Background()
+		for _, col := range []struct{ table, column string }{{"messages", "raw"}, {"outbox_mails", "text_body"}, {"outbox_mails", "html_body"}} {
+			check := fmt.Sprintf(`DO $$ BEGIN
+				IF (SELECT attcompression FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = '%s') IS DISTINCT FROM 'l' THEN
+					RAISE EXCEPTION '%s.%s is not compressed with lz4';
+				END IF; END $$`, col.table, col.column, col.table, col.column)
+			if err := st.Exec(ctx, check); err != nil {
+				t.Error(err)
+			}
+		}
+		raw := []byte(strings.Repeat("Organization ID: 9f1c2d3e-0000-4000-8000-000000000000\r\n", 200))
+		m := &store.Message{Mailbox: "INBOX", UIDValidity: 1, UID: 77, Disposition: store.DispPending, Raw: raw, ReceivedAt: time.Now().UTC()}
+		q := st.Q(ctx)
+		storetest.Must(t, q.SaveMessage(m))
+		got, err := q.Message(m.ID)
+		storetest.Must(t, err)
+		if !bytes.Equal(got.Raw, raw) {
+			t.Errorf("raw source read back as %d bytes, want %d", len(got.Raw), len(raw))
 		}
 	})
 }
