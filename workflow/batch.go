@@ -206,6 +206,10 @@ func batchGroups(groups [][]int, size int) [][]int {
 	return out
 }
 
+// errWithSavepoints ends a batch's first attempt, made without a savepoint
+// per mail, when a mail failed: the batch is handled again with them.
+var errWithSavepoints = errors.New("a mail of the batch failed: handling the batch again with a savepoint per mail")
+
 // batchMail is one mail of a batch, prepared for its transaction.
 type batchMail struct {
 	i    int // index in the chunk
@@ -243,21 +247,35 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 	failed := make([]error, len(todo))
 	attempts := make([]int, len(todo))
 	queued, hooks := 0, 0
-	err := s.st.Transact(ctx, func(q *store.Q) error {
+	// First without savepoints (each costs a round trip and a
+	// subtransaction); when a mail fails, the whole attempt is rolled back
+	// and the batch handled again with a savepoint per mail, so that the
+	// failing mail is rolled back and recorded alone.
+	safe := false
+	for _, w := range todo {
+		safe = safe || w.herr != nil
+	}
+	var took []tallyKey // answers the current attempt counted in the tally
+	attempt := func(q *store.Q) error {
+		tally.undo(took) // a previous attempt that did not commit
+		took = took[:0]
 		queued, hooks = 0, 0
 		clear(failed)
 		last := ""
 		for k, w := range todo {
 			sp := fmt.Sprintf("mail_%d", k)
-			if err := q.Savepoint(last, sp); err != nil {
-				return err
+			if safe {
+				if err := q.Savepoint(last, sp); err != nil {
+					return err
+				}
+				last = sp
 			}
-			last = sp
+			mark := len(took)
 			herr := w.herr
 			if herr == nil {
-				// Findings, audit entries and answer-log rows go in one
-				// round trip at the end of the mail (store.Q.Deferred).
-				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i], tally: tally}
+				// Findings, audit entries, answer-log rows and the mail's
+				// record go in one round trip at its end (store.Q.Deferred).
+				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i], tally: tally, took: &took}
 				r, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
 				if err == nil {
 					err = t.Flush()
@@ -279,10 +297,15 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			if errors.Is(herr, context.Canceled) || errors.Is(herr, context.DeadlineExceeded) || store.IsRetryable(herr) {
 				return herr // the whole transaction: run again, or stop
 			}
+			if !safe {
+				return errWithSavepoints
+			}
 			// This mail alone: undo what it did, record the failure.
 			if err := q.RollbackTo(sp); err != nil {
 				return fmt.Errorf("handling uid %d failed (%v): %w", in[w.i].UID, herr, err)
 			}
+			tally.undo(took[mark:])
+			took = took[:mark]
 			r, n, err := s.recordFailureOn(q, in[w.i], w.prev, herr)
 			if err != nil {
 				return err
@@ -290,8 +313,14 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			out[k], failed[k], attempts[k] = r, herr, n
 		}
 		return nil
-	})
+	}
+	err := s.st.Transact(ctx, attempt)
+	if errors.Is(err, errWithSavepoints) {
+		safe = true
+		err = s.st.Transact(ctx, attempt)
+	}
 	if err != nil {
+		tally.undo(took)
 		return err
 	}
 	if queued > 0 {

@@ -306,3 +306,47 @@ func TestHandleMailsParsedAhead(t *testing.T) {
 		}
 	})
 }
+
+// An answer counted for the rate limit by a mail that is then rolled back
+// is taken back: the mails after it may still have their answers.
+func TestHandleMailsRolledBackAnswerNotCounted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.AnswerLimitSender, o.AnswerLimitPartner = 3, 1000 })
+		ctx := context.Background()
+		if st.Dialect() == store.Postgres {
+			storetest.Must(t, st.Exec(ctx, `CREATE FUNCTION test_dbfail() RETURNS trigger LANGUAGE plpgsql AS
+				$$ BEGIN RAISE EXCEPTION 'test trigger: no answers about DBFAIL'; END $$`))
+			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails FOR EACH ROW
+				WHEN (NEW.subject LIKE '%DBFAIL%') EXECUTE FUNCTION test_dbfail()`))
+		} else {
+			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails
+				WHEN NEW.subject LIKE '%DBFAIL%' BEGIN SELECT RAISE(ABORT, 'test trigger: no answers about DBFAIL'); END`))
+		}
+		var in []workflow.Incoming
+		add := func(from, name string) {
+			raw := request(from, fmt.Sprintf("rb%d@x.example", len(in)), name, "Org ID: "+f.newOrg())
+			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 5, UID: uint32(len(in) + 1), Raw: []byte(raw),
+				Size: int64(len(raw)), ReceivedAt: f.now})
+		}
+		// The failing mail first, in the same transaction as the three
+		// after it (a batch takes up to 50 consecutive mails).
+		add("ops@acme.example", "Globex DBFAIL")
+		for range 3 {
+			add("ops@acme.example", "Globex")
+		}
+		for i := range 46 {
+			add(fmt.Sprintf("user%d@bluebird.example", i), "Globex")
+		}
+		res, err := f.wf.HandleMails(ctx, in)
+		storetest.Must(t, err)
+		if res[0].Disposition != store.DispPending {
+			t.Fatalf("failing mail: %+v", res[0])
+		}
+		for _, r := range res[1:4] {
+			rows := f.outbox(r.RequestID)
+			if len(rows) != 1 || rows[0].Status != store.OutboxPending {
+				t.Errorf("answer of request %d: %+v, want one pending (the rolled-back mail's answer must not count)", r.RequestID, rows)
+			}
+		}
+	})
+}

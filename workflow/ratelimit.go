@@ -21,7 +21,11 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	var toAddr, toPartner int64
 	var err error
 	if tx.tally != nil {
-		toAddr, toPartner, err = tx.tally.take(to, partner.ID, int64(o.AnswerLimitSender), int64(o.AnswerLimitPartner), ask)
+		var took bool
+		toAddr, toPartner, took, err = tx.tally.take(to, partner.ID, int64(o.AnswerLimitSender), int64(o.AnswerLimitPartner), ask)
+		if took && tx.took != nil {
+			*tx.took = append(*tx.took, tallyKey{to, partner.ID})
+		}
 	} else {
 		toAddr, toPartner, err = ask()
 	}
@@ -45,9 +49,10 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 // limits are high), and mails of one chunk on different lanes could not see
 // each other's uncommitted answers and went past a limit together.
 //
-// It errs only on the safe side: an answer counted here whose mail is then
-// rolled back (a savepoint, a transaction run again) still counts until the
-// chunk ends, so at worst an answer is held that could have gone.
+// An answer counted here whose mail is then rolled back (alone, or with its
+// transaction) is taken back (undo). Meanwhile it counted: the tally errs
+// only on the safe side, where at worst an answer is held that could have
+// gone.
 type answerTally struct {
 	mu         sync.Mutex
 	recipients map[string]int64
@@ -62,7 +67,7 @@ func newAnswerTally() *answerTally {
 // for keys the chunk has not seen yet, and when both are under their
 // limits counts the answer about to be queued right away: checking and
 // counting are one step, so two lanes never both take the last answer.
-func (a *answerTally) take(to string, partnerID int64, limitTo, limitPartner int64, ask func() (int64, int64, error)) (int64, int64, error) {
+func (a *answerTally) take(to string, partnerID int64, limitTo, limitPartner int64, ask func() (int64, int64, error)) (toCount, partnerCount int64, took bool, err error) {
 	a.mu.Lock()
 	_, okR := a.recipients[to]
 	_, okP := a.partners[partnerID]
@@ -70,7 +75,7 @@ func (a *answerTally) take(to string, partnerID int64, limitTo, limitPartner int
 	if !okR || !okP {
 		dbR, dbP, err := ask()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		a.mu.Lock()
 		if _, ok := a.recipients[to]; !ok { // another lane may have set it meanwhile
@@ -87,6 +92,23 @@ func (a *answerTally) take(to string, partnerID int64, limitTo, limitPartner int
 	if r < limitTo && p < limitPartner {
 		a.recipients[to]++
 		a.partners[partnerID]++
+		took = true
 	}
-	return r, p, nil
+	return r, p, took, nil
+}
+
+// tallyKey is one answer take counted.
+type tallyKey struct {
+	to        string
+	partnerID int64
+}
+
+// undo takes back answers counted for mails that were rolled back.
+func (a *answerTally) undo(keys []tallyKey) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, k := range keys {
+		a.recipients[k.to]--
+		a.partners[k.partnerID]--
+	}
 }

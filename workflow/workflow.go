@@ -192,6 +192,9 @@ type txn struct {
 	// tally counts the answers of the chunk being handled, for the rate
 	// limits (ratelimit.go); nil asks the database every time.
 	tally *answerTally
+	// took collects the answers this transaction's attempt counted in the
+	// tally, to take them back if it is rolled back (batch.go).
+	took *[]tallyKey
 }
 
 // audit appends an audit entry.
