@@ -44,6 +44,34 @@ type lookupMemo struct {
 	senders map[string]senderEntry
 	byID    map[int64]Partner
 	orgs    map[string]orgEntry // RememberOrganizations
+	// outboxIDs are ids reserved from outbox_mails' sequence for rows a
+	// Deferred handle keeps (PostgreSQL); unused ones are left as gaps.
+	outboxIDs []int64
+}
+
+// outboxIDBlock is how many outbox ids one reservation takes.
+const outboxIDBlock = 64
+
+// outboxID returns a reserved outbox id, reserving a block through q when
+// none is left.
+func (m *lookupMemo) outboxID(q *Q) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.outboxIDs) == 0 {
+		var ids []int64
+		err := q.db.Raw("SELECT nextval(pg_get_serial_sequence('outbox_mails', 'id')) FROM generate_series(1, ?)", outboxIDBlock).
+			Scan(&ids).Error
+		if err != nil {
+			return 0, fmt.Errorf("reserving outbox ids: %w", err)
+		}
+		if len(ids) == 0 {
+			return 0, fmt.Errorf("reserving outbox ids: none returned")
+		}
+		m.outboxIDs = ids
+	}
+	id := m.outboxIDs[0]
+	m.outboxIDs = m.outboxIDs[1:]
+	return id, nil
 }
 
 type orgEntry struct {

@@ -13,6 +13,9 @@ type deferred struct {
 	findings []Finding
 	audit    []AuditEntry
 	answers  []AnswerLog
+	// outbox are new outbox rows (PostgreSQL, in a chunk: WithLookupMemo),
+	// their ids reserved from the table's sequence when kept.
+	outbox []*OutboxMail
 	// message is a new received-mail record: on PostgreSQL inserted by the
 	// same statement as the rest; its id is set on Flush.
 	message *Message
@@ -35,7 +38,7 @@ func (q *Q) Deferred() *Q {
 // Flush writes the rows a Deferred handle kept (nothing for other handles).
 func (q *Q) Flush() error {
 	p := q.pend
-	if p == nil || (len(p.findings)+len(p.audit)+len(p.answers) == 0 && p.message == nil) {
+	if p == nil || (len(p.findings)+len(p.audit)+len(p.answers)+len(p.outbox) == 0 && p.message == nil) {
 		return nil
 	}
 	type insert struct {
@@ -46,6 +49,17 @@ func (q *Q) Flush() error {
 	values := func(n, cols int) string {
 		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 		return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	}
+	if len(p.outbox) > 0 { // first: answer-log rows refer to them
+		args := make([]any, 0, 23*len(p.outbox))
+		for _, m := range p.outbox {
+			args = append(args, m.ID, m.Kind, m.RequestID, m.FromAddr, m.ReplyTo, m.ToAddrs, m.Subject, m.TextBody, m.HTMLBody,
+				m.MessageID, m.InReplyTo, m.Refs, m.AutoSubmitted, m.Status, m.Attempts, m.NextAttemptAt, m.LastAttemptAt,
+				m.LockedBy, m.LockedUntil, m.LastError, m.SentAt, m.CreatedAt, m.UpdatedAt)
+		}
+		ins = append(ins, insert{"INSERT INTO outbox_mails (id, kind, request_id, from_addr, reply_to, to_addrs, subject, text_body, " +
+			"html_body, message_id, in_reply_to, refs, auto_submitted, status, attempts, next_attempt_at, last_attempt_at, locked_by, " +
+			"locked_until, last_error, sent_at, created_at, updated_at) VALUES " + values(len(p.outbox), 23), args})
 	}
 	if len(p.findings) > 0 {
 		args := make([]any, 0, 4*len(p.findings))
@@ -135,6 +149,22 @@ func (q *Q) FlushedMessageID() int64 {
 		return 0
 	}
 	return q.pend.flushedMessage
+}
+
+// keepOutbox keeps a new outbox row for Flush, with an id reserved now,
+// when q is a Deferred handle on PostgreSQL in a chunk (WithLookupMemo),
+// and reports whether it did.
+func (q *Q) keepOutbox(m *OutboxMail) (bool, error) {
+	if q.pend == nil || q.dialect != Postgres || q.memo == nil {
+		return false, nil
+	}
+	id, err := q.memo.outboxID(q)
+	if err != nil {
+		return false, err
+	}
+	m.ID = id
+	q.pend.outbox = append(q.pend.outbox, m)
+	return true, nil
 }
 
 // keepMessage keeps a new message record for Flush when q is a Deferred

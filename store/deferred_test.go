@@ -154,3 +154,60 @@ func TestDeferredMessage(t *testing.T) {
 		}
 	})
 }
+
+// In a chunk (WithLookupMemo) on PostgreSQL, a Deferred handle keeps new
+// outbox rows until Flush, with their ids known at once (reserved from the
+// sequence), so that answer-log rows can name them; they go in with the
+// rest in one statement. Elsewhere a row is written at once.
+func TestDeferredOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := store.WithLookupMemo(context.Background())
+		q := st.Q(ctx)
+		p := &store.Partner{Name: "P"}
+		storetest.Must(t, q.CreatePartner(p, nil, []string{"p.example"}))
+		newRow := func(n int) *store.OutboxMail {
+			return &store.OutboxMail{Kind: "request_received", FromAddr: "o@x", ToAddrs: "a@p.example", Subject: fmt.Sprintf("s%d", n),
+				TextBody: "text", HTMLBody: "<p>html</p>", MessageID: fmt.Sprintf("kept%d@x", n), Refs: "r@x", AutoSubmitted: "auto-replied"}
+		}
+		var kept []*store.OutboxMail
+		err := st.Transact(ctx, func(tq *store.Q) error {
+			d := tq.Deferred()
+			for i := range 3 {
+				m := newRow(i)
+				storetest.Must(t, d.InsertOutbox(m))
+				if m.ID == 0 {
+					t.Fatalf("row %d has no id before Flush", i)
+				}
+				storetest.Must(t, d.LogAnswer(&store.AnswerLog{OutboxID: m.ID, PartnerID: p.ID, Recipient: "a@p.example", At: time.Now().UTC()}))
+				kept = append(kept, m)
+			}
+			if st.Dialect() == store.Postgres {
+				// Not written yet: another handle on the transaction sees none.
+				rows, err := tq.ListOutbox(store.OutboxFilter{})
+				if err != nil || len(rows) != 0 {
+					t.Errorf("before Flush the table holds %d rows (%v), want none", len(rows), err)
+				}
+			}
+			// A read through the handle itself flushes first.
+			got, err := d.Outbox(kept[1].ID)
+			if err != nil || got.Subject != "s1" {
+				t.Errorf("read through the handle: %+v, %v", got, err)
+			}
+			return d.Flush()
+		})
+		storetest.Must(t, err)
+		for i, m := range kept {
+			got, err := q.Outbox(m.ID)
+			storetest.Must(t, err)
+			if got.Subject != fmt.Sprintf("s%d", i) || got.TextBody != "text" || got.HTMLBody != "<p>html</p>" ||
+				got.Status != store.OutboxPending || got.MessageID != m.MessageID || got.NextAttemptAt.IsZero() {
+				t.Errorf("row %d read back as %+v", i, got)
+			}
+		}
+		n, _, err := q.AnswersSince("a@p.example", p.ID, time.Now().Add(-time.Hour), 100, 100)
+		storetest.Must(t, err)
+		if n != 3 {
+			t.Errorf("%d answer-log rows, want 3", n)
+		}
+	})
+}

@@ -264,6 +264,9 @@ func (q *Q) ThreadRequest(messageIDs []string) (id int64, ok bool, err error) {
 
 // OutboxByMessageID returns the outbox row we sent with this Message-ID.
 func (q *Q) OutboxByMessageID(messageID string) (OutboxMail, error) {
+	if err := q.flushFirst(); err != nil {
+		return OutboxMail{}, err
+	}
 	var m OutboxMail
 	err := q.db.Where("message_id = ?", messageID).First(&m).Error
 	return m, notFound(err, "outbox mail "+messageID)
@@ -271,6 +274,9 @@ func (q *Q) OutboxByMessageID(messageID string) (OutboxMail, error) {
 
 // MarkOutboxBounced records that a sent mail bounced.
 func (q *Q) MarkOutboxBounced(id int64, detail string) error {
+	if err := q.flushFirst(); err != nil {
+		return err
+	}
 	return q.db.Model(&OutboxMail{}).Where("id = ?", id).Updates(map[string]any{
 		"status": OutboxBounced, "last_error": truncate(detail, 2000), "updated_at": now(),
 	}).Error
