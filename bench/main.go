@@ -352,7 +352,7 @@ func gitCommit() string {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!*.md").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
 		c += " (with uncommitted changes)"
 	}
 	return c
