@@ -23,7 +23,7 @@ const intakeBatch = 50
 // HandleMails handles a chunk of mails from one mailbox position range, as
 // HandleMail would one by one, and returns one Result per mail in order.
 //
-// It is faster in five ways, and keeps every guarantee of HandleMail:
+// It is faster in these ways, and keeps every guarantee of HandleMail:
 //   - one query finds the mails recorded before (a crash between commit and
 //     move) instead of one per mail;
 //   - partners are looked up once per chunk (store.WithLookupMemo);
@@ -35,10 +35,14 @@ const intakeBatch = 50
 //     one group and handled in chunk order on one connection, so a
 //     duplicate is still a duplicate and a reply still finds its request;
 //   - several mails (whole groups, up to about intakeBatch) share one
-//     transaction, and so one commit, each mail under its own savepoint;
+//     transaction, and so one commit; it is tried first without a
+//     savepoint per mail, and only when a mail fails handled again with
+//     one each;
 //   - the answer limits are counted once per address and partner for the
 //     chunk, then in memory across its lanes (answerTally), which also
 //     keeps lanes from going past a limit together.
+//
+// A chunk may also come parsed ahead (HandleMailsParsed).
 //
 // A mail that fails is rolled back to its savepoint and recorded as failed
 // on its own (retried, set aside after MaxAttempts) without stopping the
@@ -220,7 +224,8 @@ type batchMail struct {
 }
 
 // handleBatch handles the mails idx of the chunk, in order, in one
-// transaction, each under its own savepoint, and fills in their results.
+// transaction (each under its own savepoint once one has failed), and fills
+// in their results.
 func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, prev map[uint32]store.Message, parsed []*parser.Mail,
 	hints []*earlierHint, tally *answerTally, res []Result) error {
 	var todo []batchMail
