@@ -24,11 +24,13 @@ type deferred struct {
 }
 
 // Deferred returns a handle on q's transaction that keeps findings, audit
-// entries and answer-log rows until Flush (their ids stay 0), and one new
-// received-mail record (SaveMessage; its id is set by
-// Flush, see FlushedMessageID). Reads that could see them (findings, audit,
-// messages) flush first; AnswersSince counts the kept rows too. Call Flush
-// before the transaction commits; rows not flushed are dropped.
+// entries and answer-log rows until Flush (their ids stay 0), one new
+// received-mail record (SaveMessage; its id is set by Flush, see
+// FlushedMessageID), and on PostgreSQL within a chunk (WithLookupMemo) new
+// outbox rows (InsertOutbox; their ids are reserved at once). Reads that
+// could see them (findings, audit, messages, outbox) flush first;
+// AnswersSince counts the kept rows too. Call Flush before the transaction
+// commits; rows not flushed are dropped.
 func (q *Q) Deferred() *Q {
 	d := *q
 	d.pend = &deferred{}
@@ -129,14 +131,14 @@ func (q *Q) Flush() error {
 	}
 	if msg != nil { // PostgreSQL: one statement, the message's insert last
 		if err := q.db.Raw(ins[0].sql, ins[0].args...).Row().Scan(&msg.ID); err != nil {
-			return fmt.Errorf("recording message uid %d (with its findings, audit entries and answer log): %w", msg.UID, err)
+			return fmt.Errorf("recording message uid %d (with its outbox rows, findings, audit entries and answer log): %w", msg.UID, err)
 		}
 		p.flushedMessage = msg.ID
 		return nil
 	}
 	for _, in := range ins {
 		if err := q.db.Exec(in.sql, in.args...).Error; err != nil {
-			return fmt.Errorf("writing findings, audit entries and answer log: %w", err)
+			return fmt.Errorf("writing outbox rows, findings, audit entries and answer log: %w", err)
 		}
 	}
 	return nil
