@@ -115,7 +115,7 @@ const (
 	DefaultAnswerLimitPartner  = 100
 	DefaultRawRetention        = 2160 * time.Hour // 90 days
 	DefaultMaxMessageBytes     = 10485760
-	DefaultPollBatch           = 2000
+	DefaultPollBatch           = 500
 	DefaultLogFormat           = "text"
 	DefaultLogLevel            = "info"
 	DefaultDirectoryTimeout    = 10 * time.Second
@@ -676,7 +676,7 @@ func (l *loader) load() (Config, error) {
 			return err
 		},
 		func() error {
-			n, err := l.positive(EnvPollBatch, DefaultPollBatch, 1<<31-1, "2000")
+			n, err := l.positive(EnvPollBatch, DefaultPollBatch, 1<<31-1, "500")
 			c.PollBatch = int(n)
 			return err
 		},

@@ -180,7 +180,7 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"10MiB", "0", "-1", "1.5", "99999999999999999999"},
 		},
 		{
-			name: EnvPollBatch, get: func(c Config) any { return c.PollBatch }, def: 2000,
+			name: EnvPollBatch, get: func(c Config) any { return c.PollBatch }, def: 500,
 			val: "50", want: 50, other: "7",
 			bad: []string{"many", "0", "-3", "9999999999"},
 		},
@@ -754,7 +754,7 @@ func TestRedacted(t *testing.T) {
 		{EnvAnswerLimitPartner, "100"},
 		{EnvRawRetention, "2160h0m0s"},
 		{EnvMaxMessageBytes, "10485760"},
-		{EnvPollBatch, "2000"},
+		{EnvPollBatch, "500"},
 		{EnvTemplatesDir, ""},
 		{EnvLogFormat, "text"},
 		{EnvLogLevel, "info"},
@@ -826,7 +826,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 	for _, def := range []string{"sqlite:onboarder.db", "Onboarder/Processed", "@every 1m", "Partner Onboarding <partners@localhost>",
-		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "2000", "60s"} {
+		"http://127.0.0.1:8080", "127.0.0.1:8080", "336h", "10485760", "500", "60s"} {
 		if !strings.Contains(u, def) {
 			t.Errorf("Usage misses default %q", def)
 		}

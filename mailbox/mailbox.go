@@ -36,7 +36,7 @@ const (
 const (
 	DefaultMailbox         = "INBOX"
 	DefaultProcessedFolder = "Onboarder/Processed"
-	DefaultBatchSize       = 2000
+	DefaultBatchSize       = 500
 	DefaultFetchChunk      = 250
 	DefaultMaxMessageBytes = 10 << 20
 	DefaultCommandTimeout  = 60 * time.Second
@@ -62,7 +62,7 @@ type Config struct {
 
 	Mailbox         string // default "INBOX"
 	ProcessedFolder string // created if missing; default "Onboarder/Processed"
-	BatchSize       int    // most mails one pass takes (default 2000), oldest first
+	BatchSize       int    // most mails one pass takes (default 500), oldest first
 	FetchChunk      int    // mails per UID FETCH and per handler call (default 250)
 	MaxMessageBytes int64  // larger mail: body not fetched, Message.TooLarge (default 10 MiB)
 
