@@ -183,6 +183,7 @@ func cmdPoll(e *env) error {
 	defer e.st.ReleaseLease(context.WithoutCancel(e.ctx), pollLease, holder)
 	h := &intakeHandler{wf: e.wf, tally: map[string]int{}}
 	p := mailbox.NewPoller(mailboxConfig(e.cfg, e), cursorStore{e.st}, h)
+	defer p.Close()
 	start := time.Now()
 	stats, err := p.RunOnce(e.ctx)
 	if err != nil {
@@ -283,6 +284,8 @@ func (w *worker) pollOnce(ctx context.Context) {
 	}
 	if !ok {
 		w.e.log.Debug("another worker holds the poll lease")
+		// A connection kept for a next pass that is not ours to make.
+		w.poller.Close()
 		w.lastPoll.Store(time.Now().UnixNano()) // someone polls: we are not the one to alarm
 		if w.disp != nil {
 			// The leader's intake wakes only its own dispatcher: look for
@@ -444,4 +447,7 @@ func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
 	stopped := c.Stop()
 	<-stopped.Done()
 	wg.Wait()
+	if w.poller != nil {
+		w.poller.Close()
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -220,6 +221,12 @@ type Poller struct {
 	// beforeMove, when set (tests), runs after the handler and before the
 	// move of a chunk.
 	beforeMove func()
+
+	// kept is the connection the last pass left for the next one (it left
+	// mail waiting), since keptAt; see openSession.
+	keptMu sync.Mutex
+	kept   *session
+	keptAt time.Time
 }
 
 // NewPoller returns a Poller for cfg (zero fields take their defaults).

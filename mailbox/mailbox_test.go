@@ -942,3 +942,45 @@ func TestPrepareAhead(t *testing.T) {
 		t.Errorf("processed (-want +got):\n%s", diff)
 	}
 }
+
+// TestBacklogPassesShareConnection: passes that follow each other through a
+// backlog (each leaving mail waiting) reuse one logged-in connection; one
+// that finds the kept connection broken opens a new one by itself.
+func TestBacklogPassesShareConnection(t *testing.T) {
+	s := startServer(t)
+	appendMails(t, s, 1, 7)
+	proxy, err := mailtest.StartProxy(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	cfg := testConfig(t, s)
+	cfg.Addr = proxy.Addr()
+	cfg.BatchSize, cfg.FetchChunk = 2, 2
+	cursors := &memCursors{}
+	p := NewPoller(cfg, cursors, &recorder{decide: always(ActionMove)})
+	defer p.Close()
+	signIns := func() int { return s.SignIns("LOGIN") + s.SignIns("PLAIN") }
+	before := signIns()
+	for i, want := range []int{5, 3} {
+		st, err := p.RunOnce(t.Context())
+		if err != nil || st.Remaining != want {
+			t.Fatalf("pass %d: remaining %d (%v), want %d", i+1, st.Remaining, err, want)
+		}
+	}
+	if n := signIns() - before; n != 1 {
+		t.Errorf("two passes through a backlog signed in %d times, want once", n)
+	}
+	proxy.CutAll() // the kept connection breaks
+	for _, want := range []int{1, 0} {
+		if st, err := p.RunOnce(t.Context()); err != nil || st.Remaining != want {
+			t.Fatalf("after the cut: remaining %d (%v), want %d", st.Remaining, err, want)
+		}
+	}
+	if diff := cmp.Diff(mailRaws(1, 2, 3, 4, 5, 6, 7), raws(listMailbox(t, s, processed))); diff != "" {
+		t.Errorf("processed (-want +got):\n%s", diff)
+	}
+	if got := cursors.get("INBOX").LastUID; got != 7 {
+		t.Errorf("cursor at %d, want 7", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -29,16 +30,18 @@ func (p *Poller) RunOnce(ctx context.Context) (Stats, error) {
 		return st, fmt.Errorf("loading cursor of %q: %w", cfg.Mailbox, err)
 	}
 
-	s, err := dial(ctx, cfg, nil)
+	s, sel, err := p.openSession(ctx)
 	if err != nil {
 		return st, err
 	}
-	defer s.close()
-
-	sel, err := s.selectMailbox(ctx, cfg.Mailbox)
-	if err != nil {
-		return st, err
-	}
+	keep := false
+	defer func() {
+		if keep {
+			p.keepSession(s)
+		} else {
+			s.close()
+		}
+	}()
 	ps := &passState{uidValidity: sel.UIDValidity, cur: cur, saved: cur}
 	switch {
 	case cur.UIDValidity == 0:
@@ -65,13 +68,81 @@ func (p *Poller) RunOnce(ctx context.Context) (Stats, error) {
 	if err := p.saveCursor(ctx, ps); err != nil {
 		return st, err
 	}
-	if err := s.logout(ctx); err != nil {
+	if st.Remaining > 0 {
+		keep = true // the next pass follows at once: it takes this connection
+	} else if err := s.logout(ctx); err != nil {
 		p.log.Debug("IMAP logout failed", "err", err)
 	}
 	p.log.Info("intake pass done", "seen", st.Seen, "moved", st.Moved, "kept", st.Kept,
 		"retried", st.Retried, "too_large", st.TooLarge, "remaining", st.Remaining,
 		"uid_validity", ps.cur.UIDValidity, "last_uid", ps.cur.LastUID)
 	return st, nil
+}
+
+// keptSessionAge is how long a connection kept after a pass that left mail
+// waiting may be taken by the next pass; older ones are logged out.
+const keptSessionAge = 10 * time.Second
+
+// openSession returns a logged-in connection with the mailbox selected:
+// the one the last pass kept (it left mail waiting, so this pass follows
+// at once; saves a login, and a TLS handshake in production), else a new
+// one. A kept connection that fails its SELECT is dropped for a new one.
+func (p *Poller) openSession(ctx context.Context) (*session, *imap.SelectData, error) {
+	if s := p.takeSession(); s != nil {
+		sel, err := s.selectMailbox(ctx, p.cfg.Mailbox)
+		if err == nil {
+			return s, sel, nil
+		}
+		s.close()
+		p.log.Debug("kept IMAP connection failed, opening a new one", "err", err)
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
+	s, err := dial(ctx, p.cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel, err := s.selectMailbox(ctx, p.cfg.Mailbox)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, sel, nil
+}
+
+// takeSession returns the kept connection if it is fresh enough (closing
+// it otherwise), or nil.
+func (p *Poller) takeSession() *session {
+	p.keptMu.Lock()
+	s, at := p.kept, p.keptAt
+	p.kept = nil
+	p.keptMu.Unlock()
+	if s == nil {
+		return nil
+	}
+	if time.Since(at) > keptSessionAge {
+		s.close()
+		return nil
+	}
+	return s
+}
+
+func (p *Poller) keepSession(s *session) {
+	p.keptMu.Lock()
+	old := p.kept
+	p.kept, p.keptAt = s, time.Now()
+	p.keptMu.Unlock()
+	if old != nil {
+		old.close()
+	}
+}
+
+// Close closes the connection a pass kept for the next one, if any.
+func (p *Poller) Close() {
+	if s := p.takeSession(); s != nil {
+		s.close()
+	}
 }
 
 // searchNew returns the UIDs above last, ascending. "UID last+1:*" also
