@@ -679,19 +679,13 @@ func TestSilentServer(t *testing.T) {
 
 func TestCancelStopsRunOnce(t *testing.T) {
 	s := startServer(t)
-	proxy, err := mailtest.StartProxy(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	cfg := testConfig(t, s)
-	cfg.Addr = proxy.Addr()
+	proxy, cfg := proxiedConfig(t, s)
 	cfg.CommandTimeout = time.Minute
 	proxy.Stall()
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
-	_, err = NewPoller(cfg, &memCursors{}, &recorder{decide: always(ActionKeep)}).RunOnce(ctx)
+	_, err := NewPoller(cfg, &memCursors{}, &recorder{decide: always(ActionKeep)}).RunOnce(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want the context's", err)
 	}
@@ -712,13 +706,7 @@ func TestWrongPassword(t *testing.T) {
 
 func TestIdle(t *testing.T) {
 	s := startServer(t)
-	proxy, err := mailtest.StartProxy(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	cfg := testConfig(t, s)
-	cfg.Addr = proxy.Addr()
+	proxy, cfg := proxiedConfig(t, s)
 	p := NewPoller(cfg, &memCursors{}, &recorder{decide: always(ActionKeep)})
 
 	notified := make(chan struct{}, 10)
@@ -849,13 +837,7 @@ func TestTLSModes(t *testing.T) {
 func TestChunksPipelined(t *testing.T) {
 	s := startServer(t)
 	appendMails(t, s, 1, 4)
-	proxy, err := mailtest.StartProxy(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	cfg := testConfig(t, s)
-	cfg.Addr = proxy.Addr()
+	proxy, cfg := proxiedConfig(t, s)
 	cfg.FetchChunk = 2
 	secondChunk := make(chan struct{}, 1)
 	h := &recorder{decide: func(_ context.Context, m Message) (Action, error) {
@@ -949,13 +931,7 @@ func TestPrepareAhead(t *testing.T) {
 func TestBacklogPassesShareConnection(t *testing.T) {
 	s := startServer(t)
 	appendMails(t, s, 1, 7)
-	proxy, err := mailtest.StartProxy(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	cfg := testConfig(t, s)
-	cfg.Addr = proxy.Addr()
+	proxy, cfg := proxiedConfig(t, s)
 	cfg.BatchSize, cfg.FetchChunk = 2, 2
 	cursors := &memCursors{}
 	p := NewPoller(cfg, cursors, &recorder{decide: always(ActionMove)})
@@ -983,4 +959,18 @@ func TestBacklogPassesShareConnection(t *testing.T) {
 	if got := cursors.get("INBOX").LastUID; got != 7 {
 		t.Errorf("cursor at %d, want 7", got)
 	}
+}
+
+// proxiedConfig is testConfig through a mailtest.Proxy (closed with the
+// test), for tests that hold or cut the connection.
+func proxiedConfig(t *testing.T, s *mailtest.IMAPServer) (*mailtest.Proxy, Config) {
+	t.Helper()
+	proxy, err := mailtest.StartProxy(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	cfg := testConfig(t, s)
+	cfg.Addr = proxy.Addr()
+	return proxy, cfg
 }

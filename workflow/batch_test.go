@@ -116,15 +116,7 @@ func TestHandleMailsDatabaseFailureStaysAlone(t *testing.T) {
 		ctx := context.Background()
 		// Writing the answer of a mail about "DBFAIL" fails, after its
 		// request, findings and audit entry were written.
-		if st.Dialect() == store.Postgres {
-			storetest.Must(t, st.Exec(ctx, `CREATE FUNCTION test_dbfail() RETURNS trigger LANGUAGE plpgsql AS
-				$$ BEGIN RAISE EXCEPTION 'test trigger: no answers about DBFAIL'; END $$`))
-			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails FOR EACH ROW
-				WHEN (NEW.subject LIKE '%DBFAIL%') EXECUTE FUNCTION test_dbfail()`))
-		} else {
-			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails
-				WHEN NEW.subject LIKE '%DBFAIL%' BEGIN SELECT RAISE(ABORT, 'test trigger: no answers about DBFAIL'); END`))
-		}
+		failAnswersAboutDBFAIL(t, st)
 		var in []workflow.Incoming
 		for i := 0; i < 9; i++ {
 			name := "Globex"
@@ -313,15 +305,7 @@ func TestHandleMailsRolledBackAnswerNotCounted(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st, func(o *workflow.Options) { o.AnswerLimitSender, o.AnswerLimitPartner = 3, 1000 })
 		ctx := context.Background()
-		if st.Dialect() == store.Postgres {
-			storetest.Must(t, st.Exec(ctx, `CREATE FUNCTION test_dbfail() RETURNS trigger LANGUAGE plpgsql AS
-				$$ BEGIN RAISE EXCEPTION 'test trigger: no answers about DBFAIL'; END $$`))
-			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails FOR EACH ROW
-				WHEN (NEW.subject LIKE '%DBFAIL%') EXECUTE FUNCTION test_dbfail()`))
-		} else {
-			storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails
-				WHEN NEW.subject LIKE '%DBFAIL%' BEGIN SELECT RAISE(ABORT, 'test trigger: no answers about DBFAIL'); END`))
-		}
+		failAnswersAboutDBFAIL(t, st)
 		var in []workflow.Incoming
 		add := func(from, name string) {
 			raw := request(from, fmt.Sprintf("rb%d@x.example", len(in)), name, "Org ID: "+f.newOrg())
@@ -349,4 +333,20 @@ func TestHandleMailsRolledBackAnswerNotCounted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// failAnswersAboutDBFAIL makes writing an outbox mail whose subject says
+// DBFAIL fail inside the database (a trigger), as a broken statement would.
+func failAnswersAboutDBFAIL(t *testing.T, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if st.Dialect() == store.Postgres {
+		storetest.Must(t, st.Exec(ctx, `CREATE FUNCTION test_dbfail() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'test trigger: no answers about DBFAIL'; END $$`))
+		storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails FOR EACH ROW
+			WHEN (NEW.subject LIKE '%DBFAIL%') EXECUTE FUNCTION test_dbfail()`))
+		return
+	}
+	storetest.Must(t, st.Exec(ctx, `CREATE TRIGGER test_dbfail BEFORE INSERT ON outbox_mails
+		WHEN NEW.subject LIKE '%DBFAIL%' BEGIN SELECT RAISE(ABORT, 'test trigger: no answers about DBFAIL'); END`))
 }
