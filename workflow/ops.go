@@ -81,7 +81,23 @@ func (tx *txn) approve(id int64, actor, note string) error {
 		return err
 	}
 	r.State = store.StateInvited
-	if err := tx.invite(&r, partner, org, admin, link.ID); err != nil {
+	// At most one invitation per organization per hour: after another
+	// partner's invitation to the same organization, this one waits.
+	last, err := tx.LastInvitationForOrg(org.ID)
+	if err != nil {
+		return err
+	}
+	if !last.IsZero() && tx.s.now().Sub(last) < time.Hour {
+		at := last.Add(time.Hour)
+		tx.notBefore = at
+		if err := tx.audit(r.ID, &link.ID, "system", r.State, r.State, fmt.Sprintf(
+			"invitation waits until %s: one invitation per organization per hour", at.UTC().Format(time.RFC3339))); err != nil {
+			return err
+		}
+	}
+	err = tx.invite(&r, partner, org, admin, link.ID)
+	tx.notBefore = time.Time{}
+	if err != nil {
 		return err
 	}
 	return tx.answerPartner(&r, &partner, templates.KindRequestApproved,
@@ -95,9 +111,16 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 		return fmt.Errorf("making invitation token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	expires := tx.s.now().Add(tx.s.opts.InviteTTL)
+	// The invitation counts from when it goes out (now, or later when
+	// approve made it wait for the hourly limit): its validity, and its
+	// time for that limit (LastInvitationForOrg).
+	at := tx.s.now()
+	if tx.notBefore.After(at) {
+		at = tx.notBefore
+	}
+	expires := at.Add(tx.s.opts.InviteTTL)
 	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: HashToken(token), ExpiresAt: expires,
-		CreatedAt: tx.s.now()}
+		CreatedAt: at}
 	if err := tx.InsertInvitation(inv); err != nil {
 		return err
 	}
@@ -106,7 +129,7 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 	tx.fillRequestData(&d, r, &partner)
 	d.ThreadSubject = ""
 	return tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: admin, toName: org.AdminName,
-		requestID: r.ID, data: d, auto: "auto-generated"})
+		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at})
 }
 
 // HashToken is what is stored of an invitation token.

@@ -195,6 +195,9 @@ type txn struct {
 	// took collects the answers this transaction's attempt counted in the
 	// tally, to take them back if it is rolled back (batch.go).
 	took *[]tallyKey
+	// notBefore delays the invitation approve queues (one per organization
+	// per hour); zero sends it now.
+	notBefore time.Time
 }
 
 // audit appends an audit entry.
@@ -232,8 +235,9 @@ type outMail struct {
 	// threading: the partner mail we answer (its Message-ID and References)
 	inReplyTo string
 	refs      []string
-	auto      string // Auto-Submitted value
-	hold      string // why the mail is held instead of sent ("" sends it)
+	auto      string    // Auto-Submitted value
+	hold      string    // why the mail is held instead of sent ("" sends it)
+	notBefore time.Time // not sent before (zero: now)
 }
 
 // queue renders m and writes it to the outbox.
@@ -272,6 +276,9 @@ func (t *txn) queue(m outMail) error {
 		Refs:          strings.Join(refs, " "),
 		AutoSubmitted: auto,
 		NextAttemptAt: t.s.now(),
+	}
+	if m.notBefore.After(row.NextAttemptAt) {
+		row.NextAttemptAt = m.notBefore
 	}
 	if m.hold != "" {
 		row.Status = store.OutboxHeld

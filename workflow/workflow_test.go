@@ -596,3 +596,51 @@ func TestSameName(t *testing.T) {
 		}
 	}
 }
+
+// At most one invitation per organization per hour, also when two
+// partners' requests for the same organization are approved in a row: the
+// second invitation waits for the hour (and its link counts from then), and
+// a resend must wait for the hour after it.
+func TestApproveSpacesInvitationsPerOrganization(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, nil)
+		first := f.pendingRequest()
+		res := f.deliver(request("tom@bluebird.example", "b1@bluebird.example", "Globex Corporation", "Organization ID: "+orgGlobex))
+		second := res.RequestID
+		if s := f.request(second).State; s != store.StatePendingApproval {
+			t.Fatalf("second partner's request is %s", s)
+		}
+		storetest.Must(t, f.wf.Approve(ctx, first, "olga", ""))
+		approvedAt := f.now
+		f.now = f.now.Add(20 * time.Minute)
+		storetest.Must(t, f.wf.Approve(ctx, second, "olga", ""))
+		invitation := func(id int64) store.OutboxMail {
+			for _, m := range f.outbox(id) {
+				if m.Kind == templates.KindInvitation {
+					return m
+				}
+			}
+			t.Fatalf("request %d has no invitation", id)
+			return store.OutboxMail{}
+		}
+		if at := invitation(first).NextAttemptAt; !at.Equal(approvedAt) {
+			t.Errorf("first invitation goes at %s, want at once (%s)", at, approvedAt)
+		}
+		if at, want := invitation(second).NextAttemptAt, approvedAt.Add(time.Hour); !at.Equal(want) {
+			t.Errorf("second invitation goes at %s, want %s (an hour after the first)", at, want)
+		}
+		if r := f.request(second); r.State != store.StateInvited {
+			t.Errorf("second request is %s, want invited", r.State)
+		}
+		// Its partner hears of the approval now; only the invitation waits.
+		if rows := f.outbox(second); rows[len(rows)-1].Kind != templates.KindRequestApproved || !rows[len(rows)-1].NextAttemptAt.Equal(f.now) {
+			t.Errorf("second partner's approval mail: %+v", rows[len(rows)-1])
+		}
+		// A resend within the hour after the delayed invitation is refused.
+		f.now = approvedAt.Add(90 * time.Minute)
+		if err := f.wf.ResendInvitation(ctx, second, "olga"); !errors.Is(err, workflow.ErrTooSoon) {
+			t.Errorf("resend 30 minutes after the delayed invitation: %v", err)
+		}
+	})
+}
