@@ -132,7 +132,7 @@ func outboxConfig(cfg config.Config, e *env, holder string, m *outbox.Metrics) o
 	s := cfg.SMTP
 	oc := outbox.Config{
 		Addr: s.Host, TLS: outbox.TLSMode(s.TLS), Username: s.Username, Password: s.Password,
-		Timeout: cfg.SMTPTimeout, Connections: cfg.SMTPConnections, Holder: holder, LoopHeader: cfg.ReplyTo.Address,
+		Timeout: cfg.SMTPTimeout, Connections: cfg.SMTPConnections, Lease: cfg.OutboxLease, Holder: holder, LoopHeader: cfg.ReplyTo.Address,
 		Logger: e.log.With("component", "outbox"), Metrics: m,
 	}
 	if cfg.SMTPAuth == config.AuthOAuth2 && s.Username != "" {

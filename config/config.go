@@ -57,6 +57,7 @@ const (
 	EnvSMTPPassword        = "ONBOARDER_SMTP_PASSWORD"
 	EnvSMTPTimeout         = "ONBOARDER_SMTP_TIMEOUT"
 	EnvSMTPConnections     = "ONBOARDER_SMTP_CONNECTIONS"
+	EnvOutboxLease         = "ONBOARDER_OUTBOX_LEASE"
 	EnvMailFrom            = "ONBOARDER_MAIL_FROM"
 	EnvReplyTo             = "ONBOARDER_REPLY_TO"
 	EnvPublicURL           = "ONBOARDER_PUBLIC_URL"
@@ -107,6 +108,7 @@ const (
 	DefaultSMTPTimeout         = 60 * time.Second
 	DefaultSMTPConnections     = 2
 	MaxSMTPConnections         = 16
+	DefaultOutboxLease         = 5 * time.Minute
 	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
 	DefaultPublicURL           = "http://127.0.0.1:8080"
 	DefaultHTTPAddr            = "127.0.0.1:8080"
@@ -199,6 +201,7 @@ type Config struct {
 	SMTP                *Server       // ONBOARDER_SMTP_URL; nil when unset
 	SMTPTimeout         time.Duration // ONBOARDER_SMTP_TIMEOUT
 	SMTPConnections     int           // ONBOARDER_SMTP_CONNECTIONS: most SMTP connections the outbox sends over at once
+	OutboxLease         time.Duration // ONBOARDER_OUTBOX_LEASE: how long a claimed outbox mail is a worker's own
 	MailFrom            mail.Address  // ONBOARDER_MAIL_FROM
 	ReplyTo             mail.Address  // ONBOARDER_REPLY_TO; MailFrom when unset
 	PublicURL           string        // ONBOARDER_PUBLIC_URL: absolute http(s), no trailing slash
@@ -251,6 +254,7 @@ func DefaultConfig() Config {
 		PollSchedule:        DefaultPollSchedule,
 		SMTPTimeout:         DefaultSMTPTimeout,
 		SMTPConnections:     DefaultSMTPConnections,
+		OutboxLease:         DefaultOutboxLease,
 		MailFrom:            from,
 		ReplyTo:             from,
 		PublicURL:           DefaultPublicURL,
@@ -308,6 +312,7 @@ func (c Config) Redacted() []KV {
 		{EnvSMTPURL, server(c.SMTP)},
 		{EnvSMTPTimeout, c.SMTPTimeout.String()},
 		{EnvSMTPConnections, strconv.Itoa(c.SMTPConnections)},
+		{EnvOutboxLease, c.OutboxLease.String()},
 		{EnvMailFrom, c.MailFrom.String()},
 		{EnvReplyTo, c.ReplyTo.String()},
 		{EnvPublicURL, c.PublicURL},
@@ -387,6 +392,7 @@ var variables = []variable{
 	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
 	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
 	{name: EnvSMTPTimeout, def: "60s", meaning: "deadline of one SMTP delivery (Go duration)"},
+	{name: EnvOutboxLease, def: "5m", meaning: "how long an outbox mail a worker claimed is its own: a worker that died leaves its mails to others after it; at least 4 × ONBOARDER_SMTP_TIMEOUT, which a longer timeout raises it to when unset (Go duration)"},
 	{name: EnvSMTPConnections, def: strconv.Itoa(DefaultSMTPConnections), meaning: fmt.Sprintf("most SMTP connections the outbox sends over at once while a backlog lasts (1-%d; a few due mails use one)", MaxSMTPConnections)},
 	{name: EnvMailFrom, def: DefaultMailFrom, meaning: "From of every mail"},
 	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
@@ -646,6 +652,15 @@ func (l *loader) load() (Config, error) {
 		func() error {
 			n, err := l.positive(EnvSMTPConnections, DefaultSMTPConnections, MaxSMTPConnections, "2")
 			c.SMTPConnections = int(n)
+			return err
+		},
+		func() error {
+			// Unset, it grows with a longer SMTP timeout.
+			c.OutboxLease, err = l.duration(EnvOutboxLease, max(DefaultOutboxLease, 4*c.SMTPTimeout), "5m")
+			if err == nil && c.OutboxLease < 4*c.SMTPTimeout {
+				return l.invalid(EnvOutboxLease, fmt.Sprintf("is shorter than 4 × %s (%s): a mail still being sent could be sent again by another worker",
+					EnvSMTPTimeout, c.SMTPTimeout), fmt.Sprintf("set it to at least %s, or lower %s", 4*c.SMTPTimeout, EnvSMTPTimeout))
+			}
 			return err
 		},
 		func() error { c.MailFrom, err = l.address(EnvMailFrom, c.MailFrom); return err },

@@ -111,6 +111,11 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2 weeks", "0"},
 		},
 		{
+			name: EnvOutboxLease, get: func(c Config) any { return c.OutboxLease }, def: 5 * time.Minute,
+			val: "10m", want: 10 * time.Minute, other: "4m",
+			bad: []string{"soon", "0", "3m59s"},
+		},
+		{
 			name: EnvSMTPConnections, get: func(c Config) any { return c.SMTPConnections }, def: 2,
 			val: "4", want: 4, other: "1",
 			bad: []string{"many", "0", "-1", "17", "2.5"},
@@ -742,6 +747,7 @@ func TestRedacted(t *testing.T) {
 		{EnvSMTPURL, "smtp://relay.example.com:2525?tls=insecure"},
 		{EnvSMTPTimeout, "1m0s"},
 		{EnvSMTPConnections, "2"},
+		{EnvOutboxLease, "5m0s"},
 		{EnvMailFrom, `"Team" <team@example.com>`},
 		{EnvReplyTo, `"Team" <team@example.com>`},
 		{EnvPublicURL, "http://127.0.0.1:8080"},
@@ -869,4 +875,18 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The outbox lease, unset, grows with a longer SMTP timeout (a mail in
+// flight must finish before another worker may take its row); set, it must
+// leave that room.
+func TestOutboxLeaseFollowsSMTPTimeout(t *testing.T) {
+	cfg, _, err := Load(nil, envOf(map[string]string{EnvSMTPTimeout: "2m30s"}))
+	if err != nil || cfg.OutboxLease != 10*time.Minute {
+		t.Errorf("SMTP timeout 2m30s, lease unset: lease %s (%v), want 10m0s", cfg.OutboxLease, err)
+	}
+	_, _, err = Load(nil, envOf(map[string]string{EnvSMTPTimeout: "2m30s", EnvOutboxLease: "6m"}))
+	if err == nil || !strings.Contains(err.Error(), "at least 10m0s") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("lease 6m with SMTP timeout 2m30s: %v, want a one-line error asking for at least 10m0s", err)
+	}
 }
