@@ -9,7 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
@@ -328,7 +331,7 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 		}
 		reason := "invitation declined"
 		if message != "" {
-			reason += ": " + message
+			reason += ": " + parser.SanitizeText(message, 500) // one line
 		}
 		actor := "customer:" + info.Organization.AdminEmail
 		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateDeclined, reason); err != nil {
@@ -349,8 +352,37 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 	return info, err
 }
 
-// sanitizeMessage keeps a customer's message as one line of plain text.
-func sanitizeMessage(s string) string { return parser.SanitizeText(s, 2000) }
+// sanitizeMessage keeps a customer's message as plain text in its lines
+// (at most maxMessageLines, no more than one empty line in a row), each
+// line without control characters or invisible runes, at most 2000 runes in
+// all. Line breaks are safe in a mail body; the message never goes into a
+// header.
+func sanitizeMessage(s string) string {
+	const maxRunes, maxMessageLines = 2000, 50
+	var lines []string
+	n := 0
+	for _, l := range lineBreaks.Split(s, -1) {
+		if n >= maxRunes {
+			break
+		}
+		l = parser.SanitizeText(l, maxRunes-n)
+		if l == "" && (len(lines) == 0 || lines[len(lines)-1] == "") {
+			continue // leading or repeated empty lines
+		}
+		if len(lines) == maxMessageLines || n+utf8.RuneCountInString(l) > maxRunes {
+			break
+		}
+		lines = append(lines, l)
+		n += utf8.RuneCountInString(l) + 1
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lineBreaks are the line ends a message from a browser may hold.
+var lineBreaks = regexp.MustCompile("\r\n|\r|\n|\u2028|\u2029")
 
 // ExpireDue expires every invitation whose time has passed: the link and
 // the request become expired and the partner is told. It returns how many.

@@ -644,3 +644,39 @@ func TestApproveSpacesInvitationsPerOrganization(t *testing.T) {
 		}
 	})
 }
+
+// A decline message keeps its lines for the partner (without control
+// characters, runs of empty lines or a trailing blank), and stays one line
+// in the audit trail.
+func TestDeclineMessageKeepsLines(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, nil)
+		id := f.pendingRequest()
+		storetest.Must(t, f.wf.Approve(ctx, id, "olga", ""))
+		msg := "\r\nThank you.\r\n\r\n\r\nWe already work with\u2028another\x07 partner.\n\n"
+		if _, err := f.wf.Decline(ctx, f.token(id), msg, false); err != nil {
+			t.Fatal(err)
+		}
+		rows := f.outbox(id)
+		last := rows[len(rows)-1]
+		want := "> Thank you.\n>\n> We already work with\n> another partner.\n"
+		if last.Kind != templates.KindInvitationDeclined || !strings.Contains(last.TextBody, want) {
+			t.Errorf("decline mail text:\n%s\nwant it to quote:\n%s", last.TextBody, want)
+		}
+		audit, err := st.Q(ctx).Audit(id)
+		storetest.Must(t, err)
+		found := false
+		for _, e := range audit {
+			if strings.HasPrefix(e.Reason, "invitation declined: ") {
+				found = true
+				if e.Reason != "invitation declined: Thank you. We already work with another partner." {
+					t.Errorf("audit reason %q, want the message on one line", e.Reason)
+				}
+			}
+		}
+		if !found {
+			t.Error("no audit entry for the decline")
+		}
+	})
+}
