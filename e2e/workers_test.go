@@ -117,7 +117,14 @@ func TestThreeWorkers(t *testing.T) {
 	h := newHarness(t, srv, box, acmeWorld)
 	const n = 1000
 	orgs := seedAcme(t, h, n)
-	env := []string{"ONBOARDER_POLL_SCHEDULE=@every 1s", "ONBOARDER_POLL_LEASE=5s", "ONBOARDER_LOG_LEVEL=warn"}
+	// Postfix through a proxy that holds every SMTP connection until the
+	// intake is done: the leader's outbox could otherwise send every
+	// answer as soon as it is queued, before the others' schedule ticks.
+	// Held, each worker's outbox claims its own batches and waits.
+	smtp := startProxy(t, srv.smtpAddr)
+	smtp.Stall()
+	env := []string{"ONBOARDER_POLL_SCHEDULE=@every 1s", "ONBOARDER_POLL_LEASE=5s", "ONBOARDER_LOG_LEVEL=warn",
+		"ONBOARDER_SMTP_URL=" + srv.smtpURL(smtp.Addr())}
 	var ws []*proc
 	for range 3 {
 		ws = append(ws, startWorker(t, h, env...))
@@ -129,6 +136,11 @@ func TestThreeWorkers(t *testing.T) {
 	start := time.Now()
 	srv.user(box).appendMany(t, raws)
 	t.Logf("appended %d mails in %s", n, time.Since(start).Round(time.Millisecond))
+	eventually(t, 4*time.Minute, "every answer queued and claimed by all three workers", func() bool {
+		return psql(t, h, "SELECT count(*) FROM outbox_mails") == fmt.Sprint(n) &&
+			psql(t, h, "SELECT count(DISTINCT locked_by) FROM outbox_mails WHERE locked_until > now()") == "3"
+	})
+	smtp.Resume()
 	took := eventually(t, 4*time.Minute, "every mail handled and every answer sent", func() bool {
 		sent := 0.0
 		for _, w := range ws {
