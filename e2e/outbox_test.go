@@ -70,7 +70,7 @@ func TestKillDuringSending(t *testing.T) {
 			if rows[0].Status != "pending" {
 				t.Fatalf("after the kill the row is %s, want pending (claimed by the dead worker)", rows[0].Status)
 			}
-			expireOutboxLeases(t, st)
+			expireOutboxLeases(t, st, "")
 			if got := strings.TrimSpace(h.Run("outbox", "flush")); got != "sent 1, deferred 0, failed 0" {
 				t.Fatalf("flush after restart: %s", got)
 			}

@@ -202,8 +202,11 @@ func TestLeaderKilled(t *testing.T) {
 		ws = append(ws, startWorker(t, h, env...))
 	}
 	st := dbOf(t, h)
+	leaderHolder := func() string {
+		return psql(t, h, "SELECT holder FROM leases WHERE name = 'poll' AND expires_at > now()")
+	}
 	leader := func() int {
-		holder := psql(t, h, "SELECT holder FROM leases WHERE name = 'poll' AND expires_at > now()")
+		holder := leaderHolder()
 		if holder == "" {
 			return 0
 		}
@@ -224,6 +227,7 @@ func TestLeaderKilled(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("no worker moved the first chunk")
 	}
+	dead := leaderHolder() // the worker's lease holder id, for its outbox rows too
 	pid := leader()
 	idx := slices.IndexFunc(ws, func(w *proc) bool { return w.cmd.Process.Pid == pid })
 	if idx < 0 {
@@ -233,7 +237,7 @@ func TestLeaderKilled(t *testing.T) {
 	killed := time.Now()
 	proxy.CutAll()
 	proxy.Resume()
-	expireOutboxLeases(t, st) // the dead worker's claimed rows, after its (5 min) outbox lease
+	expireOutboxLeases(t, st, dead) // the dead worker's claimed rows, after its (5 min) outbox lease
 	took := eventually(t, 2*lease+10*time.Second, "another worker polls", func() bool {
 		p := leader()
 		return p != 0 && p != pid
@@ -247,7 +251,7 @@ func TestLeaderKilled(t *testing.T) {
 		if len(h.Messages()) != n {
 			return false
 		}
-		expireOutboxLeases(t, st)
+		expireOutboxLeases(t, st, dead)
 		for _, o := range h.Outbox() {
 			if o.Status != "sent" {
 				return false
