@@ -330,7 +330,7 @@ func explain(err error, what string) error {
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%s: %v: check the ID with the list command", what, err)
-	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict), errors.Is(err, workflow.ErrContactRefused):
 		return fmt.Errorf("%s: refused: %v", what, err)
 	case errors.Is(err, workflow.ErrTooSoon):
 		return fmt.Errorf("%s: refused: %v", what, err)

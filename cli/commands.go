@@ -17,6 +17,7 @@ import (
 
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
 )
 
 func cmdMigrate(e *env) error {
@@ -60,6 +61,24 @@ type jsonRequest struct {
 	UpdatedAt      string        `json:"updated_at"`
 	Mails          []jsonOutbox  `json:"mails,omitempty"`
 	Audit          []jsonAudit   `json:"audit,omitempty"`
+}
+
+// jsonRecipient is whom a request's invitation goes (or went) to.
+type jsonRecipient struct {
+	Email  string  `json:"email"`
+	Name   *string `json:"name"`
+	Source string  `json:"source"` // directory or partner_suggested
+}
+
+// jsonRequestShow is `requests show`: the request, its invitation's
+// recipient, and the contact the partner suggested (never invited unless
+// ops pick it: `requests approve --invite-contact`).
+type jsonRequestShow struct {
+	jsonRequest
+	InviteRecipient  *jsonRecipient `json:"invite_recipient"`
+	SuggestedContact *string        `json:"suggested_contact"`
+	// SuggestedRefused says why the suggested contact cannot be picked.
+	SuggestedRefused *string `json:"suggested_contact_refused"`
 }
 
 type jsonAudit struct {
@@ -317,8 +336,16 @@ func cmdRequestsShow(e *env) error {
 	for _, a := range audit {
 		j.Audit = append(j.Audit, jsonAudit{At: ts(a.At), Actor: a.Actor, From: nullable(a.FromState), To: nullable(a.ToState), Reason: a.Reason})
 	}
+	rc, err := e.wf.InviteRecipient(e.ctx, r.ID)
+	if err != nil {
+		return explain(err, "showing "+store.Reference(id))
+	}
+	show := jsonRequestShow{jsonRequest: j, SuggestedContact: nullable(rc.Suggested), SuggestedRefused: nullable(rc.SuggestedRefused)}
+	if rc.Email != "" {
+		show.InviteRecipient = &jsonRecipient{Email: rc.Email, Name: nullable(rc.Name), Source: rc.Source}
+	}
 	if *asJSON {
-		return writeJSON(e.stdout, j)
+		return writeJSON(e.stdout, show)
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "%s  %s\n", j.Reference, j.State)
@@ -328,6 +355,11 @@ func cmdRequestsShow(e *env) error {
 	}
 	fmt.Fprintf(w, "  partner:       %s\n  sender:        %s\n  customer:      %s\n  organization:  %s\n  received:      %s\n",
 		partner, j.Sender, orDash(j.CustomerName), orDash(deref(j.OrganizationID)), j.ReceivedAt)
+	fmt.Fprintf(w, "  invitation to: %s\n", recipientLine(rc))
+	if rc.Suggested != "" {
+		fmt.Fprintf(w, "  contact suggested by the partner: %s (%s)\n", rc.Suggested,
+			orText(rc.SuggestedRefused, "not invited unless you approve with --invite-contact "+rc.Suggested))
+	}
 	fmt.Fprintln(w, "findings:")
 	for _, f := range j.Findings {
 		fmt.Fprintf(w, "  %s: %s\n", f.Code, f.Detail)
@@ -343,10 +375,32 @@ func cmdRequestsShow(e *env) error {
 	return nil
 }
 
+// recipientLine names an invitation's recipient and where the address
+// came from.
+func recipientLine(rc workflow.Recipient) string {
+	switch {
+	case rc.Email == "":
+		return "nobody yet: the directory has no administrator address"
+	case rc.Source == store.RecipientSuggested:
+		return rc.Email + " (the contact the partner suggested, picked by ops)"
+	case rc.Name != "":
+		return fmt.Sprintf("%s <%s> (the directory's administrator)", rc.Name, rc.Email)
+	}
+	return rc.Email + " (the directory's administrator)"
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
 func cmdRequestsApprove(e *env) error {
 	fs := flag.NewFlagSet("requests approve", flag.ContinueOnError)
 	by := fs.String("by", "", "who approves (recorded in the audit trail)")
 	note := fs.String("note", "", "a note for the partner and the audit trail")
+	contact := fs.String("invite-contact", "", "invite this address, the contact the partner suggested, when the directory has no administrator address (audited; never an address of the partner's)")
 	pos, err := e.flags(fs)
 	if err != nil {
 		return err
@@ -361,10 +415,14 @@ func cmdRequestsApprove(e *env) error {
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.Approve(e.ctx, id, *by, *note); err != nil {
+	if err := e.wf.ApproveWith(e.ctx, id, workflow.Approval{By: *by, Note: *note, InviteContact: *contact}); err != nil {
 		return explain(err, "approving "+store.Reference(id))
 	}
-	fmt.Fprintf(e.stdout, "%s approved: invitation queued for the organization's administrator\n", store.Reference(id))
+	rc, err := e.wf.InviteRecipient(e.ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s approved: invitation queued for %s\n", store.Reference(id), recipientLine(rc))
 	return nil
 }
 

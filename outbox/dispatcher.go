@@ -553,7 +553,18 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, cla
 			d.release(ctx, rows[i:], "lease nearly over")
 			break
 		}
-		msg, dropped, err := buildMsg(row, d.cfg.LoopHeader, d.now())
+		// An invitation's token is made now, as it goes out: the stored
+		// row never holds a live link.
+		minted, err := d.st.MintInvitationToken(ctx, row)
+		if errors.Is(err, store.ErrInvitationNotPending) {
+			res.add(d.finish(ctx, row, permanentf("not sent: %v", err)))
+			continue
+		}
+		if err != nil {
+			res.add(d.finish(ctx, row, temporary(err)))
+			continue
+		}
+		msg, dropped, err := buildMsg(minted, d.cfg.LoopHeader, d.now())
 		if err != nil {
 			res.add(d.finish(ctx, row, permanentf("building mail: %v", err)))
 			continue

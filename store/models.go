@@ -211,7 +211,17 @@ const (
 	InviteReplaced = "replaced"
 )
 
-// Invitation is a single-use, expiring token; only its SHA-256 is stored.
+// Where an invitation's recipient came from.
+const (
+	// RecipientDirectory: the organization's administrator in the directory.
+	RecipientDirectory = "directory"
+	// RecipientSuggested: the contact the partner's mail suggested, picked
+	// explicitly by an ops user on approval.
+	RecipientSuggested = "partner_suggested"
+)
+
+// Invitation is a single-use, expiring token; only its SHA-256 is stored,
+// and only from when the mail carrying it is sent (MintInvitationToken).
 type Invitation struct {
 	ID        int64
 	LinkID    int64
@@ -220,8 +230,15 @@ type Invitation struct {
 	Status    string
 	ExpiresAt time.Time
 	UsedAt    *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// OutboxID is the outbox row that carries the invitation (nil for
+	// invitations written before schema version 6).
+	OutboxID *int64
+	// Recipient is the address the invitation went to, RecipientSource
+	// where that address came from.
+	Recipient       string
+	RecipientSource string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Outbox statuses.

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 		if path == "" {
 			return nil, fmt.Errorf("opening database: sqlite URL %q names no file: use sqlite:PATH", dbURL)
 		}
+		if err := privateFiles(path); err != nil {
+			return nil, err
+		}
 		dialector = sqlite.Open(sqliteDSN(path))
 	default:
 		return nil, fmt.Errorf("opening database: unsupported URL %q: use postgres://… or sqlite:PATH", redactURL(dbURL))
@@ -118,6 +122,36 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s database %s: %w", dialect, redactURL(dbURL), err)
 	}
 	return &Store{db: db, dialect: dialect, log: log}, nil
+}
+
+// privateFiles creates the SQLite database file readable by its owner only
+// (SQLite gives its -wal and -shm files the database file's mode) and
+// narrows an existing database's files to that: they hold partners'
+// mail and the console's sessions.
+func privateFiles(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening sqlite database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("checking sqlite database file %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("making sqlite database file %s private (mode 0600): %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func sqliteDSN(path string) string {
@@ -215,6 +249,13 @@ func IsUniqueViolation(err error) bool {
 	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }
 
+// goMigrations are the steps of a migration version that SQL alone cannot
+// do on both dialects; each runs after its version's SQL, in the same
+// transaction.
+var goMigrations = map[int]func(tx *gorm.DB) error{
+	6: convertInvitationBodies,
+}
+
 // Migrate creates or upgrades the schema. Several workers may start at once:
 // on PostgreSQL an advisory lock makes them take turns.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -266,6 +307,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			err = conn.Transaction(func(tx *gorm.DB) error {
 				if err := tx.Exec(string(body)).Error; err != nil {
 					return err
+				}
+				if step := goMigrations[m.version]; step != nil {
+					if err := step(tx); err != nil {
+						return err
+					}
 				}
 				return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 					m.version, m.name, time.Now().UTC().Format(time.RFC3339)).Error

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -138,8 +137,6 @@ func (f *fixture) deliver(from, customer, orgID string) int64 {
 	return res.RequestID
 }
 
-var tokenRE = regexp.MustCompile(`/invite/([A-Za-z0-9_-]{20,})`)
-
 // approve approves a request through the workflow and returns the token
 // from the invitation mail in the outbox.
 func (f *fixture) approve(id int64) string {
@@ -154,9 +151,7 @@ func (f *fixture) lastToken(id int64) string {
 	storetest.Must(f.t, err)
 	for i := len(rows) - 1; i >= 0; i-- {
 		if rows[i].Kind == templates.KindInvitation {
-			if m := tokenRE.FindStringSubmatch(rows[i].TextBody); m != nil {
-				return m[1]
-			}
+			return storetest.InvitationToken(f.t, f.st, rows[i])
 		}
 	}
 	f.t.Fatalf("no invitation mail for %s", store.Reference(id))

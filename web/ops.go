@@ -304,6 +304,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case workflow.ActApprove:
 		a.Text = r.PostFormValue("note")
+		a.InviteContact = r.PostFormValue("invite_contact")
 	case workflow.ActReject:
 		a.Text = r.PostFormValue("reason")
 	case workflow.ActResend, workflow.ActRevoke:
@@ -322,7 +323,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 			err.Error()+"). Check the page below and act again if still needed.")
 	case errors.Is(err, workflow.ErrTooSoon):
 		s.showRequest(w, r, http.StatusTooManyRequests, "Nothing was done: "+err.Error()+".")
-	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict), errors.Is(err, workflow.ErrContactRefused):
 		s.showRequest(w, r, http.StatusConflict, "Nothing was done: "+err.Error()+".")
 	case errors.Is(err, workflow.ErrNotFound):
 		s.opsFail(w, r, err)

@@ -116,7 +116,10 @@ type RequestView struct {
 	Thread      []ThreadEntry
 	Link        *store.Link
 	Invitations []store.Invitation
-	Audit       []store.AuditEntry
+	// Recipient is whom the invitation goes (or went) to, named before
+	// the approve button is clicked.
+	Recipient Recipient
+	Audit     []store.AuditEntry
 	// Version identifies what the page showed; actions carry it back, and
 	// an action on a request that changed meanwhile is refused.
 	Version int64
@@ -191,6 +194,7 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 	if v.Invitations, err = q.Invitations(id); err != nil {
 		return v, fmt.Errorf("loading invitations of %s: %w", r.Reference(), err)
 	}
+	v.Recipient = recipientView(r, v.Partner, v.Organization, v.Invitations)
 	msgs, err := q.ListMessages(store.MessageFilter{RequestID: id, Limit: 200})
 	if err != nil {
 		return v, fmt.Errorf("loading mails of %s: %w", r.Reference(), err)
@@ -307,6 +311,9 @@ type Action struct {
 	Kind string // ActApprove, ActReject, ActResend, ActRevoke
 	By   string // the ops user (recorded in the audit trail)
 	Text string // the note (approve) or the reason (reject, required)
+	// InviteContact (approve): invite the contact the partner suggested
+	// instead of the directory's administrator (see Approval).
+	InviteContact string
 	// Version is RequestView.Version of the page the action came from.
 	Version int64
 }
@@ -333,7 +340,7 @@ func (s *Service) Act(ctx context.Context, requestID int64, a Action) error {
 	}
 	switch a.Kind {
 	case ActApprove:
-		return s.Approve(ctx, requestID, a.By, strings.TrimSpace(a.Text))
+		return s.ApproveWith(ctx, requestID, Approval{By: a.By, Note: strings.TrimSpace(a.Text), InviteContact: a.InviteContact})
 	case ActReject:
 		reason := strings.TrimSpace(a.Text)
 		if reason == "" {

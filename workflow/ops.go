@@ -2,11 +2,7 @@ package workflow
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -30,16 +26,36 @@ func stateErr(format string, args ...any) error {
 }
 
 // Approve approves a pending_approval request: the link is recorded as
-// invited, an invitation goes to the organization's administrator and the
-// partner is told.
+// invited, an invitation goes to the organization's administrator in the
+// directory and the partner is told.
 func (s *Service) Approve(ctx context.Context, requestID int64, by, note string) error {
+	return s.ApproveWith(ctx, requestID, Approval{By: by, Note: note})
+}
+
+// Approval is an ops user's approval of a request.
+type Approval struct {
+	By   string // the ops user
+	Note string // for the partner; optional
+	// InviteContact, when set, invites this address instead of the
+	// directory's administrator: it must be the contact the partner's mail
+	// suggested, the directory must have no administrator address, and it
+	// must not belong to the partner (ErrContactRefused otherwise).
+	InviteContact string
+}
+
+// ApproveWith approves a pending_approval request as a says.
+func (s *Service) ApproveWith(ctx context.Context, requestID int64, a Approval) error {
 	if err := s.refreshOrganization(ctx, requestID); err != nil {
 		return err
 	}
-	return s.transact(ctx, func(tx *txn) error { return tx.approve(requestID, "ops:"+by, note) })
+	return s.transact(ctx, func(tx *txn) error {
+		return tx.approve(requestID, "ops:"+a.By, a.Note, strings.ToLower(strings.TrimSpace(a.InviteContact)))
+	})
 }
 
-func (tx *txn) approve(id int64, actor, note string) error {
+// approve approves request id; contact is the partner's suggested contact
+// an ops user picked ("" invites the directory's administrator).
+func (tx *txn) approve(id int64, actor, note, contact string) error {
 	r, err := tx.Request(id)
 	if err != nil {
 		return err
@@ -61,12 +77,19 @@ func (tx *txn) approve(id int64, actor, note string) error {
 	if org.Status != store.OrgActive {
 		return stateErr("organization %s is %s", org.ID, org.Status)
 	}
-	admin := org.AdminEmail
-	if admin == "" {
-		admin = r.ContactEmail
-	}
-	if admin == "" {
-		return stateErr("organization %s has no administrator e-mail: add it to the directory first", org.ID)
+	to := recipientOf(r, &partner, org)
+	switch {
+	case contact != "":
+		if err := pickable(contact, r, &partner, org); err != nil {
+			return err
+		}
+		to.Name, to.Email, to.Source = "", contact, store.RecipientSuggested
+	case to.Email == "":
+		hint := "add the administrator's address to the directory first"
+		if to.Suggested != "" && to.SuggestedRefused == "" {
+			hint += ", or invite the contact the partner suggested (" + to.Suggested + ") explicitly"
+		}
+		return stateErr("organization %s has no administrator address in the directory: %s", org.ID, hint)
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
 		StartedAt: tx.s.now()}
@@ -84,6 +107,13 @@ func (tx *txn) approve(id int64, actor, note string) error {
 		return err
 	}
 	r.State = store.StateInvited
+	if to.Source == store.RecipientSuggested {
+		if err := tx.audit(r.ID, &link.ID, actor, r.State, r.State, fmt.Sprintf(
+			"invitation to %s, the contact the partner suggested, picked by %s: the directory has no administrator address",
+			to.Email, actor)); err != nil {
+			return err
+		}
+	}
 	// At most one invitation per organization per hour: after another
 	// partner's invitation to the same organization, this one waits.
 	last, err := tx.LastInvitationForOrg(org.ID)
@@ -98,7 +128,7 @@ func (tx *txn) approve(id int64, actor, note string) error {
 			return err
 		}
 	}
-	err = tx.invite(&r, partner, org, admin, link.ID)
+	err = tx.invite(&r, partner, org, to, link.ID)
 	tx.notBefore = time.Time{}
 	if err != nil {
 		return err
@@ -107,13 +137,16 @@ func (tx *txn) approve(id int64, actor, note string) error {
 		templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, Note: note}, nil)
 }
 
-// invite creates a fresh invitation token and queues the invitation mail.
-func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organization, admin string, linkID int64) error {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return fmt.Errorf("making invitation token: %w", err)
+// invite queues the invitation mail to the recipient and records the
+// invitation. The mail's stored bodies carry store.InviteTokenPlaceholder:
+// the token is made when the mail is sent (store.MintInvitationToken), so
+// no live token is ever written to the database. Until then the
+// invitation's hash is that of a token nobody has.
+func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organization, to Recipient, linkID int64) error {
+	unknown, err := store.NewToken()
+	if err != nil {
+		return fmt.Errorf("making invitation: %w", err)
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
 	// The invitation counts from when it goes out (now, or later when
 	// approve made it wait for the hourly limit): its validity, and its
 	// time for that limit (LastInvitationForOrg).
@@ -122,24 +155,22 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 		at = tx.notBefore
 	}
 	expires := at.Add(tx.s.opts.InviteTTL)
-	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: HashToken(token), ExpiresAt: expires,
-		CreatedAt: at}
-	if err := tx.InsertInvitation(inv); err != nil {
-		return err
-	}
-	d := templates.Data{Audience: "admin", OrganizationName: org.Name, AdminName: org.AdminName, AdminEmail: admin,
-		InviteURL: tx.s.opts.PublicURL + "/invite/" + token, ExpiresAt: expires}
+	d := templates.Data{Audience: "admin", OrganizationName: org.Name, AdminName: to.Name, AdminEmail: to.Email,
+		InviteURL: tx.s.opts.PublicURL + "/invite/" + store.InviteTokenPlaceholder, ExpiresAt: expires}
 	tx.fillRequestData(&d, r, &partner)
 	d.ThreadSubject = ""
-	return tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: admin, toName: org.AdminName,
-		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at})
+	if err := tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: to.Email, toName: to.Name,
+		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at}); err != nil {
+		return err
+	}
+	outboxID := tx.lastOutbox
+	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: store.HashToken(unknown), ExpiresAt: expires,
+		OutboxID: &outboxID, Recipient: to.Email, RecipientSource: to.Source, CreatedAt: at}
+	return tx.InsertInvitation(inv)
 }
 
-// HashToken is what is stored of an invitation token.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// HashToken is what is stored of a token (invitations, console sessions).
+func HashToken(token string) string { return store.HashToken(token) }
 
 // Reject rejects an open request with a reason that goes to the partner.
 func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string) error {
@@ -217,6 +248,15 @@ type InvitationInfo struct {
 	Organization store.Organization
 }
 
+// recipient is whom the invitation went to (the directory's administrator
+// for invitations from before recipients were recorded).
+func (i InvitationInfo) recipient() string {
+	if i.Invitation.Recipient != "" {
+		return i.Invitation.Recipient
+	}
+	return i.Organization.AdminEmail
+}
+
 // LookupInvitation finds the invitation for a token (compared by its hash)
 // without changing anything: a GET must never change state. A used,
 // revoked or expired token gives a *GoneError.
@@ -283,7 +323,7 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
 			return err
 		}
-		actor := "customer:" + info.Organization.AdminEmail
+		actor := "customer:" + info.recipient()
 		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateCompleted, "invitation accepted"); err != nil {
 			return err
 		}
@@ -293,14 +333,19 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		if err := tx.answerPartner(&r, &info.Partner, templates.KindConnectionEstablished, data, nil); err != nil {
 			return err
 		}
-		if org.AdminEmail == "" {
+		to, name := info.recipient(), org.AdminName
+		if to == "" {
 			return nil
+		}
+		if !strings.EqualFold(to, org.AdminEmail) {
+			name = ""
 		}
 		d := data
 		d.Audience = "admin"
+		d.AdminName, d.AdminEmail = name, to
 		tx.fillRequestData(&d, &r, &info.Partner)
-		return tx.queue(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: org.AdminEmail,
-			toName: org.AdminName, requestID: r.ID, data: d, auto: "auto-generated"})
+		return tx.queue(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: to,
+			toName: name, requestID: r.ID, data: d, auto: "auto-generated"})
 	})
 	return info, err
 }
@@ -333,7 +378,7 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 		if message != "" {
 			reason += ": " + parser.SanitizeText(message, 500) // one line
 		}
-		actor := "customer:" + info.Organization.AdminEmail
+		actor := "customer:" + info.recipient()
 		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateDeclined, reason); err != nil {
 			return err
 		}
@@ -467,15 +512,34 @@ func (s *Service) ResendInvitation(ctx context.Context, requestID int64, by stri
 		if err != nil {
 			return err
 		}
-		admin := org.AdminEmail
-		if admin == "" {
-			admin = r.ContactEmail
-		}
-		if err := tx.audit(r.ID, &link.ID, "ops:"+by, r.State, r.State, "invitation resent; the previous link stopped working"); err != nil {
+		to, err := tx.resendRecipient(r, partner, org)
+		if err != nil {
 			return err
 		}
-		return tx.invite(&r, partner, org, admin, link.ID)
+		if err := tx.audit(r.ID, &link.ID, "ops:"+by, r.State, r.State, "invitation resent to "+to.Email+"; the previous link stopped working"); err != nil {
+			return err
+		}
+		return tx.invite(&r, partner, org, to, link.ID)
 	})
+}
+
+// resendRecipient is whom a resent invitation goes to: the directory's
+// administrator; without one, the contact an ops user picked on approval
+// (the previous invitation's recipient, when it is still pickable).
+func (tx *txn) resendRecipient(r store.Request, partner store.Partner, org store.Organization) (Recipient, error) {
+	to := recipientOf(r, &partner, org)
+	if to.Email != "" {
+		return to, nil
+	}
+	invs, err := tx.Invitations(r.ID)
+	if err != nil {
+		return to, err
+	}
+	if len(invs) > 0 && invs[0].RecipientSource == store.RecipientSuggested && pickable(invs[0].Recipient, r, &partner, org) == nil {
+		to.Email, to.Source = invs[0].Recipient, store.RecipientSuggested
+		return to, nil
+	}
+	return to, stateErr("organization %s has no administrator address in the directory: add it first", org.ID)
 }
 
 // RevokeLink ends a link (invited or active); its pending invitations stop

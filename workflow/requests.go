@@ -89,7 +89,7 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 		return 0, err
 	}
 	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
-		if err := tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings"); err != nil {
+		if err := tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", ""); err != nil {
 			return 0, err
 		}
 	}
@@ -210,6 +210,13 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 	}
 	if c.OtherReseller {
 		warnings = append(warnings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
+	}
+	if org.AdminEmail == "" {
+		detail := "the directory has no administrator address: nobody to invite"
+		if r.ContactEmail != "" {
+			detail += "; the partner suggested " + r.ContactEmail + " (invited only if ops pick it)"
+		}
+		warnings = append(warnings, finding{FindNoAdminContact, detail})
 	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
 		data: templates.Data{OrganizationName: org.Name}}, nil
@@ -345,7 +352,7 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 		}
 	}
 	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
-		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings")
+		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", "")
 	}
 	return nil
 }

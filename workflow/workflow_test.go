@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -128,21 +127,18 @@ func (f *fixture) findings(id int64) string {
 	return strings.Join(cs, ",")
 }
 
-var tokenRe = regexp.MustCompile(`/invite/([A-Za-z0-9_-]{43})`)
-
-// token reads the newest invitation link from the outbox, as the customer would.
+// token reads the newest invitation link from the outbox as the dispatcher
+// sends it, as the customer would.
 func (f *fixture) token(id int64) string {
 	f.t.Helper()
-	tok := ""
-	for _, m := range f.outbox(id) {
-		if m.Kind == templates.KindInvitation {
-			tok = tokenRe.FindStringSubmatch(m.TextBody)[1]
+	rows := f.outbox(id)
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].Kind == templates.KindInvitation {
+			return storetest.InvitationToken(f.t, f.st, rows[i])
 		}
 	}
-	if tok == "" {
-		f.t.Fatal("no invitation mail")
-	}
-	return tok
+	f.t.Fatal("no invitation mail")
+	return ""
 }
 
 func (f *fixture) pendingRequest() int64 {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/onboarder/onboarder/store"
@@ -112,4 +114,34 @@ func Must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(fmt.Sprint(err))
 	}
+}
+
+// minted keeps the token made for each invitation mail, per store, so that a
+// test reading the same invitation twice gets the same link.
+var minted sync.Map // mintKey -> string
+
+type mintKey struct {
+	st *store.Store
+	id int64
+}
+
+var inviteTokenRe = regexp.MustCompile(`/invite/([A-Za-z0-9_-]{43})`)
+
+// InvitationToken makes the token of invitation mail m as the outbox does
+// when it sends it (store.MintInvitationToken), once per mail, and returns
+// it: what the administrator finds in the mail.
+func InvitationToken(t testing.TB, st *store.Store, m store.OutboxMail) string {
+	t.Helper()
+	k := mintKey{st, m.ID}
+	if tok, ok := minted.Load(k); ok {
+		return tok.(string)
+	}
+	sent, err := st.MintInvitationToken(context.Background(), m)
+	Must(t, err)
+	match := inviteTokenRe.FindStringSubmatch(sent.TextBody)
+	if match == nil {
+		t.Fatalf("invitation mail %d has no link", m.ID)
+	}
+	minted.Store(k, match[1])
+	return match[1]
 }
