@@ -33,10 +33,10 @@ func buildMsg(row store.OutboxMail, loop string, date time.Time) (*mail.Msg, []s
 	m.FromMailAddress(from)
 
 	var to []*netmail.Address
-	for _, a := range row.To() {
-		addr, err := parseAddr(a)
+	for _, r := range row.Recipients() {
+		addr, err := recipientAddr(r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("invalid To %q: %w", clip(a), err)
+			return nil, nil, fmt.Errorf("invalid To %q: %w", clip(r.Addr), err)
 		}
 		to = append(to, addr)
 	}
@@ -119,6 +119,20 @@ func parseAddr(s string) (*netmail.Address, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// recipientAddr checks a recipient's bare address and keeps its display
+// name as a value: net/mail quotes it or writes it as RFC 2047 words when
+// the header is written, whatever commas, quotes or brackets it holds.
+func recipientAddr(r store.Recipient) (*netmail.Address, error) {
+	a, err := parseAddr(r.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if a.Name != "" || !strings.EqualFold(a.Address, strings.TrimSpace(r.Addr)) {
+		return nil, fmt.Errorf("not a bare address")
+	}
+	return &netmail.Address{Name: headerText(r.Name), Address: a.Address}, nil
 }
 
 // validMsgID accepts a message id without angle brackets: printable ASCII,

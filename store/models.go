@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 )
@@ -258,7 +260,7 @@ type OutboxMail struct {
 	RequestID     *int64
 	FromAddr      string
 	ReplyTo       string
-	ToAddrs       string // comma-separated; use To()
+	ToAddrs       string // the recipients as JSON; use Recipients, SetRecipients, To
 	Subject       string
 	TextBody      string
 	HTMLBody      string
@@ -278,15 +280,62 @@ type OutboxMail struct {
 	UpdatedAt     time.Time
 }
 
-// To lists the recipients.
-func (m OutboxMail) To() []string {
-	var out []string
-	for _, a := range strings.Split(m.ToAddrs, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
+// Recipient is one addressee of an outbox mail, kept apart (never one
+// joined string): directories write names such as "Doe, Jane".
+type Recipient struct {
+	Name string `json:"name,omitempty"`
+	Addr string `json:"addr"`
+}
+
+// SetRecipients stores the recipients in ToAddrs.
+func (m *OutboxMail) SetRecipients(rs ...Recipient) {
+	b, _ := json.Marshal(rs) // strings only: cannot fail
+	m.ToAddrs = string(b)
+}
+
+// Recipients lists the recipients. Rows written before recipients were
+// stored as JSON hold an RFC 5322 address list, read as such.
+func (m OutboxMail) Recipients() []Recipient {
+	var rs []Recipient
+	if strings.HasPrefix(m.ToAddrs, "[") {
+		if json.Unmarshal([]byte(m.ToAddrs), &rs) == nil {
+			return rs
 		}
 	}
+	if list, err := mail.ParseAddressList(m.ToAddrs); err == nil {
+		for _, a := range list {
+			rs = append(rs, Recipient{Name: a.Name, Addr: a.Address})
+		}
+		return rs
+	}
+	for _, a := range strings.Split(m.ToAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			rs = append(rs, Recipient{Addr: a})
+		}
+	}
+	return rs
+}
+
+// To lists the recipients' bare addresses.
+func (m OutboxMail) To() []string {
+	out := []string{}
+	for _, r := range m.Recipients() {
+		out = append(out, r.Addr)
+	}
 	return out
+}
+
+// ToDisplay is the recipients for people to read: "Name <addr>; …".
+func (m OutboxMail) ToDisplay() string {
+	var parts []string
+	for _, r := range m.Recipients() {
+		if r.Name != "" {
+			parts = append(parts, r.Name+" <"+r.Addr+">")
+		} else {
+			parts = append(parts, r.Addr)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // References lists the References header's message ids.

@@ -212,7 +212,7 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 		if m.SentAt != nil {
 			at = *m.SentAt
 		}
-		v.Thread = append(v.Thread, ThreadEntry{At: at, ID: m.ID, Party: m.ToAddrs, Subject: m.Subject,
+		v.Thread = append(v.Thread, ThreadEntry{At: at, ID: m.ID, Party: m.ToDisplay(), Subject: m.Subject,
 			Kind: m.Kind, Status: m.Status, Attempts: m.Attempts, Error: m.LastError})
 	}
 	sort.SliceStable(v.Thread, func(i, j int) bool { return v.Thread[i].At.Before(v.Thread[j].At) })

@@ -411,7 +411,7 @@ func (tx *txn) bounce(m *store.Message, p *parser.Mail) error {
 		if row.Kind == "invitation" {
 			code = FindInvitationBounced
 		}
-		if err := tx.AddFinding(*row.RequestID, code, fmt.Sprintf("%s to %s: %s", row.Kind, row.ToAddrs, detail)); err != nil {
+		if err := tx.AddFinding(*row.RequestID, code, fmt.Sprintf("%s to %s: %s", row.Kind, strings.Join(row.To(), ", "), detail)); err != nil {
 			return err
 		}
 		if err := tx.audit(*row.RequestID, nil, "system", "", "", fmt.Sprintf("%s mail bounced: %s", row.Kind, detail)); err != nil {

@@ -246,7 +246,6 @@ func (t *txn) queue(m outMail) error {
 	if err != nil {
 		return fmt.Errorf("rendering %s: %w", m.kind, err)
 	}
-	to := (&mail.Address{Name: parser.SanitizeText(m.toName, 100), Address: m.to}).String()
 	var rid *int64
 	if m.requestID != 0 {
 		rid = &m.requestID
@@ -267,7 +266,6 @@ func (t *txn) queue(m outMail) error {
 		RequestID:     rid,
 		FromAddr:      t.s.opts.From.String(),
 		ReplyTo:       t.s.opts.ReplyTo.String(),
-		ToAddrs:       to,
 		Subject:       r.Subject,
 		TextBody:      r.Text,
 		HTMLBody:      r.HTML,
@@ -277,6 +275,7 @@ func (t *txn) queue(m outMail) error {
 		AutoSubmitted: auto,
 		NextAttemptAt: t.s.now(),
 	}
+	row.SetRecipients(store.Recipient{Name: parser.SanitizeText(m.toName, 200), Addr: m.to})
 	if m.notBefore.After(row.NextAttemptAt) {
 		row.NextAttemptAt = m.notBefore
 	}
