@@ -211,10 +211,17 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 	if c.OtherReseller {
 		warnings = append(warnings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
 	}
+	if f, err := tx.fraudWarning(orgID, partner.ID, r.ID); err != nil {
+		return decision{}, err
+	} else if f != nil {
+		warnings = append(warnings, *f)
+	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
 		data: templates.Data{OrganizationName: org.Name}}, nil
 }
 
+// autoApprovable: only a request without any finding is approved without
+// ops; a warning such as fraud_reported leaves it to them.
 func (tx *txn) autoApprovable(partner *store.Partner, auth parser.AuthResult, d decision) bool {
 	return tx.s.opts.AutoApproveTrusted && partner != nil && partner.Trusted &&
 		auth.Checked && !auth.Failed && len(d.findings) == 0
