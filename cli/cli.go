@@ -86,6 +86,7 @@ func init() {
 		{[]string{"partners", "list"}, "[--json]", "partners", cmdPartnersList},
 		{[]string{"orgs", "import"}, "FILE.csv", "upsert organizations (header id,name,status,admin_name,admin_email,country,locale)", cmdOrgsImport},
 		{[]string{"orgs", "list"}, "[--json]", "organizations", cmdOrgsList},
+		{[]string{"orgs", "clear-fraud"}, "ORG_ID --by WHO --reason TEXT", "clear the organization's open fraud reports (audited)", cmdOrgsClearFraud},
 		{[]string{"links", "list"}, "[--json]", "links", cmdLinksList},
 		{[]string{"links", "revoke"}, "ID --by WHO", "revoke a link", cmdLinksRevoke},
 		{[]string{"invites", "resend"}, "ID [--by WHO]", "send a new invitation for a request (the old link stops working)", cmdInvitesResend},

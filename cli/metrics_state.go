@@ -28,7 +28,12 @@ var stateTables = []struct{ table, column, metric, label, help string }{
 	{"links", "status", "onboarder_links", "status", "Reseller links by status."},
 	{"outbox_mails", "status", "onboarder_outbox_mails", "status", "Outbox mails by status (pending, sent, failed, bounced, held)."},
 	{"webhook_events", "status", "onboarder_webhook_events", "status", "Webhook events by status (pending, sent, failed)."},
+	{"fraud_reports", "status", "onboarder_fraud_reports", "status", "Fraud reports (invitations declined as not requested) by status (open, cleared)."},
 }
+
+// stateZeros are reported as 0 when no row has them, so that an alert on
+// them needs no "or vector(0)".
+var stateZeros = map[string][]string{"fraud_reports": {store.FraudOpen, store.FraudCleared}}
 
 func newStateCollector(st *store.Store, log *slog.Logger) *stateCollector {
 	c := &stateCollector{st: st, log: log, desc: map[string]*prometheus.Desc{}}
@@ -52,6 +57,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if err != nil {
 			c.log.Warn("metrics: counting failed", "table", t.table, "err", err)
 			continue
+		}
+		for _, k := range stateZeros[t.table] {
+			if _, ok := counts[k]; !ok {
+				counts[k] = 0
+			}
 		}
 		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(c.desc[t.table], prometheus.GaugeValue, float64(n), k)

@@ -47,6 +47,7 @@ type lookupMemo struct {
 	// outboxIDs are ids reserved from outbox_mails' sequence for rows a
 	// Deferred handle keeps (PostgreSQL); unused ones are left as gaps.
 	outboxIDs []int64
+	fraud     fraudMemo // open fraud reports (OpenFraudReportsFor)
 }
 
 // outboxIDBlock is how many outbox ids one reservation takes.

@@ -151,7 +151,7 @@ func (q *Q) ListWebhooks(status string, limit int) ([]WebhookEvent, error) {
 // column must be one of the fixed pairs below.
 func (s *Store) CountBy(ctx context.Context, table, column string) (map[string]int64, error) {
 	switch table + "." + column {
-	case "requests.state", "outbox_mails.status", "webhook_events.status", "links.status":
+	case "requests.state", "outbox_mails.status", "webhook_events.status", "links.status", "fraud_reports.status":
 	default:
 		return nil, fmt.Errorf("counting %s by %s: not allowed", table, column)
 	}

@@ -436,3 +436,66 @@ func TestConsoleShowsFraudFlag(t *testing.T) {
 		contains(t, "request page", r.Body, "possibly_fraudulent", "flagged as possibly fraudulent by the customer", "customer:nancy@northwind.example")
 	})
 }
+
+// A decline as not requested marks the organization: the queue lists the
+// report and highlights flagged requests, a later request's page shows the
+// banner with a clear form, and clearing needs a session, a same-origin
+// post and a reason, and is audited with the ops user.
+func TestConsoleFraudReportedAndCleared(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, "")
+		ctx := context.Background()
+		c := f.client()
+		c.login()
+		declined := f.deliver("jonas@alpenblick.example", "Northwind Traders", orgEN)
+		token := f.approve(declined)
+		if r := c.post("/invite/"+token+"/decline", url.Values{"not_requested": {"1"}}); r.Status != http.StatusOK {
+			t.Fatalf("decline: %d", r.Status)
+		}
+		f.clock.Add(60e9)
+		later := f.deliver("sam@cloudharbor.example", "Northwind Traders", orgEN)
+
+		r := c.get("/ops/")
+		contains(t, "queue", r.Body, `id="fraud-reports"`, ">"+store.Reference(declined)+"</a>", `class="fraud-row"`,
+			"fraud_reported", "⚠ fraud")
+		path := fmt.Sprintf("/ops/requests/%d", later)
+		r = c.get(path)
+		contains(t, "flagged request", r.Body, `id="fraud-banner"`, "fraud_reported", store.Reference(declined),
+			"matched by organization", "matches this request by organization", `action="`+path+`/clear-fraud"`,
+			`name="organization_id" value="`+orgEN+`"`)
+
+		form := url.Values{"organization_id": {orgEN}, "reason": {"Nancy confirmed by phone: her colleague asked."}}
+		if r := f.client().post(path+"/clear-fraud", form); r.Status != http.StatusUnauthorized {
+			t.Errorf("clearing without a session: %d", r.Status)
+		}
+		if r := c.post(path+"/clear-fraud", form, "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+			t.Errorf("cross-site clear: %d", r.Status)
+		}
+		if r := c.post(path+"/clear-fraud", url.Values{"organization_id": {orgEN}, "reason": {" "}}); r.Status != http.StatusBadRequest ||
+			!strings.Contains(r.Body, "give a reason") {
+			t.Errorf("clearing without a reason: %d", r.Status)
+		}
+		if reps, _ := st.Q(ctx).OpenFraudReportsFor(orgEN, 0); len(reps) != 1 {
+			t.Fatalf("refused clears changed the report: %+v", reps)
+		}
+		r = c.post(path+"/clear-fraud", form)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != path+"?done=clear-fraud" {
+			t.Fatalf("clear: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		if reps, _ := st.Q(ctx).OpenFraudReportsFor(orgEN, 0); len(reps) != 0 {
+			t.Errorf("open reports after clearing: %+v", reps)
+		}
+		r = c.get(path + "?done=clear-fraud")
+		contains(t, "after clearing", r.Body, "The fraud report is cleared", `id="fraud-banner"`, "no report on its organization",
+			"ops:"+opsEmail, "cleared: Nancy confirmed by phone")
+		lacks(t, "after clearing", r.Body, "/clear-fraud\"")
+		if r := c.post(path+"/clear-fraud", form); r.Status != http.StatusConflict {
+			t.Errorf("clearing twice: %d", r.Status)
+		}
+		lacks(t, "queue after clearing", c.get("/ops/").Body, `id="fraud-reports"`)
+
+		// Later requests from the partner are clean.
+		next := f.deliver("jonas@alpenblick.example", "Bäckerei Sonnenschein", orgDE)
+		lacks(t, "request after clearing", c.get(fmt.Sprintf("/ops/requests/%d", next)).Body, "fraud_reported", `id="fraud-banner"`)
+	})
+}

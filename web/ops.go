@@ -38,6 +38,7 @@ func (s *Server) routeConsole() {
 	m.Handle("GET /ops/{$}", s.auth(s.queue))
 	m.Handle("GET /ops/requests/{id}", s.auth(s.request))
 	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.act))
+	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.clearFraud))
 	m.Handle("GET /ops/partners", s.auth(s.partners))
 	m.Handle("GET /ops/organizations", s.auth(s.organizations))
 	m.Handle("GET /ops/links", s.auth(s.links))
@@ -102,6 +103,8 @@ var flashes = map[string]string{
 	"revoke":    "The link is revoked.",
 	"reprocess": "The mail was handled again.",
 	"retry":     "The mail is queued to be sent again.",
+	"clear-fraud": "The fraud report is cleared: later requests for the organization or from the partner are no longer " +
+		"flagged fraud_reported.",
 }
 
 // ---- login ----
@@ -194,6 +197,8 @@ type queueData struct {
 	Tabs     []tab
 	Limit    int
 	Now      time.Time
+	// FraudReports are the open ones, shown above the queue.
+	FraudReports []workflow.FraudReportView
 }
 
 var queueStates = []string{"open", store.StatePendingApproval, store.StateNeedsInfo, store.StateInvited,
@@ -233,6 +238,11 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		s.opsFail(w, r, err)
 		return
 	}
+	frauds, err := s.wf.OpenFraudReports(ctx)
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
 	var tabs []tab
 	for _, st := range queueStates {
 		v := url.Values{"state": {st}}
@@ -252,7 +262,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == f.State, Count: n})
 	}
 	s.ops(w, r, http.StatusOK, "queue.html", "Queue", "queue",
-		queueData{Items: items, Filter: f, Partners: partners, Tabs: tabs, Limit: f.Limit, Now: s.opts.Now()})
+		queueData{Items: items, FraudReports: frauds, Filter: f, Partners: partners, Tabs: tabs, Limit: f.Limit, Now: s.opts.Now()})
 }
 
 // ---- one request ----

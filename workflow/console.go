@@ -120,6 +120,9 @@ type RequestView struct {
 	// the approve button is clicked.
 	Recipient Recipient
 	Audit     []store.AuditEntry
+	// FraudReports are the open fraud reports on the request's
+	// organization or against its partner (fraud.go).
+	FraudReports []FraudReportView
 	// Version identifies what the page showed; actions carry it back, and
 	// an action on a request that changed meanwhile is refused.
 	Version int64
@@ -179,6 +182,9 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 	}
 	if v.Findings, err = q.Findings(id); err != nil {
 		return v, fmt.Errorf("loading findings of %s: %w", r.Reference(), err)
+	}
+	if v.FraudReports, err = s.requestFraudReports(q, r); err != nil {
+		return v, fmt.Errorf("loading fraud reports for %s: %w", r.Reference(), err)
 	}
 	if v.Audit, err = q.Audit(id); err != nil {
 		return v, fmt.Errorf("loading audit of %s: %w", r.Reference(), err)

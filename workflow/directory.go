@@ -132,6 +132,12 @@ func (tx *txn) directoryDown(r *store.Request, partner *store.Partner, orgID str
 	if d, dup, err := tx.duplicateOf(r, partner, orgID, ""); err != nil || dup {
 		return d, err
 	}
+	// RecheckDirectory looks again once the directory has resolved the ID.
+	if f, err := tx.fraudWarning(orgID, partner.ID, r.ID); err != nil {
+		return decision{}, err
+	} else if f != nil {
+		warnings = append(warnings, *f)
+	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived,
 		findings: append([]finding{{FindDirectoryUnavailable, orgID}}, warnings...)}, nil
 }
@@ -247,6 +253,18 @@ func (tx *txn) recheck(id int64, written string) error {
 		}
 		if other {
 			d.findings = append(d.findings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
+		}
+		// Flagged while the directory was down (by the ID as written), or now.
+		if fs, err := tx.Findings(r.ID); err != nil {
+			return err
+		} else if !hasFinding(fs, FindFraudReported) {
+			f, err := tx.fraudWarning(org.ID, partner.ID, r.ID)
+			if err != nil {
+				return err
+			}
+			if f != nil {
+				d.findings = append(d.findings, *f)
+			}
 		}
 	}
 	set := map[string]any{}

@@ -352,7 +352,8 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 
 // Decline is the administrator's refusal, with an optional message for the
 // partner. fraud flags the request to ops as possibly not requested by the
-// customer at all.
+// customer at all, and files a fraud report that marks the organization and
+// the partner until ops clear it (fraud.go).
 func (s *Service) Decline(ctx context.Context, token, message string, fraud bool) (InvitationInfo, error) {
 	var info InvitationInfo
 	err := s.transact(ctx, func(tx *txn) error {
@@ -386,7 +387,12 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 			if err := tx.AddFinding(r.ID, FindPossibleFraud, "the organization's administrator says this was not requested by them"); err != nil {
 				return err
 			}
-			if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateDeclined, store.StateDeclined, "flagged as possibly fraudulent by the customer"); err != nil {
+			if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateDeclined, store.StateDeclined, fmt.Sprintf(
+				"flagged as possibly fraudulent by the customer: organization %s and partner %s are marked fraud_reported until ops clear it",
+				info.Organization.ID, info.Partner.Name)); err != nil {
+				return err
+			}
+			if err := tx.reportFraud(r, actor); err != nil {
 				return err
 			}
 		}

@@ -218,10 +218,17 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 		}
 		warnings = append(warnings, finding{FindNoAdminContact, detail})
 	}
+	if f, err := tx.fraudWarning(orgID, partner.ID, r.ID); err != nil {
+		return decision{}, err
+	} else if f != nil {
+		warnings = append(warnings, *f)
+	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
 		data: templates.Data{OrganizationName: org.Name}}, nil
 }
 
+// autoApprovable: only a request without any finding is approved without
+// ops; a warning such as fraud_reported leaves it to them.
 func (tx *txn) autoApprovable(partner *store.Partner, auth parser.AuthResult, d decision) bool {
 	return tx.s.opts.AutoApproveTrusted && partner != nil && partner.Trusted &&
 		auth.Checked && !auth.Failed && len(d.findings) == 0

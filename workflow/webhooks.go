@@ -12,17 +12,20 @@ import (
 
 // Webhook event types are "request.<state>" and "link.<status>", one for
 // every transition, e.g. request.pending_approval, request.invited,
-// link.invited, link.active, link.revoked.
+// link.invited, link.active, link.revoked; and organization.fraud_reported
+// and organization.fraud_cleared for fraud reports (fraud.go).
 
 // Event is the JSON body of a webhook delivery.
 type Event struct {
 	ID         string        `json:"id"`   // unique per event; also the X-Onboarder-Delivery header
-	Type       string        `json:"type"` // request.<state> or link.<status>
+	Type       string        `json:"type"` // request.<state>, link.<status> or organization.fraud_*
 	OccurredAt time.Time     `json:"occurred_at"`
 	Actor      string        `json:"actor,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	Request    *EventRequest `json:"request,omitempty"`
 	Link       *EventLink    `json:"link,omitempty"`
+	// FraudReport: the report of an organization.fraud_* event.
+	FraudReport *EventFraudReport `json:"fraud_report,omitempty"`
 }
 
 // EventRequest is the request an event is about.

@@ -1,0 +1,42 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+// clearFraud clears the open fraud reports on the organization named by
+// the form of a request's page, with the ops user and the reason; the
+// audit entry goes on the reported request and on this one.
+func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
+	id, ok := requestID(r)
+	if !ok {
+		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
+		return
+	}
+	if err := parseSmallForm(w, r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	org, by := r.PostFormValue("organization_id"), userOf(r).Email
+	n, err := s.wf.ClearFraud(r.Context(), org, by, r.PostFormValue("reason"), id)
+	switch {
+	case err == nil:
+		s.log.Info("console action", "request_ref", store.Reference(id), "action", "clear-fraud", "organization_id", org,
+			"reports", n, "ops_user", by)
+		http.Redirect(w, r, fmt.Sprintf("/ops/requests/%d?done=clear-fraud", id), http.StatusSeeOther)
+	case errors.Is(err, workflow.ErrClearReasonRequired):
+		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason for clearing the fraud report; it is kept in the audit trail.")
+	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
+		s.showRequest(w, r, http.StatusConflict, "Nothing was done: "+err.Error()+".")
+	case errors.Is(err, workflow.ErrNotFound):
+		s.opsFail(w, r, err)
+	default:
+		s.log.Error("console action failed", "request_ref", store.Reference(id), "action", "clear-fraud", "err", err)
+		s.showRequest(w, r, http.StatusInternalServerError, "The action failed: "+err.Error())
+	}
+}
