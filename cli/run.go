@@ -35,6 +35,7 @@ func cmdRun(e *env) error {
 	for _, kv := range e.cfg.Redacted() {
 		e.log.Debug("config", "name", kv.Name, "value", kv.Value)
 	}
+	e.warnConfig()
 	if e.cfg.SMTP == nil {
 		e.log.Warn("ONBOARDER_SMTP_URL is not set: mail is queued but not sent")
 	}
@@ -99,6 +100,13 @@ func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time },
 	return nil
 }
 
+// warnConfig logs what the configuration leaves unprotected.
+func (e *env) warnConfig() {
+	for _, w := range e.cfg.Warnings() {
+		e.log.Warn(w)
+	}
+}
+
 func cmdConfigCheck(e *env) error {
 	if _, err := e.flags(flag.NewFlagSet("config check", flag.ContinueOnError)); err != nil {
 		return err
@@ -107,6 +115,9 @@ func cmdConfigCheck(e *env) error {
 		fmt.Fprintf(e.stdout, "%-34s %s\n", kv.Name, kv.Value)
 	}
 	fmt.Fprintln(e.stdout)
+	for _, w := range e.cfg.Warnings() {
+		fmt.Fprintf(e.stdout, "warn  %s\n", w)
+	}
 	var failed []string
 	check := func(what string, err error) {
 		if err != nil {

@@ -159,6 +159,7 @@ func cmdPoll(e *env) error {
 	if err := e.open(); err != nil {
 		return err
 	}
+	e.warnConfig()
 	holder := holderID()
 	// Wait (at most one lease period) for a worker that is polling, or that
 	// died while holding the lease, to let go.

@@ -347,6 +347,22 @@ func (c Config) Redacted() []KV {
 	}
 }
 
+// WarningNoSenderAuth is the warning of Warnings when nothing authenticates senders.
+const WarningNoSenderAuth = "no sender authentication is configured (neither " + EnvTrustedAuthServID + " nor " +
+	EnvVerifyDKIM + "=true): every request stays sender_auth_unchecked, nothing is approved automatically, " +
+	"and a forged From address of a partner can only be caught by ops; set " + EnvTrustedAuthServID +
+	" to the authserv-id of your MX's Authentication-Results header, or " + EnvVerifyDKIM + "=true"
+
+// Warnings returns what the configuration leaves unprotected, one line each,
+// for the start of `run` and `poll` and for `onboarder config check`.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.TrustedAuthServID == "" && !c.VerifyDKIM {
+		w = append(w, WarningNoSenderAuth)
+	}
+	return w
+}
+
 // secret shows whether a secret is set, never its value.
 func secret(v string) string {
 	if v == "" {

@@ -890,3 +890,37 @@ func TestOutboxLeaseFollowsSMTPTimeout(t *testing.T) {
 		t.Errorf("lease 6m with SMTP timeout 2m30s: %v, want a one-line error asking for at least 10m0s", err)
 	}
 }
+
+func TestWarningsWithoutSenderAuthentication(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		warn bool
+	}{
+		{env: nil, warn: true},
+		{env: map[string]string{EnvVerifyDKIM: "false"}, warn: true},
+		{env: map[string]string{EnvTrustedAuthServID: "mx.partners.example"}},
+		{env: map[string]string{EnvVerifyDKIM: "true"}},
+	} {
+		cfg, _, err := Load(nil, envOf(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(cfg.Warnings(), "\n")
+		if !tc.warn {
+			if got != "" {
+				t.Errorf("%v: warnings %q", tc.env, got)
+			}
+			continue
+		}
+		// What it means and how to fix it.
+		for _, want := range []string{"sender_auth_unchecked", "nothing is approved automatically", "forged From",
+			"only be caught by ops", "set ONBOARDER_TRUSTED_AUTHSERV_ID to the authserv-id", "ONBOARDER_VERIFY_DKIM=true"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%v: warning %q lacks %q", tc.env, got, want)
+			}
+		}
+		if strings.Contains(got, "\n") {
+			t.Errorf("warning is not one line: %q", got)
+		}
+	}
+}

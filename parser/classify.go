@@ -12,8 +12,10 @@ import (
 var commentRe = regexp.MustCompile(`\([^()]*\)`)
 
 // readAuthResults reads the topmost Authentication-Results header whose
-// authserv-id is the trusted one. Headers added by anyone else are ignored.
-func readAuthResults(h header, trusted string) AuthResult {
+// authserv-id is the trusted one. Headers added by anyone else are ignored,
+// and so are results about another domain than that of fromAddr (the one
+// From address, "" when there is none): only they say who wrote the mail.
+func readAuthResults(h header, trusted, fromAddr string) AuthResult {
 	var ar AuthResult
 	trusted = strings.ToLower(strings.TrimSpace(trusted))
 	if trusted == "" {
@@ -32,8 +34,16 @@ func readAuthResults(h header, trusted string) AuthResult {
 		}
 		v = commentRe.ReplaceAllString(commentRe.ReplaceAllString(v, " "), " ")
 		_, results := parseAuthResults(v)
+		fromDomain := authDomain(fromAddr)
 		dkimPass := false
+		var ignored []string
 		for _, r := range results {
+			if !r.aboutFrom(fromDomain) {
+				if r.value != "none" && len(ignored) < 5 {
+					ignored = append(ignored, r.String())
+				}
+				continue
+			}
 			switch r.method {
 			case "dmarc":
 				if ar.DMARC == "" {
@@ -56,12 +66,58 @@ func readAuthResults(h header, trusted string) AuthResult {
 			ar.DKIM = "pass"
 		}
 		ar.Failed = ar.DMARC == "fail" || (ar.DKIM == "fail" && (ar.SPF == "fail" || ar.SPF == "hardfail"))
+		if len(ignored) > 0 {
+			ar.Detail = "results not about the From domain " + SanitizeText(fromDomain, 100) + " ignored: "
+			if fromDomain == "" {
+				ar.Detail = "no single From address: results ignored: "
+			}
+			ar.Detail += strings.Join(ignored, ", ")
+		}
 		return ar
 	}
 	return ar
 }
 
-type authEntry struct{ method, value string }
+// authEntry is one result of an Authentication-Results header; domain is
+// the domain it is about (DMARC header.from, DKIM header.d, SPF
+// smtp.mailfrom), lower case, "" when the header does not say.
+type authEntry struct{ method, value, domain string }
+
+// aboutFrom reports whether the result is about fromDomain: DMARC only for
+// exactly that domain, DKIM and SPF for a domain of the same
+// organizational domain (DMARC relaxed alignment).
+func (e authEntry) aboutFrom(fromDomain string) bool {
+	if fromDomain == "" || e.domain == "" {
+		return false
+	}
+	switch e.method {
+	case "dmarc":
+		return e.domain == fromDomain
+	case "dkim", "spf":
+		return orgDomain(e.domain) == orgDomain(fromDomain)
+	}
+	return false
+}
+
+// String is the result as ops read it in a finding.
+func (e authEntry) String() string {
+	prop := map[string]string{"dmarc": "header.from", "dkim": "header.d", "spf": "smtp.mailfrom"}[e.method]
+	d := SanitizeText(e.domain, 100)
+	if d == "" {
+		d = "(none)"
+	}
+	return SanitizeText(e.method+"="+e.value, 40) + " " + prop + "=" + d
+}
+
+// authDomain returns the domain of a property value: an address's domain,
+// or the value itself, lower case, without quotes or a trailing dot.
+func authDomain(v string) string {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"<>`))
+	if i := strings.LastIndexByte(v, '@'); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSuffix(v, ".")
+}
 
 // authservID returns the authserv-id of an Authentication-Results value:
 // the first token, after leading comments and white space, up to white
@@ -97,7 +153,7 @@ func authservID(v string) string {
 }
 
 // parseAuthResults uses go-msgauth's parser and falls back to a lenient
-// "method=value" scan when it refuses the header.
+// "method=value property=value ..." scan when it refuses the header.
 func parseAuthResults(v string) (string, []authEntry) {
 	var out []authEntry
 	id, results, err := authres.Parse(v)
@@ -105,11 +161,15 @@ func parseAuthResults(v string) (string, []authEntry) {
 		for _, r := range results {
 			switch r := r.(type) {
 			case *authres.DKIMResult:
-				out = append(out, authEntry{"dkim", strings.ToLower(string(r.Value))})
+				d := r.Domain
+				if d == "" {
+					d = r.Identifier
+				}
+				out = append(out, authEntry{"dkim", strings.ToLower(string(r.Value)), authDomain(d)})
 			case *authres.SPFResult:
-				out = append(out, authEntry{"spf", strings.ToLower(string(r.Value))})
+				out = append(out, authEntry{"spf", strings.ToLower(string(r.Value)), authDomain(r.From)})
 			case *authres.DMARCResult:
-				out = append(out, authEntry{"dmarc", strings.ToLower(string(r.Value))})
+				out = append(out, authEntry{"dmarc", strings.ToLower(string(r.Value)), authDomain(r.From)})
 			}
 		}
 		return strings.TrimSpace(id), out
@@ -121,17 +181,38 @@ func parseAuthResults(v string) (string, []authEntry) {
 	}
 	id = fields[0]
 	for _, p := range parts[1:] {
-		for _, f := range strings.Fields(p) {
-			k, val, ok := strings.Cut(f, "=")
-			if !ok {
-				continue
-			}
-			k = strings.ToLower(k)
-			if k == "dkim" || k == "spf" || k == "dmarc" {
-				out = append(out, authEntry{k, strings.ToLower(strings.Trim(val, `"`))})
-			}
-			break
+		fs := strings.Fields(p)
+		for len(fs) > 0 && !strings.Contains(fs[0], "=") {
+			fs = fs[1:] // words before the method are skipped
 		}
+		if len(fs) == 0 {
+			continue
+		}
+		k, val, ok := strings.Cut(fs[0], "=")
+		k = strings.ToLower(k)
+		if !ok || (k != "dkim" && k != "spf" && k != "dmarc") {
+			continue
+		}
+		props := map[string]string{}
+		for _, f := range fs[1:] {
+			if pk, pv, ok := strings.Cut(f, "="); ok {
+				props[strings.ToLower(pk)] = pv
+			}
+		}
+		e := authEntry{method: k, value: strings.ToLower(strings.Trim(val, `"`))}
+		switch k {
+		case "dmarc":
+			e.domain = authDomain(props["header.from"])
+		case "spf":
+			e.domain = authDomain(props["smtp.mailfrom"])
+		case "dkim":
+			d := props["header.d"]
+			if d == "" {
+				d = props["header.i"]
+			}
+			e.domain = authDomain(d)
+		}
+		out = append(out, e)
 	}
 	return id, out
 }
@@ -200,11 +281,11 @@ func (p *parse) classify(h header, segs []segment) {
 
 func (p *parse) fromIsDaemon(h header) bool {
 	m := p.m
-	local, _, _ := strings.Cut(m.From.Addr, "@")
+	local, _, _ := strings.Cut(p.looseFrom.Addr, "@")
 	if daemonLocalRe.MatchString(local) {
 		return true
 	}
-	if m.From.Name != "" && daemonNameRe.MatchString(m.From.Name) {
+	if p.looseFrom.Name != "" && daemonNameRe.MatchString(p.looseFrom.Name) {
 		return true
 	}
 	raw := h.Get("From")

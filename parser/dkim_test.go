@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -50,7 +51,7 @@ func TestVerifyDKIM(t *testing.T) {
 		"sel._domainkey.mail.nordwind-it.example": good.record,
 		"sel._domainkey.bulkmailer.example":       good.record,
 	}
-	lookup := func(name string) ([]string, error) {
+	lookup := func(_ context.Context, name string) ([]string, error) {
 		lookups.Add(1)
 		if r, ok := dns[name]; ok {
 			return []string{r}, nil
@@ -84,7 +85,7 @@ func TestVerifyDKIM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := VerifyDKIM([]byte(tt.raw), tt.from, DKIMOptions{LookupTXT: lookup})
+			res := VerifyDKIM(context.Background(), []byte(tt.raw), tt.from, DKIMOptions{LookupTXT: lookup})
 			if res.Aligned != tt.aligned {
 				t.Errorf("Aligned = %v, want %v (%s)", res.Aligned, tt.aligned, res.Detail)
 			}
@@ -103,7 +104,7 @@ func TestVerifyDKIM(t *testing.T) {
 			raw = dkimSign(t, raw, "bulkmailer.example", other)
 		}
 		lookups.Store(0)
-		res := VerifyDKIM([]byte(raw), "nordwind-it.example", DKIMOptions{LookupTXT: lookup, MaxSignatures: 3})
+		res := VerifyDKIM(context.Background(), []byte(raw), "nordwind-it.example", DKIMOptions{LookupTXT: lookup, MaxSignatures: 3})
 		if res.Aligned || res.Signatures != 3 || lookups.Load() > 3 {
 			t.Errorf("Aligned %v, %d signatures checked, %d lookups; want not aligned, 3, at most 3", res.Aligned, res.Signatures, lookups.Load())
 		}
@@ -112,14 +113,14 @@ func TestVerifyDKIM(t *testing.T) {
 		}
 	})
 	t.Run("no lookup configured", func(t *testing.T) {
-		if res := VerifyDKIM([]byte(signed), "nordwind-it.example", DKIMOptions{}); res.Aligned {
+		if res := VerifyDKIM(context.Background(), []byte(signed), "nordwind-it.example", DKIMOptions{}); res.Aligned {
 			t.Error("aligned without a lookup")
 		}
 	})
 	t.Run("huge header not read", func(t *testing.T) {
 		raw := "DKIM-Signature: v=1\r\nX-Big: " + strings.Repeat("a", 1<<20) + "\r\n" + signed
 		lookups.Store(0)
-		res := VerifyDKIM([]byte(raw), "nordwind-it.example", DKIMOptions{LookupTXT: lookup})
+		res := VerifyDKIM(context.Background(), []byte(raw), "nordwind-it.example", DKIMOptions{LookupTXT: lookup})
 		if res.Aligned || lookups.Load() != 0 {
 			t.Errorf("huge header: aligned %v after %d lookups", res.Aligned, lookups.Load())
 		}
@@ -141,27 +142,27 @@ func TestAuthResultsTrustRules(t *testing.T) {
 		},
 		{
 			name:   "foreign headers above and below are skipped",
-			fields: []string{"relay.internal.example; dmarc=fail", "mx.partners.example; dkim=pass; spf=pass; dmarc=pass", "evil.example; dmarc=fail"},
+			fields: []string{"relay.internal.example; dmarc=fail header.from=nordwind-it.example", "mx.partners.example; dkim=pass header.d=nordwind-it.example; spf=pass smtp.mailfrom=nordwind-it.example; dmarc=pass header.from=nordwind-it.example", "evil.example; dmarc=fail header.from=nordwind-it.example"},
 			want:   AuthResult{Checked: true, DMARC: "pass", DKIM: "pass", SPF: "pass"},
 		},
 		{
 			name:   "a forged header with our id below ours counts for nothing",
-			fields: []string{"mx.partners.example; dkim=none; spf=none", "mx.partners.example; dmarc=pass; dkim=pass; spf=pass"},
-			want:   AuthResult{Checked: true, DKIM: "none", SPF: "none"},
+			fields: []string{"mx.partners.example; dkim=none; spf=none smtp.mailfrom=nordwind-it.example", "mx.partners.example; dmarc=pass header.from=nordwind-it.example; dkim=pass header.d=nordwind-it.example"},
+			want:   AuthResult{Checked: true, SPF: "none"},
 		},
 		{
 			name:   "an oversized trusted header still decides",
-			fields: []string{"mx.partners.example; dmarc=fail (" + strings.Repeat("x", 20<<10) + ")", "mx.partners.example; dmarc=pass"},
+			fields: []string{"mx.partners.example; dmarc=fail header.from=nordwind-it.example (" + strings.Repeat("x", 20<<10) + ")", "mx.partners.example; dmarc=pass header.from=nordwind-it.example"},
 			want:   AuthResult{Checked: true, DMARC: "fail", Failed: true},
 		},
 		{
 			name:   "comment before the id, case and version",
-			fields: []string{"(our MX) MX.Partners.Example 1; dkim=fail; spf=fail"},
+			fields: []string{"(our MX) MX.Partners.Example 1; dkim=fail header.d=Nordwind-IT.example; spf=fail smtp.mailfrom=bounce@nordwind-it.example"},
 			want:   AuthResult{Checked: true, DKIM: "fail", SPF: "fail", Failed: true},
 		},
 		{
 			name:   "an id that merely starts like ours is not ours",
-			fields: []string{"mx.partners.example.evil.example; dmarc=pass", "mx.partners.examplex; dmarc=pass"},
+			fields: []string{"mx.partners.example.evil.example; dmarc=pass header.from=nordwind-it.example", "mx.partners.examplex; dmarc=pass header.from=nordwind-it.example"},
 			want:   AuthResult{},
 		},
 	}

@@ -33,8 +33,18 @@
 //     SPF fail together. Only the topmost Authentication-Results header whose
 //     authserv-id equals Options.TrustedAuthServID is read; its id is taken
 //     before anything else, so an oversized trusted header still decides.
+//     Of its results only those about the From domain count (DMARC
+//     header.from equal to it; DKIM header.d and SPF smtp.mailfrom with its
+//     organizational domain from the Public Suffix List), for a pass as for
+//     a fail: a forger's own domain can pass everything.
+//   - From and Sender are read strictly: a mail with two From fields, or a
+//     From that is not exactly one address, names no sender
+//     (Mail.SenderProblem, Mail.From empty); no pattern picks an address out
+//     of a broken field. The loose reading serves To, Cc, Reply-To and the
+//     mailer-daemon test only.
 //   - VerifyDKIM is the one function that may reach the network, and only
-//     through the TXT lookup its caller passes in (no resolver of its own).
+//     through the TXT lookup its caller passes in (no resolver of its own),
+//     for signatures aligned with the From domain, under one deadline.
 //   - Raw 8-bit bytes that are not valid UTF-8 (in headers, or in a body whose
 //     charset is unknown) are read as ISO-8859-1, byte by byte, so the result is
 //     always valid UTF-8 and Western names stay readable.

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -259,6 +261,10 @@ func unhex(c byte) byte {
 	}
 }
 
+// looseAddrRe picks addresses out of a field that does not parse. It serves
+// only fields that name no sender (To, Cc, Reply-To, X-Failed-Recipients)
+// and telling a mailer daemon apart: a regular expression would read
+// "<bob@partner.example@evil.example>" as bob@partner.example.
 var looseAddrRe = regexp.MustCompile(`[A-Za-z0-9._%+\-=~!#$&'*/?^{|}]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?`)
 
 // addressList parses an address header; ok is false when go-message could not
@@ -291,6 +297,62 @@ func (p *parse) addressList(h header, key string) (list []Address, n int, ok boo
 		}
 	}
 	return list, len(list), false
+}
+
+// oneAddress reads a field that says who the mail is from (From, Sender)
+// strictly: it returns the address when the mail has exactly one such field
+// holding exactly one plain address, else a reason for ops (present is false
+// when the mail has no such field). There is no fallback: what does not parse
+// names nobody.
+func (p *parse) oneAddress(h header, key string) (a Address, count int, present bool, problem string) {
+	values := h.Values(key)
+	if len(values) == 0 {
+		return Address{}, 0, false, "no " + key + " field"
+	}
+	var list []Address
+	var shown []string // the fields as written, for ops
+	broken := false
+	for _, v := range values {
+		if len(v) > 64<<10 {
+			return Address{}, 0, true, key + " field too long"
+		}
+		if len(shown) < 3 {
+			shown = append(shown, quoteForOps(p.decodeHeaderText(v)))
+		}
+		addrs, err := gomail.ParseAddressList(v)
+		broken = broken || err != nil
+		for _, x := range addrs {
+			list = append(list, Address{Name: SanitizeText(x.Name, 200), Addr: strings.ToLower(x.Address)})
+		}
+	}
+	switch {
+	case len(values) > 1:
+		return Address{}, len(list), true, fmt.Sprintf("%d %s fields: %s", len(values), key, strings.Join(shown, ", "))
+	case broken:
+		return Address{}, len(list), true, key + " does not parse as an address: " + shown[0]
+	case len(list) != 1:
+		return Address{}, len(list), true, fmt.Sprintf("%d %s addresses: %s", len(list), key, shown[0])
+	case !plainAddr(list[0].Addr):
+		return Address{}, 1, true, key + " address is not a plain local@domain: " + quoteForOps(list[0].Addr)
+	}
+	return list[0], 1, true, ""
+}
+
+// plainAddr reports whether a is local@domain with one "@" and nothing that
+// sanitizing would change (no white space, controls or invisible runes). A
+// quoted local part such as "bob@x"@evil.example is legal, but no partner
+// writes one, and it would confuse every domain check.
+func plainAddr(a string) bool {
+	local, domain, ok := strings.Cut(a, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || len(a) > 320 || !utf8.ValidString(a) {
+		return false
+	}
+	return SanitizeText(a, 0) == a && !strings.ContainsAny(a, " <>\"\\")
+}
+
+// quoteForOps quotes header text for a finding: one line, capped.
+func quoteForOps(s string) string {
+	return strconv.Quote(SanitizeText(s, 200))
 }
 
 var msgIDRe = regexp.MustCompile(`<([^<>\s]{1,995})>`)

@@ -91,8 +91,9 @@ type Mail struct {
 	Kind          Kind
 	MessageID     string // without <>, trimmed; "" if missing/invalid
 	From          Address
-	FromCount     int    // number of addresses in From
-	Sender        string // Sender: address, lower-cased, "" if none
+	FromCount     int    // addresses in the From field(s) that parse
+	Sender        string // Sender: address, lower-cased, "" if none or not one address
+	SenderProblem string // why the mail names no single sender (From is then empty), for ops; "" if it names one
 	ReturnPath    string
 	HasReturnPath bool // HasReturnPath && ReturnPath=="" means <> (null sender)
 	ReplyTo       string
@@ -126,13 +127,20 @@ type Mail struct {
 	Defects []string
 }
 
-// AuthResult is what the trusted Authentication-Results header says.
+// AuthResult is what the trusted Authentication-Results header says about
+// the From domain.
 type AuthResult struct {
-	Checked          bool   // a trusted Authentication-Results header was found
-	DMARC, DKIM, SPF string // result values as written, "" if absent
-	Failed           bool   // DMARC fail, or DKIM fail and SPF fail
-	// Detail is set by callers that reach a result another way (the
-	// workflow's own DKIM check); Parse leaves it empty.
+	Checked bool // a trusted Authentication-Results header was found
+	// DMARC, DKIM and SPF are result values as written, "" if absent, each
+	// only from a result about the From domain: DMARC with header.from that
+	// domain, DKIM with header.d and SPF with smtp.mailfrom of its
+	// organizational domain (relaxed alignment). A result about another
+	// domain says nothing about who wrote the mail.
+	DMARC, DKIM, SPF string
+	Failed           bool // DMARC fail, or DKIM fail and SPF fail
+	// Detail tells ops which results Parse ignored as not about the From
+	// domain; callers that reach a result another way (the workflow's own
+	// DKIM check) say so here too.
 	Detail string
 }
 
@@ -268,6 +276,7 @@ type parse struct {
 	attachedSubject   string
 	attachedFrom      string
 	mdn               bool
+	looseFrom         Address // the top From field read leniently: for classification only
 }
 
 func (p *parse) run(raw []byte) {
@@ -301,16 +310,20 @@ func (p *parse) readEnvelope(h header) {
 	m.InReplyTo = msgIDList(h.Get("In-Reply-To"), 100)
 	m.References = msgIDList(h.Get("References"), 100)
 
-	from, n, ok := p.addressList(h, "From")
-	if len(from) > 0 {
-		m.From = from[0]
+	// Who the mail is from is read strictly; the loose reading of the top
+	// From field only helps to tell a mailer daemon apart.
+	m.From, m.FromCount, _, m.SenderProblem = p.oneAddress(h, "From")
+	loose, _, ok := p.addressList(h, "From")
+	if len(loose) > 0 {
+		p.looseFrom = loose[0]
 	}
-	m.FromCount = n
 	if !ok {
 		m.addDefect(DefectBadAddress)
 	}
-	if s, _, _ := p.addressList(h, "Sender"); len(s) > 0 {
-		m.Sender = s[0].Addr
+	if s, _, present, problem := p.oneAddress(h, "Sender"); present && problem == "" {
+		m.Sender = s.Addr
+	} else if present && m.SenderProblem == "" {
+		m.SenderProblem = problem
 	}
 	if s, _, _ := p.addressList(h, "Reply-To"); len(s) > 0 {
 		m.ReplyTo = s[0].Addr
@@ -352,5 +365,5 @@ func (p *parse) readEnvelope(h header) {
 		m.IsRequestSubject = true
 		m.CustomerName = name
 	}
-	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID)
+	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID, m.From.Addr)
 }

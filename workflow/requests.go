@@ -100,7 +100,7 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 // with several From addresses, or a Sender other than From, is not trusted
 // to speak for anyone.
 func (tx *txn) senderPartner(p *parser.Mail) (*store.Partner, error) {
-	if p.FromCount != 1 || p.From.Addr == "" {
+	if p.SenderProblem != "" || p.FromCount != 1 || p.From.Addr == "" {
 		return nil, nil
 	}
 	if p.Sender != "" && !strings.EqualFold(p.Sender, p.From.Addr) {
@@ -118,6 +118,8 @@ func (tx *txn) senderPartner(p *parser.Mail) (*store.Partner, error) {
 
 func senderDetail(p *parser.Mail) string {
 	switch {
+	case p.SenderProblem != "":
+		return p.SenderProblem
 	case p.FromCount != 1:
 		return fmt.Sprintf("%d From addresses", p.FromCount)
 	case p.Sender != "" && !strings.EqualFold(p.Sender, p.From.Addr):

@@ -3,14 +3,17 @@ package workflow
 // What the worker trusts about a sender, and to whom it may answer.
 //
 //   - Authentication: the topmost Authentication-Results header of our own
-//     MX (parser), or, when there is none and VerifyDKIM is on, our own DKIM
-//     check: a valid signature whose d= has the From domain's organizational
-//     domain (DMARC relaxed alignment) authenticates the mail. The own check
-//     can only raise trust: without an aligned signature the mail stays
-//     unchecked (sender_auth_unchecked), never "failed", because SPF, the
-//     other half of DMARC, cannot be checked after delivery.
-//   - A mail with several From addresses, or a Sender other than From, speaks
-//     for nobody (senderPartner): it is rejected as unknown_sender, unanswered.
+//     MX (parser; only its results about the From domain count), or, when
+//     there is none and VerifyDKIM is on, our own DKIM check: a valid
+//     signature whose d= has the From domain's organizational domain (DMARC
+//     relaxed alignment) authenticates the mail; other signatures are not
+//     looked up, and all lookups of a mail share one deadline (DKIMTimeout).
+//     The own check can only raise trust: without an aligned signature the
+//     mail stays unchecked (sender_auth_unchecked), never "failed", because
+//     SPF, the other half of DMARC, cannot be checked after delivery.
+//   - A mail with several From fields or addresses, a From that does not
+//     parse, or a Sender other than From, speaks for nobody (senderPartner):
+//     it is rejected as unknown_sender, unanswered.
 //   - Answers go only to the From address of the partner's mail, and only
 //     while that address matches the partner's sender rules (an exact address,
 //     or any address of a registered domain: a domain rule registers every
@@ -45,8 +48,6 @@ const (
 	DefaultAnswerLimitPartner = 100
 	DefaultAnswerWindow       = time.Hour
 	DefaultRawRetention       = 90 * 24 * time.Hour
-	// dkimLookupTimeout bounds one DNS lookup of the own DKIM check.
-	dkimLookupTimeout = 5 * time.Second
 )
 
 func (o *Options) securityDefaults() {
@@ -65,6 +66,9 @@ func (o *Options) securityDefaults() {
 	if o.MaxDKIMSignatures <= 0 {
 		o.MaxDKIMSignatures = 5
 	}
+	if o.DKIMTimeout <= 0 {
+		o.DKIMTimeout = parser.DefaultDKIMTimeout
+	}
 }
 
 // ownAuthentication settles p.Auth before the checks run; it runs before
@@ -79,7 +83,11 @@ func (o *Options) securityDefaults() {
 // envelope, says nothing about the From address.
 func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.Mail) {
 	if a := p.Auth; a.Checked && !a.Failed && a.DMARC != "pass" {
-		p.Auth = parser.AuthResult{Detail: "trusted Authentication-Results without a DMARC pass (" + authDetail(a) + ")"}
+		detail := "trusted Authentication-Results without a DMARC pass for the From domain (" + authDetail(a) + ")"
+		if a.Detail != "" {
+			detail += "; " + a.Detail
+		}
+		p.Auth = parser.AuthResult{Detail: detail}
 	}
 	if !s.opts.VerifyDKIM || p.Auth.Checked || s.opts.LookupTXT == nil {
 		return
@@ -87,19 +95,15 @@ func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.M
 	if p.Kind != parser.KindRequest && p.RequestTag == "" && len(p.InReplyTo) == 0 && len(p.References) == 0 {
 		return // nothing this mail could do needs authentication
 	}
-	if p.FromCount != 1 || p.From.Addr == "" {
+	if p.SenderProblem != "" || p.FromCount != 1 || p.From.Addr == "" {
 		return
 	}
 	if _, err := s.st.Q(ctx).PartnerForSender(p.From.Addr); err != nil {
 		return // unknown senders are rejected anyway: no DNS work for them
 	}
 	domain := p.From.Addr[strings.LastIndexByte(p.From.Addr, '@')+1:]
-	lookup := func(name string) ([]string, error) {
-		lctx, cancel := context.WithTimeout(ctx, dkimLookupTimeout)
-		defer cancel()
-		return s.opts.LookupTXT(lctx, name)
-	}
-	res := parser.VerifyDKIM(raw, domain, parser.DKIMOptions{LookupTXT: lookup, MaxSignatures: s.opts.MaxDKIMSignatures})
+	res := parser.VerifyDKIM(ctx, raw, domain, parser.DKIMOptions{LookupTXT: s.opts.LookupTXT,
+		MaxSignatures: s.opts.MaxDKIMSignatures, Timeout: s.opts.DKIMTimeout})
 	if res.Aligned { // an aligned DKIM pass is a DMARC pass
 		p.Auth = parser.AuthResult{Checked: true, DKIM: "pass", DMARC: "pass", Detail: "own DKIM check: " + res.Detail}
 	} else {

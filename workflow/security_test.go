@@ -34,6 +34,18 @@ func (f *fixture) newOrg() string {
 	return id
 }
 
+// findingDetails lists the request's findings as "code: detail | ...".
+func (f *fixture) findingDetails(id int64) string {
+	f.t.Helper()
+	fs, err := f.st.Q(context.Background()).Findings(id)
+	storetest.Must(f.t, err)
+	var out []string
+	for _, x := range fs {
+		out = append(out, x.Code+": "+x.Detail)
+	}
+	return strings.Join(out, " | ")
+}
+
 // allOutbox lists every outbox row.
 func (f *fixture) allOutbox() []store.OutboxMail {
 	f.t.Helper()
@@ -206,6 +218,20 @@ func TestSpoofing(t *testing.T) {
 				raw: request("e@bluebird.example", "s10@bluebird.example", "Globex", body, "Authentication-Results: mx.partners.example; dkim=pass header.d=bulkmailer.example; spf=pass smtp.mailfrom=bulkmailer.example")},
 			{name: "trusted partner, authenticated: approved", state: store.StateInvited, mailTo: "d@bluebird.example",
 				raw: request("d@bluebird.example", "s9@bluebird.example", "Globex", body, trustedAR)},
+			{name: "two From fields", state: store.StateRejected, finding: "unknown_sender: 2 From fields",
+				raw: request("ops@acme.example", "s11@evil.example", "Globex", body, "From: eve@evil.example")},
+			{name: "two From fields, both the partner's", state: store.StateRejected, finding: workflow.FindUnknownSender,
+				raw: request("ops@acme.example", "s12@evil.example", "Globex", body, "From: ops@acme.example")},
+			{name: "a From that does not parse hides the partner's address", state: store.StateRejected, finding: "unknown_sender: From does not parse as an address: \"<ops@acme.example@evil.example>\"",
+				raw: request("<ops@acme.example@evil.example>", "s13@evil.example", "Globex", body)},
+			{name: "a Sender that does not parse", state: store.StateRejected, finding: "unknown_sender: Sender does not parse",
+				raw: request("ops@acme.example", "s14@evil.example", "Globex", body, "Sender: <ops@acme.example@evil.example>")},
+			{name: "trusted partner, DMARC pass of another domain: not approved", state: store.StatePendingApproval, finding: "sender_auth_unchecked: no trusted Authentication-Results; trusted Authentication-Results without a DMARC pass for the From domain (dmarc=none dkim=none spf=none); results not about the From domain bluebird.example ignored: dkim=pass header.d=evil.example, spf=pass smtp.mailfrom=evil.example, dmarc=pass header.from=evil.example", mailTo: "f@bluebird.example",
+				raw: request("f@bluebird.example", "s15@evil.example", "Globex", body,
+					"Authentication-Results: mx.partners.example; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=evil.example; dmarc=pass header.from=evil.example")},
+			{name: "failures of another domain say nothing about the partner", state: store.StatePendingApproval, finding: workflow.FindSenderAuthUnchecked, mailTo: "g@bluebird.example",
+				raw: request("g@bluebird.example", "s16@bluebird.example", "Globex", body,
+					"Authentication-Results: mx.partners.example; dkim=fail header.d=evil.example; spf=fail smtp.mailfrom=evil.example; dmarc=fail header.from=evil.example")},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -218,8 +244,8 @@ func TestSpoofing(t *testing.T) {
 				if r.State != tt.state {
 					t.Errorf("state %s, want %s (findings %s)", r.State, tt.state, f.findings(r.ID))
 				}
-				if tt.finding != "" && !strings.Contains(f.findings(r.ID), tt.finding) {
-					t.Errorf("findings %q lack %s", f.findings(r.ID), tt.finding)
+				if tt.finding != "" && !strings.Contains(f.findingDetails(r.ID), tt.finding) {
+					t.Errorf("findings %q lack %s", f.findingDetails(r.ID), tt.finding)
 				}
 				for _, m := range f.allOutbox()[before:] {
 					if m.Kind == templates.KindInvitation {
@@ -270,9 +296,12 @@ func TestOwnDKIMVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	record := "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
-	var lookups atomic.Int32
+	var lookups, unaligned atomic.Int32
 	lookup := func(ctx context.Context, name string) ([]string, error) {
 		lookups.Add(1)
+		if strings.HasSuffix(name, ".bulk.example") {
+			unaligned.Add(1)
+		}
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("lookup without a deadline")
 		}
@@ -326,11 +355,61 @@ func TestOwnDKIMVerification(t *testing.T) {
 				}
 			})
 		}
+		if n := unaligned.Load(); n != 0 {
+			t.Errorf("%d DNS lookups for a signature not aligned with From", n)
+		}
 		// No DNS work for senders that are no partner's.
 		lookups.Store(0)
 		f.deliver(sign(request("eve@evil.example", "d5@evil.example", "Globex", body()), "bluebird.example"))
 		if n := lookups.Load(); n != 0 {
 			t.Errorf("%d DNS lookups for an unknown sender", n)
+		}
+	})
+}
+
+// TestOwnDKIMDeadline: a name server that never answers holds a mail for
+// one deadline (DKIMTimeout), however many aligned signatures it carries.
+func TestOwnDKIMDeadline(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lookups atomic.Int32
+	lookup := func(ctx context.Context, name string) ([]string, error) {
+		lookups.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Minute):
+			return nil, errors.New("no answer")
+		}
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		const deadline = 300 * time.Millisecond
+		f := newFixture(t, st, func(o *workflow.Options) {
+			o.VerifyDKIM, o.LookupTXT, o.TrustedAuthServID, o.DKIMTimeout = true, lookup, "", deadline
+		})
+		raw := request("slow@bluebird.example", "slow1@bluebird.example", "Globex", "Organization ID: "+f.newOrg())
+		for _, sel := range []string{"s1", "s2", "s3"} {
+			var b bytes.Buffer
+			if err := dkim.Sign(&b, strings.NewReader(raw), &dkim.SignOptions{Domain: "bluebird.example", Selector: sel, Signer: priv,
+				Hash: crypto.SHA256}); err != nil {
+				t.Fatal(err)
+			}
+			raw = b.String()
+		}
+		lookups.Store(0)
+		start := time.Now()
+		res := f.deliver(raw)
+		if el := time.Since(start); el > deadline+3*time.Second {
+			t.Errorf("the mail took %s with a %s DKIM deadline", el, deadline)
+		}
+		if lookups.Load() == 0 {
+			t.Error("no key was looked up")
+		}
+		r := f.request(res.RequestID)
+		if d := f.findingDetails(r.ID); r.State != store.StatePendingApproval || !strings.Contains(d, "key lookups stopped at the 300ms deadline") {
+			t.Errorf("state %s, findings %q: want pending_approval, unchecked at the deadline", r.State, d)
 		}
 	})
 }

@@ -89,8 +89,11 @@ type Options struct {
 	// VerifyDKIM: without trusted Authentication-Results, check the DKIM
 	// signatures of a known partner's mail ourselves (needs LookupTXT).
 	VerifyDKIM bool
-	// LookupTXT resolves DKIM key records; the context bounds one lookup.
+	// LookupTXT resolves DKIM key records and returns when its context ends.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
+	// DKIMTimeout bounds all key lookups of one mail together (default
+	// parser.DefaultDKIMTimeout, 10s).
+	DKIMTimeout time.Duration
 	// MaxDKIMSignatures caps the signatures checked per mail (default 5).
 	MaxDKIMSignatures int
 	// AnswerLimitSender and AnswerLimitPartner cap the answers that
