@@ -94,7 +94,7 @@ func (e authEntry) aboutFrom(fromDomain string) bool {
 	case "dmarc":
 		return e.domain == fromDomain
 	case "dkim", "spf":
-		return orgDomain(e.domain) == orgDomain(fromDomain)
+		return OrgDomain(e.domain) == OrgDomain(fromDomain)
 	}
 	return false
 }

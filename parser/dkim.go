@@ -89,7 +89,7 @@ func VerifyDKIM(ctx context.Context, raw []byte, fromDomain string, opts DKIMOpt
 	if !bytes.Contains(raw[:end], []byte("\r\n")) {
 		raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
 	}
-	fromOrg := orgDomain(fromDomain)
+	fromOrg := OrgDomain(fromDomain)
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	lookup := func(name string) ([]string, error) {
@@ -120,7 +120,7 @@ func VerifyDKIM(ctx context.Context, raw []byte, fromDomain string, opts DKIMOpt
 		}
 		d := strings.TrimSuffix(strings.ToLower(v.Domain), ".")
 		switch {
-		case d != "" && orgDomain(d) != fromOrg:
+		case d != "" && OrgDomain(d) != fromOrg:
 			notes = append(notes, "d="+SanitizeText(d, 100)+" not aligned with "+fromDomain+": not checked")
 		case v.Err != nil || d == "":
 			notes = append(notes, "d="+SanitizeText(d, 100)+" invalid ("+SanitizeText(fmt.Sprint(v.Err), 120)+")")
@@ -164,9 +164,11 @@ func headerEnd(raw []byte, max int) int {
 	}
 }
 
-// orgDomain is the organizational domain (public suffix + one label), or
-// the domain itself when the suffix list has no answer.
-func orgDomain(d string) string {
+// OrgDomain is a domain's organizational domain (public suffix + one
+// label, by the Public Suffix List), lower-case, or the domain itself when
+// the suffix list has no answer.
+func OrgDomain(d string) string {
+	d = strings.TrimSuffix(strings.ToLower(d), ".")
 	if od, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
 		return od
 	}

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
-
+	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
 )
 
@@ -83,9 +82,9 @@ func belongsToPartner(addr, sender string, p store.Partner) bool {
 		}
 		domains = append(domains, domainOf(e))
 	}
-	own := orgDomain(domainOf(addr))
+	own := parser.OrgDomain(domainOf(addr))
 	for _, d := range domains {
-		if d != "" && own != "" && orgDomain(d) == own {
+		if d != "" && own != "" && parser.OrgDomain(d) == own {
 			return true
 		}
 	}
@@ -97,16 +96,6 @@ func domainOf(addr string) string {
 		return strings.ToLower(addr[at+1:])
 	}
 	return ""
-}
-
-// orgDomain is a domain's organizational domain (the registrable one, by
-// the Public Suffix List); the domain itself when it has none.
-func orgDomain(d string) string {
-	d = strings.TrimSuffix(strings.ToLower(d), ".")
-	if od, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
-		return od
-	}
-	return d
 }
 
 // InviteRecipient says whom request id's newest invitation went to, or,
