@@ -35,7 +35,11 @@ func newHarness(t *testing.T, srv *servers, mailboxUser string, w clitest.World)
 // TestCorpusDovecotPostfix replays the request corpus through Dovecot and
 // Postfix: the worker polls Dovecot, sends through Postfix, Postfix
 // delivers into Dovecot, and every answer and invitation is read from its
-// recipient's mailbox over IMAP. Once with MOVE and UIDPLUS, once without.
+// recipient's mailbox over IMAP. Once with MOVE and UIDPLUS, once without;
+// then with the polled mailbox on Cyrus and on Courier (folders under
+// INBOX., "." between levels: the processed folder is
+// INBOX.Onboarder.Processed there), whose answers go out through the
+// Dovecot instance's Postfix.
 func TestCorpusDovecotPostfix(t *testing.T) {
 	need(t)
 	dir := testcorpus.Requests(t)
@@ -47,15 +51,17 @@ func TestCorpusDovecotPostfix(t *testing.T) {
 	}{
 		{"move_uidplus", func() *servers { return main1 }},
 		{"no_move_no_uidplus", func() *servers { return nomove }},
+		{"cyrus", func() *servers { return cyrus }},
+		{"courier_no_move", func() *servers { return courier }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := tc.srv()
 			start := time.Now()
 			box := "corpus-" + tc.name + "@onboarding.example"
 			h := newHarness(t, srv, box, w)
-			r := &clitest.Replay{H: h, Dir: dir, Mailbox: srv.user(box),
+			r := &clitest.Replay{H: h, Dir: dir, Mailbox: srv.user(box), Processed: srv.processed,
 				SentMail: func(o clitest.Outbox) *mail.Message {
-					return srv.user(clitest.LowerAddrs(o.To)[0]).waitMail(t, o.MessageID, deliveryTimeout)
+					return srv.recipient(clitest.LowerAddrs(o.To)[0]).waitMail(t, o.MessageID, deliveryTimeout)
 				}}
 			all := r.Run()
 			// Which way the mail was moved: UID MOVE leaves nothing behind;
@@ -71,7 +77,7 @@ func TestCorpusDovecotPostfix(t *testing.T) {
 			// Every outbox mail reached each of its recipients exactly once.
 			for _, o := range all {
 				for _, to := range clitest.LowerAddrs(o.To) {
-					srv.user(to).waitMail(t, o.MessageID, deliveryTimeout)
+					srv.recipient(to).waitMail(t, o.MessageID, deliveryTimeout)
 				}
 			}
 			// Approve one request: the customer's administrator reads the
@@ -97,7 +103,7 @@ func TestCorpusDovecotPostfix(t *testing.T) {
 			if invitation == nil {
 				t.Fatal("approving made no invitation")
 			}
-			m := srv.user(clitest.LowerAddrs(invitation.To)[0]).waitMail(t, invitation.MessageID, deliveryTimeout)
+			m := srv.recipient(clitest.LowerAddrs(invitation.To)[0]).waitMail(t, invitation.MessageID, deliveryTimeout)
 			if got := m.Header.Get("Auto-Submitted"); got != "auto-generated" {
 				t.Errorf("invitation Auto-Submitted = %q, want auto-generated", got)
 			}

@@ -44,7 +44,7 @@ func startProxy(t *testing.T, target string) *mailtest.Proxy {
 }
 
 // TestKillDuringIntake kills the worker at chosen points of an intake pass
-// against Dovecot; after a restart every mail is handled once, every
+// against Dovecot, Cyrus and Courier; after a restart every mail is handled once, every
 // request present once, each answered once, and each mail in the processed
 // folder once.
 func TestKillDuringIntake(t *testing.T) {
@@ -62,6 +62,9 @@ func TestKillDuringIntake(t *testing.T) {
 		{"after_commit_before_move", func() *servers { return main1 }, "UID MOVE", 1},
 		{"no_move_after_commit_before_copy", func() *servers { return nomove }, "UID COPY", 1},
 		{"no_move_after_copy_before_flag", func() *servers { return nomove }, "UID STORE", 2},
+		{"cyrus_after_commit_before_move", func() *servers { return cyrus }, "UID MOVE", 1},
+		// Courier has UIDPLUS but no MOVE: UID COPY, UID STORE, UID EXPUNGE.
+		{"courier_after_copy_before_flag", func() *servers { return courier }, "UID STORE", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,7 +105,7 @@ func TestKillDuringIntake(t *testing.T) {
 			if got := srv.user(box).count(t, "INBOX"); got != 0 {
 				t.Errorf("%d mails still visible in INBOX, want 0", got)
 			}
-			processed, err := srv.user(box).Messages("Onboarder/Processed")
+			processed, err := srv.user(box).Messages(srv.processed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +125,7 @@ func TestKillDuringIntake(t *testing.T) {
 				t.Fatalf("flush: %s", got)
 			}
 			for _, o := range h.Outbox() {
-				srv.user("ops@acme.example").waitMail(t, o.MessageID, deliveryTimeout)
+				srv.recipient("ops@acme.example").waitMail(t, o.MessageID, deliveryTimeout)
 			}
 		})
 	}

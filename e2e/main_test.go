@@ -15,6 +15,7 @@ import (
 
 // servers is one instance set started by scripts/e2e-servers.sh.
 type servers struct {
+	kind       string // dovecot, cyrus, courier
 	dir        string
 	imapAddr   string
 	smtpAddr   string
@@ -23,6 +24,13 @@ type servers struct {
 	postfixDir string
 	accessMap  string
 	password   string
+	// processed is the processed folder as this server names it (the
+	// worker's default setting Onboarder/Processed, mapped).
+	processed string
+	// drop holds the mailboxes the worker's mail is delivered to: the
+	// server itself (Dovecot, with Postfix) or, for Cyrus and Courier,
+	// which the tests fill with APPEND, main1's Dovecot and Postfix.
+	drop *servers
 }
 
 var (
@@ -32,7 +40,12 @@ var (
 	script  string
 	main1   *servers // Dovecot with MOVE, UIDPLUS, IDLE; Postfix; PostgreSQL
 	nomove  *servers // Dovecot without MOVE, UIDPLUS and IDLE; Postfix
+	cyrus   *servers // Cyrus IMAP 3.6 (INBOX. namespace, "."), mail out through main1
+	courier *servers // Courier IMAP 5.0 (INBOX. namespace, ".", no MOVE), mail out through main1
 )
+
+// imapServers are the IMAP servers the per-server tests run against.
+func imapServers() []*servers { return []*servers{main1, cyrus, courier} }
 
 func TestMain(m *testing.M) {
 	if os.Getenv("ONBOARDER_E2E") == "" {
@@ -79,6 +92,22 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	for _, kind := range []string{"cyrus", "courier"} {
+		srv, err := startServers(filepath.Join(tmp, kind), "--server", kind)
+		if srv != nil {
+			defer stopServers(srv)
+		}
+		if err != nil {
+			return 0, err
+		}
+		srv.drop = main1
+		srv.smtpAddr = main1.smtpAddr
+		if kind == "cyrus" {
+			cyrus = srv
+		} else {
+			courier = srv
+		}
+	}
 	// storetest makes its throw-away databases in our own cluster.
 	os.Setenv("ONBOARDER_TEST_POSTGRES_URL", main1.pgURL)
 	return m.Run(), nil
@@ -93,6 +122,12 @@ func startServers(dir string, opts ...string) (*servers, error) {
 	env, err := readEnv(filepath.Join(dir, "env"))
 	if err != nil {
 		return s, err
+	}
+	s.kind = env["E2E_SERVER"]
+	s.drop = s
+	s.processed = "Onboarder/Processed"
+	if s.kind != "dovecot" {
+		s.processed = "INBOX.Onboarder.Processed"
 	}
 	s.imapAddr = "127.0.0.1:" + env["E2E_IMAP_PORT"]
 	s.smtpAddr = "127.0.0.1:" + env["E2E_SMTP_PORT"]
@@ -171,6 +206,9 @@ func (s *servers) smtpURL(addr string) string {
 func (s *servers) user(name string) *imapUser {
 	return &imapUser{addr: s.imapAddr, name: name, password: s.password}
 }
+
+// recipient is the mailbox the worker's mail to name lands in.
+func (s *servers) recipient(name string) *imapUser { return s.drop.user(name) }
 
 // doveadm runs doveadm against s's Dovecot.
 func (s *servers) doveadm(t *testing.T, args ...string) string {

@@ -61,11 +61,15 @@ type Config struct {
 	// for Username. Password is then unused.
 	Token func(ctx context.Context) (string, error)
 
-	Mailbox         string // default "INBOX"
-	ProcessedFolder string // created if missing; default "Onboarder/Processed"
-	BatchSize       int    // most mails one pass takes (default 500), oldest first
-	FetchChunk      int    // mails per UID FETCH and per handler call (default 250)
-	MaxMessageBytes int64  // larger mail: body not fetched, Message.TooLarge (default 10 MiB)
+	Mailbox string // default "INBOX"
+	// ProcessedFolder is where handled mail goes, "/" between levels
+	// (default "Onboarder/Processed"); it is put under the server's personal
+	// namespace with its delimiter ("INBOX.Onboarder.Processed" on Cyrus
+	// and Courier) unless it starts with that prefix, and created if missing.
+	ProcessedFolder string
+	BatchSize       int   // most mails one pass takes (default 500), oldest first
+	FetchChunk      int   // mails per UID FETCH and per handler call (default 250)
+	MaxMessageBytes int64 // larger mail: body not fetched, Message.TooLarge (default 10 MiB)
 
 	// CommandTimeout is the deadline of every IMAP command (default 60s);
 	// when it passes, the connection is closed and the call fails with an
@@ -227,6 +231,12 @@ type Poller struct {
 	keptMu sync.Mutex
 	kept   *session
 	keptAt time.Time
+
+	// folder is ProcessedFolder as the server names it (see
+	// processedFolder), once asked; naming is what the server said.
+	folderMu sync.Mutex
+	folder   string
+	naming   folderNaming
 }
 
 // NewPoller returns a Poller for cfg (zero fields take their defaults).

@@ -552,13 +552,16 @@ func (p *Poller) fetchBodies(ctx context.Context, s *session, set imap.UIDSet) (
 // $Onboarded and no EXPUNGE, so that other clients' deleted mail is never
 // expunged. A missing folder is created and the command retried once.
 func (p *Poller) move(ctx context.Context, s *session, set imap.UIDSet) error {
-	folder := p.cfg.ProcessedFolder
+	folder, naming, err := p.processedFolder(ctx, s)
+	if err != nil {
+		return fmt.Errorf("moving uids %s to %q: naming the folder for the server: %w", set, p.cfg.ProcessedFolder, err)
+	}
 	caps, err := s.caps(ctx)
 	if err != nil {
 		return fmt.Errorf("moving uids %s to %q: %w", set, folder, err)
 	}
 	if caps.Has(imap.CapMove) {
-		err := p.withFolder(ctx, s, func() error {
+		err := p.withFolder(ctx, s, folder, naming, func() error {
 			return s.do(ctx, fmt.Sprintf("UID MOVE %s %q", set, folder), func() error {
 				_, err := s.c.Move(set, folder).Wait()
 				return err
@@ -570,7 +573,7 @@ func (p *Poller) move(ctx context.Context, s *session, set imap.UIDSet) error {
 		return nil
 	}
 
-	err = p.withFolder(ctx, s, func() error {
+	err = p.withFolder(ctx, s, folder, naming, func() error {
 		return s.do(ctx, fmt.Sprintf("UID COPY %s %q", set, folder), func() error {
 			_, err := s.c.Copy(set, folder).Wait()
 			return err
@@ -604,20 +607,24 @@ func (p *Poller) move(ctx context.Context, s *session, set imap.UIDSet) error {
 }
 
 // withFolder runs cmd; when the server answers NO (TRYCREATE or another
-// NO), it creates the processed folder and runs cmd once more.
-func (p *Poller) withFolder(ctx context.Context, s *session, cmd func() error) error {
+// NO), it creates folder and runs cmd once more. A folder that cannot be
+// created is a *FolderError: the setting, not the connection, needs a look.
+func (p *Poller) withFolder(ctx context.Context, s *session, folder string, naming folderNaming, cmd func() error) error {
 	err := cmd()
 	var imapErr *imap.Error
 	if !errors.As(err, &imapErr) || imapErr.Type != imap.StatusResponseTypeNo {
 		return err
 	}
-	folder := p.cfg.ProcessedFolder
 	p.log.Info("creating processed folder", "folder", folder, "cause", imapErr.Text)
 	cerr := s.do(ctx, fmt.Sprintf("CREATE %q", folder), func() error {
 		return s.c.Create(folder, nil).Wait()
 	})
 	var createErr *imap.Error
-	if cerr != nil && !(errors.As(cerr, &createErr) && createErr.Code == imap.ResponseCodeAlreadyExists) {
+	if cerr != nil && errors.As(cerr, &createErr) && createErr.Code != imap.ResponseCodeAlreadyExists {
+		return &FolderError{Folder: folder, Setting: p.cfg.ProcessedFolder, Naming: naming.String(),
+			Err: fmt.Errorf("%w (after %w)", cerr, err)}
+	}
+	if cerr != nil && createErr == nil {
 		return fmt.Errorf("%w (and creating the folder failed: %w)", err, cerr)
 	}
 	return cmd()

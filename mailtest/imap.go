@@ -33,6 +33,11 @@ type IMAPOptions struct {
 	// and OAUTHBEARER (besides PLAIN and LOGIN) and accept the bearer
 	// tokens it approves for Username (see OAuthServer.Check).
 	CheckToken TokenChecker
+	// PersonalNamespace, when set ("INBOX/"), is where the account's
+	// folders live, as on Cyrus and Courier (whose "INBOX." this server
+	// spells with its own "/" delimiter): NAMESPACE says so, and CREATE
+	// refuses any other name with "NO Invalid mailbox name", as they do.
+	PersonalNamespace string
 }
 
 // StoredMessage is one mail as the IMAP server holds it.
@@ -47,6 +52,7 @@ type StoredMessage struct {
 // exists from the start. It listens on 127.0.0.1 and speaks plaintext.
 type IMAPServer struct {
 	username, password string
+	personalNamespace  string
 	log                *slog.Logger
 	checkToken         TokenChecker
 	signIns            signIns
@@ -130,6 +136,7 @@ func StartIMAP(opts IMAPOptions) (*IMAPServer, error) {
 	}
 
 	s.username, s.password, s.checkToken, s.log = opts.Username, opts.Password, opts.CheckToken, log
+	s.personalNamespace = opts.PersonalNamespace
 	s.ln, s.srv, s.user, s.served = ln, srv, user, make(chan struct{})
 	go func() {
 		defer close(s.served)
@@ -337,11 +344,21 @@ func wrapIMAPSession(sess imapserver.Session, disabled map[imap.Cap]bool, srv *I
 }
 
 func (s *imapSession) Namespace() (*imap.NamespaceData, error) {
+	if p := s.srv.personalNamespace; p != "" {
+		return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Prefix: p, Delim: '/'}}}, nil
+	}
 	ns, ok := s.Session.(imapserver.SessionNamespace)
 	if !ok {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "NAMESPACE not supported"}
 	}
 	return ns.Namespace()
+}
+
+func (s *imapSession) Create(name string, opts *imap.CreateOptions) error {
+	if p := s.srv.personalNamespace; p != "" && !strings.HasPrefix(strings.ToUpper(name), strings.ToUpper(p)) {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Invalid mailbox name"}
+	}
+	return s.Session.Create(name, opts)
 }
 
 func (s *imapSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
