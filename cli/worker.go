@@ -188,6 +188,9 @@ func cmdPoll(e *env) error {
 	start := time.Now()
 	stats, err := p.RunOnce(e.ctx)
 	if err != nil {
+		if fe := (*mailbox.FolderError)(nil); errors.As(err, &fe) {
+			return fmt.Errorf("polling %s: %w: check ONBOARDER_IMAP_PROCESSED_FOLDER", e.cfg.IMAP, err)
+		}
 		return fmt.Errorf("polling %s: %w: check ONBOARDER_IMAP_URL and that the server is reachable", e.cfg.IMAP, err)
 	}
 	e.recheckDirectory(e.ctx)
