@@ -15,10 +15,12 @@ COPY --from=build /out/onboarder /onboarder
 # /data holds the SQLite database when no PostgreSQL is configured.
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
+# 9090: /metrics and /readyz with its reason; publish it to the monitoring only.
 ENV ONBOARDER_HTTP_ADDR=0.0.0.0:8080 \
+    ONBOARDER_ADMIN_ADDR=0.0.0.0:9090 \
     ONBOARDER_DATABASE_URL=sqlite:/data/onboarder.db
 VOLUME /data
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8080 9090
 ENTRYPOINT ["/onboarder"]
 CMD ["run"]

@@ -67,6 +67,7 @@ func (b *bench) workerEnv(db database, mailbox string, extra ...string) []string
 		"ONBOARDER_MAIL_FROM=Partner Onboarding <partners@onboarding.example>",
 		"ONBOARDER_PUBLIC_URL=http://127.0.0.1:9",
 		"ONBOARDER_HTTP_ADDR=127.0.0.1:0",
+		"ONBOARDER_ADMIN_ADDR=none",
 		"ONBOARDER_LOG_LEVEL=warn",
 		// A backlog day: a partner's bulk campaign is expected, so ops lift
 		// the answer limits (security defaults: 20 per address, 100 per

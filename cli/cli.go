@@ -91,6 +91,10 @@ func init() {
 		{[]string{"links", "revoke"}, "ID --by WHO", "revoke a link", cmdLinksRevoke},
 		{[]string{"invites", "resend"}, "ID [--by WHO]", "send a new invitation for a request (the old link stops working)", cmdInvitesResend},
 		{[]string{"ops-users", "add"}, "--email E", "create an ops console user; the password is read from stdin", cmdOpsUsersAdd},
+		{[]string{"ops-users", "list"}, "[--json]", "the console's users: disabled or not, last login", cmdOpsUsersList},
+		{[]string{"ops-users", "disable"}, "EMAIL [--by WHO]", "stop a console user from logging in; their sessions end at once", cmdOpsUsersDisable},
+		{[]string{"ops-users", "enable"}, "EMAIL [--by WHO]", "let a disabled console user log in again", cmdOpsUsersEnable},
+		{[]string{"ops-users", "passwd"}, "EMAIL [--by WHO]", "give a console user a new password, read from stdin; their sessions end", cmdOpsUsersPasswd},
 		{[]string{"config", "check"}, "", "print the effective configuration (secrets redacted) and try every connection", cmdConfigCheck},
 		{[]string{"demo"}, "", "the zero-setup tour: in-process mail servers, sample data, the real pipeline, the web console", cmdDemo},
 	}
@@ -255,6 +259,7 @@ func (e *env) open() error {
 		AnswerLimitSender:  e.cfg.AnswerLimitSender,
 		AnswerLimitPartner: e.cfg.AnswerLimitPartner,
 		RawRetention:       e.cfg.RawRetention,
+		SessionMaxAge:      e.cfg.SessionMaxAge,
 		Queued: func() {
 			if e.onQueued != nil {
 				e.onQueued()

@@ -13,8 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/workflow"
@@ -875,23 +873,15 @@ func cmdOpsUsersAdd(e *env) error {
 	if !strings.Contains(*email, "@") {
 		return usagef("--email is required")
 	}
-	line, err := bufio.NewReader(io.LimitReader(e.stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading the password from stdin: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if len(pw) < 12 {
-		return errors.New("password too short: give at least 12 characters on stdin")
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	pw, err := readPassword(e)
 	if err != nil {
-		return fmt.Errorf("hashing the password: %w", err)
+		return err
 	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	u := &store.OpsUser{Email: *email, PasswordHash: string(hash)}
-	if err := e.st.Q(e.ctx).CreateOpsUser(u); err != nil {
+	u, err := e.wf.AddOpsUser(e.ctx, *email, pw, 12)
+	if err != nil {
 		return explain(err, "adding ops user")
 	}
 	fmt.Fprintf(e.stdout, "ops user %s created (id %d)\n", u.Email, u.ID)

@@ -63,6 +63,16 @@ func cmdDemo(e *env) error {
 		}
 	}
 	defer ln.Close()
+	// The admin listener likewise; none stays none.
+	var admin net.Listener
+	if e.cfg.AdminAddr != "" {
+		if admin, err = net.Listen("tcp", e.cfg.AdminAddr); err != nil {
+			if admin, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				return fmt.Errorf("listening for the metrics: %w", err)
+			}
+		}
+		defer admin.Close()
+	}
 
 	from := mail.Address{Name: "Partner Onboarding", Address: "partners@onboarding.example"}
 	e.cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "demo.db")
@@ -164,7 +174,10 @@ func cmdDemo(e *env) error {
 	}
 	fmt.Fprintf(out, "\nServing %s until Ctrl-C. Try: onboarder requests list --database-url %s\n\n", e.cfg.PublicURL, e.cfg.DatabaseURL)
 	sch, _ := cron.ParseStandard("@every 10s")
-	return e.serve(ln, sch, 10*time.Second)
+	if admin != nil {
+		fmt.Fprintf(out, "Metrics: http://%s/metrics\n\n", admin.Addr())
+	}
+	return e.serve(ln, admin, sch, 10*time.Second)
 }
 
 var inviteURL = regexp.MustCompile(`https?://[^\s"<>]+/invite/[A-Za-z0-9_-]{20,}`)

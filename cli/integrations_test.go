@@ -143,6 +143,7 @@ func TestRunWithOAuthDirectoryAndWebhooks(t *testing.T) {
 		"ONBOARDER_WEBHOOK_SECRET":        itSecret,
 		"ONBOARDER_POLL_SCHEDULE":         "@every 1s",
 		"ONBOARDER_HTTP_ADDR":             "127.0.0.1:0",
+		"ONBOARDER_ADMIN_ADDR":            "127.0.0.1:0",
 		"ONBOARDER_MAIL_FROM":             itMailbox,
 	}
 	getenv := func(k string) string { return env[k] }
@@ -210,9 +211,10 @@ func TestRunWithOAuthDirectoryAndWebhooks(t *testing.T) {
 			is.SignIns("OAUTHBEARER"), is.SignIns("LOGIN"), ss.SignIns("XOAUTH2"), ss.SignIns("PLAIN"))
 	}
 
-	addr := regexp.MustCompile(`http=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
+	// Metrics and the reason /readyz fails are on the admin listener.
+	addr := regexp.MustCompile(`admin=(127\.0\.0\.1:\d+)`).FindStringSubmatch(logs.String())
 	if addr == nil {
-		t.Fatalf("no listen address in the log")
+		t.Fatalf("no admin listen address in the log")
 	}
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr[1] + path)

@@ -43,12 +43,20 @@ func cmdRun(e *env) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w: set ONBOARDER_HTTP_ADDR to a free address", e.cfg.HTTPAddr, err)
 	}
-	return e.serve(ln, sch, interval)
+	var admin net.Listener
+	if e.cfg.AdminAddr != "" {
+		if admin, err = net.Listen("tcp", e.cfg.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s: %w: set ONBOARDER_ADMIN_ADDR to a free address (each worker on a host needs its own), or none", e.cfg.AdminAddr, err)
+		}
+	}
+	return e.serve(ln, admin, sch, interval)
 }
 
-// serve runs the worker and the web server on ln until e.ctx ends, then
-// shuts down in two phases: stop taking work, let in-flight work finish.
-func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time }, interval time.Duration) error {
+// serve runs the worker and the web server on ln (and the admin handler on
+// admin, unless nil) until e.ctx ends, then shuts down in two phases: stop
+// taking work, let in-flight work finish.
+func (e *env) serve(ln, admin net.Listener, sch interface{ Next(time.Time) time.Time }, interval time.Duration) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStateCollector(e.st, e.log.With("component", "metrics")))
@@ -63,16 +71,23 @@ func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time },
 	if w.hooks != nil {
 		e.onWebhook = w.hooks.Kick
 	}
-	srv := &http.Server{
-		Handler: web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
-			Logger: e.log.With("component", "web")}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+	handler := web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
+		TrustedProxies: e.cfg.TrustedProxies, Logger: e.log.With("component", "web")})
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second}
 	}
-	httpErr := make(chan error, 1)
+	srv := newServer(handler)
+	httpErr := make(chan error, 2)
 	go func() { httpErr <- srv.Serve(ln) }()
-	e.log.Info("onboarder running", "http", ln.Addr().String(), "imap", e.cfg.IMAP.String(),
+	adminAddr := "none"
+	var adminSrv *http.Server
+	if admin != nil {
+		adminSrv = newServer(handler.Admin())
+		adminAddr = admin.Addr().String()
+		go func() { httpErr <- fmt.Errorf("admin listener: %w", adminSrv.Serve(admin)) }()
+	}
+	e.log.Info("onboarder running", "http", ln.Addr().String(), "admin", adminAddr, "imap", e.cfg.IMAP.String(),
 		"schedule", e.cfg.PollSchedule, "idle", e.cfg.IMAPIdle, "db", e.st.Dialect())
 
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -93,6 +108,9 @@ func (e *env) serve(ln net.Listener, sch interface{ Next(time.Time) time.Time },
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(e.ctx), 15*time.Second)
 	defer scancel()
 	srv.Shutdown(sctx)
+	if adminSrv != nil {
+		adminSrv.Shutdown(sctx)
+	}
 	cancel()
 	<-loopDone
 	e.st.ReleaseLease(sctx, pollLease, w.holder)

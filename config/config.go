@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -62,6 +63,9 @@ const (
 	EnvReplyTo             = "ONBOARDER_REPLY_TO"
 	EnvPublicURL           = "ONBOARDER_PUBLIC_URL"
 	EnvHTTPAddr            = "ONBOARDER_HTTP_ADDR"
+	EnvAdminAddr           = "ONBOARDER_ADMIN_ADDR"
+	EnvTrustedProxies      = "ONBOARDER_TRUSTED_PROXIES"
+	EnvSessionMaxAge       = "ONBOARDER_SESSION_MAX_AGE"
 	EnvTrustedAuthServID   = "ONBOARDER_TRUSTED_AUTHSERV_ID"
 	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
 	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
@@ -112,6 +116,8 @@ const (
 	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
 	DefaultPublicURL           = "http://127.0.0.1:8080"
 	DefaultHTTPAddr            = "127.0.0.1:8080"
+	DefaultAdminAddr           = "127.0.0.1:9090"
+	DefaultSessionMaxAge       = 24 * time.Hour
 	DefaultInviteTTL           = 336 * time.Hour
 	DefaultAnswerLimitSender   = 20
 	DefaultAnswerLimitPartner  = 100
@@ -232,6 +238,10 @@ type Config struct {
 
 	WebhookURL    string // ONBOARDER_WEBHOOK_URL; "" sends no webhooks
 	WebhookSecret string // ONBOARDER_WEBHOOK_SECRET: HMAC-SHA256 key, required with WebhookURL
+
+	AdminAddr      string         // ONBOARDER_ADMIN_ADDR: host:port of /metrics and the detailed /readyz; "" (none) serves them nowhere
+	TrustedProxies []netip.Prefix // ONBOARDER_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
+	SessionMaxAge  time.Duration  // ONBOARDER_SESSION_MAX_AGE: a console session's longest life, however active
 }
 
 // OAuth is the OAuth 2.0 client of the mailbox sign-in.
@@ -259,6 +269,8 @@ func DefaultConfig() Config {
 		ReplyTo:             from,
 		PublicURL:           DefaultPublicURL,
 		HTTPAddr:            DefaultHTTPAddr,
+		AdminAddr:           DefaultAdminAddr,
+		SessionMaxAge:       DefaultSessionMaxAge,
 		InviteTTL:           DefaultInviteTTL,
 		AnswerLimitSender:   DefaultAnswerLimitSender,
 		AnswerLimitPartner:  DefaultAnswerLimitPartner,
@@ -317,6 +329,9 @@ func (c Config) Redacted() []KV {
 		{EnvReplyTo, c.ReplyTo.String()},
 		{EnvPublicURL, c.PublicURL},
 		{EnvHTTPAddr, c.HTTPAddr},
+		{EnvAdminAddr, orNone(c.AdminAddr)},
+		{EnvTrustedProxies, joinPrefixes(c.TrustedProxies)},
+		{EnvSessionMaxAge, c.SessionMaxAge.String()},
 		{EnvTrustedAuthServID, c.TrustedAuthServID},
 		{EnvAutoApproveTrusted, strconv.FormatBool(c.AutoApproveTrusted)},
 		{EnvInviteTTL, c.InviteTTL.String()},
@@ -361,6 +376,22 @@ func (c Config) Warnings() []string {
 		w = append(w, WarningNoSenderAuth)
 	}
 	return w
+}
+
+// orNone shows a switched-off address as the value that switches it off.
+func orNone(addr string) string {
+	if addr == "" {
+		return "none"
+	}
+	return addr
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
 }
 
 // secret shows whether a secret is set, never its value.
@@ -414,6 +445,9 @@ var variables = []variable{
 	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
 	{name: EnvPublicURL, def: DefaultPublicURL, meaning: "base of links in mails (absolute http or https URL)"},
 	{name: EnvHTTPAddr, def: DefaultHTTPAddr, meaning: "listen address of the web console and invitation pages"},
+	{name: EnvAdminAddr, def: DefaultAdminAddr, meaning: "listen address of /metrics and of /readyz with its reason, for operators and monitoring only (the public address answers /healthz and /readyz without detail); none: serve them nowhere"},
+	{name: EnvTrustedProxies, def: "none", meaning: "reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; the right-most address there that is not one of them counts (login limiter, log)"},
+	{name: EnvSessionMaxAge, def: "24h", meaning: "a console session ends this long after its login however active (it ends after 12h without activity sooner) (Go duration)"},
 	{name: EnvTrustedAuthServID, def: "none (sender_auth_unchecked)", meaning: "authserv-id of our own MX whose Authentication-Results are trusted"},
 	{name: EnvAutoApproveTrusted, def: "false", meaning: "approve clean requests from trusted partners", boolean: true},
 	{name: EnvInviteTTL, def: "336h", meaning: "how long an invitation stays valid (Go duration)"},
@@ -682,7 +716,20 @@ func (l *loader) load() (Config, error) {
 		func() error { c.MailFrom, err = l.address(EnvMailFrom, c.MailFrom); return err },
 		func() error { c.ReplyTo, err = l.address(EnvReplyTo, c.MailFrom); return err },
 		func() error { c.PublicURL, err = l.publicURL(); return err },
-		func() error { c.HTTPAddr, err = l.listenAddr(); return err },
+		func() error { c.HTTPAddr, err = l.listenAddr(EnvHTTPAddr, DefaultHTTPAddr); return err },
+		func() error {
+			c.AdminAddr, err = l.listenAddr(EnvAdminAddr, DefaultAdminAddr)
+			// Port 0 (any free port) is never the same address twice.
+			if err == nil && c.AdminAddr != "" && c.AdminAddr == c.HTTPAddr && !strings.HasSuffix(c.AdminAddr, ":0") {
+				return l.invalid(EnvAdminAddr, "is "+EnvHTTPAddr+" too", "give the admin listener an address of its own, such as "+DefaultAdminAddr+", or none")
+			}
+			return err
+		},
+		func() error { c.TrustedProxies, err = l.prefixes(EnvTrustedProxies); return err },
+		func() error {
+			c.SessionMaxAge, err = l.duration(EnvSessionMaxAge, DefaultSessionMaxAge, "24h")
+			return err
+		},
 		func() error { c.TrustedAuthServID, err = l.authservID(); return err },
 		func() error { c.AutoApproveTrusted, err = l.boolean(EnvAutoApproveTrusted); return err },
 		func() error { c.InviteTTL, err = l.duration(EnvInviteTTL, DefaultInviteTTL, "336h"); return err },
@@ -941,20 +988,59 @@ func (l *loader) publicURL() (string, error) {
 	return strings.TrimRight(v, "/"), nil
 }
 
-func (l *loader) listenAddr() (string, error) {
-	v, err := l.get(EnvHTTPAddr)
+// listenAddr reads a host:port; for ONBOARDER_ADMIN_ADDR, none means ""
+// (no listener).
+func (l *loader) listenAddr(name, def string) (string, error) {
+	v, err := l.get(name)
 	if err != nil || v == "" {
-		return DefaultHTTPAddr, err
+		return def, err
 	}
-	const fix = "set it to host:port such as 127.0.0.1:8080 or :8080"
+	fix := "set it to host:port such as 127.0.0.1:8080 or :8080"
+	if name == EnvAdminAddr {
+		if strings.EqualFold(v, "none") {
+			return "", nil
+		}
+		fix = "set it to host:port such as 127.0.0.1:9090, or none"
+	}
 	_, port, serr := net.SplitHostPort(v)
 	if serr != nil || hasControl(v) {
-		return "", l.invalid(EnvHTTPAddr, "is not host:port", fix)
+		return "", l.invalid(name, "is not host:port", fix)
 	}
 	if p, perr := strconv.Atoi(port); perr != nil || p < 0 || p > 65535 {
-		return "", l.invalid(EnvHTTPAddr, "has an invalid port", fix)
+		return "", l.invalid(name, "has an invalid port", fix)
 	}
 	return v, nil
+}
+
+// prefixes reads comma-separated IP addresses and CIDRs; an address is a
+// prefix of its full length.
+func (l *loader) prefixes(name string) ([]netip.Prefix, error) {
+	v, err := l.get(name)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	const fix = "set it to IP addresses or CIDRs separated by commas, such as 10.0.0.5,192.168.0.0/16,fd00::/8"
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if a, aerr := netip.ParseAddr(f); aerr == nil && a.Zone() == "" {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, perr := netip.ParsePrefix(f)
+		if perr != nil {
+			return nil, l.invalid(name, "has "+strconv.Quote(truncate(f, 60))+", which is no IP address or CIDR", fix)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func (l *loader) authservID() (string, error) {

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,21 @@ func varCases(t *testing.T) []varCase {
 			name: EnvHTTPAddr, get: func(c Config) any { return c.HTTPAddr }, def: "127.0.0.1:8080",
 			val: ":9090", want: ":9090", other: "0.0.0.0:80",
 			bad: []string{"8080", "localhost:http-alt", "localhost:70000"},
+		},
+		{
+			name: EnvAdminAddr, get: func(c Config) any { return c.AdminAddr }, def: "127.0.0.1:9090",
+			val: ":9091", want: ":9091", other: "none",
+			bad: []string{"9090", "localhost:metrics", "localhost:70000", "127.0.0.1:8080"},
+		},
+		{
+			name: EnvTrustedProxies, get: func(c Config) any { return joinPrefixes(c.TrustedProxies) }, def: "",
+			val: "10.0.0.5, 192.168.7.1/16,fd00::/8,::ffff:10.1.2.3", want: "10.0.0.5/32,192.168.0.0/16,fd00::/8,10.1.2.3/32", other: "127.0.0.1",
+			bad: []string{"proxy.example", "10.0.0.0/33", "1.2.3", "10.0.0.1;10.0.0.2"},
+		},
+		{
+			name: EnvSessionMaxAge, get: func(c Config) any { return c.SessionMaxAge }, def: 24 * time.Hour,
+			val: "8h", want: 8 * time.Hour, other: "1h",
+			bad: []string{"1d", "0", "-1h"},
 		},
 		{
 			name: EnvTrustedAuthServID, get: func(c Config) any { return c.TrustedAuthServID }, def: "",
@@ -752,6 +768,9 @@ func TestRedacted(t *testing.T) {
 		{EnvReplyTo, `"Team" <team@example.com>`},
 		{EnvPublicURL, "http://127.0.0.1:8080"},
 		{EnvHTTPAddr, "127.0.0.1:8080"},
+		{EnvAdminAddr, "127.0.0.1:9090"},
+		{EnvTrustedProxies, ""},
+		{EnvSessionMaxAge, "24h0m0s"},
 		{EnvTrustedAuthServID, "mx.example.com"},
 		{EnvAutoApproveTrusted, "false"},
 		{EnvInviteTTL, "336h0m0s"},
@@ -922,5 +941,27 @@ func TestWarningsWithoutSenderAuthentication(t *testing.T) {
 		if strings.Contains(got, "\n") {
 			t.Errorf("warning is not one line: %q", got)
 		}
+	}
+}
+
+// ONBOARDER_ADMIN_ADDR=none switches the admin listener off (an empty value
+// means the default, as for every setting).
+func TestAdminAddrNone(t *testing.T) {
+	for _, v := range []string{"none", "NONE"} {
+		cfg, _, err := Load(nil, envOf(map[string]string{EnvAdminAddr: v}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.AdminAddr != "" {
+			t.Errorf("%s=%s: AdminAddr %q, want none", EnvAdminAddr, v, cfg.AdminAddr)
+		}
+		if got := cfg.Redacted(); !slices.Contains(got, KV{EnvAdminAddr, "none"}) {
+			t.Errorf("Redacted does not show none: %v", got)
+		}
+	}
+	_, _, err := Load(nil, envOf(map[string]string{EnvHTTPAddr: "127.0.0.1:7000", EnvAdminAddr: "127.0.0.1:7000"}))
+	checkError(t, err, EnvAdminAddr)
+	if _, _, err := Load(nil, envOf(map[string]string{EnvHTTPAddr: "127.0.0.1:0", EnvAdminAddr: "127.0.0.1:0"})); err != nil {
+		t.Errorf("two free ports: %v", err)
 	}
 }

@@ -45,7 +45,9 @@ type proc struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	http string
-	done chan struct{}
+	// admin serves /metrics (ONBOARDER_ADMIN_ADDR); every worker has its own.
+	admin string
+	done  chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -61,9 +63,10 @@ func freeAddr(t *testing.T) string {
 // startWorker starts `onboarder run` with h's environment plus env.
 func startWorker(t *testing.T, h *clitest.Harness, env ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, log: &syncBuffer{}, http: freeAddr(t), done: make(chan struct{})}
+	p := &proc{t: t, log: &syncBuffer{}, http: freeAddr(t), admin: freeAddr(t), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "run")
-	p.cmd.Env = append(append(append([]string{}, h.Env...), "ONBOARDER_HTTP_ADDR="+p.http, "ONBOARDER_LOG_LEVEL=info"), env...)
+	p.cmd.Env = append(append(append([]string{}, h.Env...), "ONBOARDER_HTTP_ADDR="+p.http, "ONBOARDER_ADMIN_ADDR="+p.admin,
+		"ONBOARDER_LOG_LEVEL=info"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -128,7 +131,7 @@ func (p *proc) stop() {
 // metric returns the sum of every series of the named metric whose labels
 // contain all of labels (e.g. `result="error"`); 0 when there is none.
 func (p *proc) metric(name string, labels ...string) float64 {
-	resp, err := http.Get("http://" + p.http + "/metrics")
+	resp, err := http.Get("http://" + p.admin + "/metrics")
 	if err != nil {
 		return -1
 	}

@@ -374,6 +374,10 @@ type OpsUser struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+	// DisabledAt is when the user was disabled (nil: may log in).
+	DisabledAt *time.Time
+	// LastLoginAt is the user's last successful login (nil: none recorded).
+	LastLoginAt *time.Time
 }
 
 // TableName overrides.

@@ -18,7 +18,7 @@ func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
 		return
 	}
-	if err := parseSmallForm(w, r); err != nil {
+	if err := parseSmallForm(r); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}

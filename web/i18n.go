@@ -48,7 +48,13 @@ func langOf(code string) lang {
 // pickLang chooses the language of a public page: ?lang= (or the form's
 // lang field), else the record's locale, else Accept-Language, else English.
 func pickLang(r *http.Request, locale string) lang {
-	if v := r.FormValue("lang"); v == "en" || v == "de" {
+	// Never r.FormValue: it would read (and parse) a body, even of a GET.
+	// A form's lang counts only when its handler parsed the form already.
+	v := r.URL.Query().Get("lang")
+	if v == "" && r.PostForm != nil {
+		v = r.PostForm.Get("lang")
+	}
+	if v == "en" || v == "de" {
 		return langOf(v)
 	}
 	if locale == "en" || locale == "de" {

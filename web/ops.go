@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -124,37 +123,28 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		D: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(w, r); err != nil {
+	if err := parseSmallForm(r); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	next := safeNext(r.PostFormValue("next"))
-	keys := []string{"ip:" + clientIP(r), "user:" + email}
+	client := s.clientAddr(r)
 	again := func(status int, msg string) {
 		s.render(w, status, "login.html", page{L: langOf("en"), Title: "Log in", Error: msg,
 			D: loginData{Email: email, Next: next}})
 	}
-	if blocked, until := s.limit.blocked(keys...); blocked {
-		wait := until.Sub(s.opts.Now()).Round(time.Second)
+	token, u, err := s.wf.LoginFrom(r.Context(), client, email, r.PostFormValue("password"))
+	if wait, ok := workflow.IsThrottled(err); ok {
+		wait = wait.Round(time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		s.log.Warn("login refused: too many failures", "client", clientIP(r), "email", email)
-		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins. Try again in %s.", wait))
+		s.log.Warn("login refused: too many failures", "client", client, "email", email)
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins. Try again in %s.", max(wait, time.Second)))
 		return
 	}
-	token, u, err := s.wf.Login(r.Context(), email, r.PostFormValue("password"))
 	if errors.Is(err, workflow.ErrBadLogin) {
-		s.limit.fail(keys...)
-		s.log.Info("login failed", "client", clientIP(r), "email", email)
+		s.log.Info("login failed", "client", client, "email", email)
 		again(http.StatusUnauthorized, "Wrong e-mail address or password.")
 		return
 	}
@@ -163,10 +153,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusInternalServerError, "The login could not be checked; try again.")
 		return
 	}
-	s.limit.reset(keys...)
-	s.log.Info("ops user logged in", "ops_user", u.Email)
+	s.log.Info("ops user logged in", "ops_user", u.Email, "client", client)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/ops/", HttpOnly: true, Secure: s.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(workflow.SessionTTL / time.Second)})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.wf.SessionCookieAge() / time.Second)})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -305,7 +294,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
 		return
 	}
-	if err := parseSmallForm(w, r); err != nil {
+	if err := parseSmallForm(r); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}

@@ -1,7 +1,8 @@
 // Package web serves onboarder over HTTP: the invitation pages where an
 // organization's administrator accepts or declines (in English or German),
-// the operations console under /ops/, the health and readiness probes and
-// the Prometheus metrics.
+// the operations console under /ops/, and the health and readiness probes;
+// and, on a listener of its own for the operators (Server.Admin), the
+// Prometheus metrics and the readiness probe with its reason.
 //
 // Pages are html/template files embedded in the binary, with one small
 // stylesheet and no JavaScript. Every write goes through workflow; web only
@@ -9,7 +10,8 @@
 // always escaped; a mail's HTML is never rendered. A GET never changes
 // state, because mail scanners open every link before the person does.
 // Cross-origin form posts are refused (http.CrossOriginProtection) and every
-// response carries a strict Content-Security-Policy.
+// response carries a strict Content-Security-Policy. No handler sees more
+// than maxBodyBytes of a request body, and a GET's body is never read.
 package web
 
 import (
@@ -21,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -48,8 +51,12 @@ type Options struct {
 	// PublicURL is where people reach the server; an https:// URL makes
 	// the session cookie Secure.
 	PublicURL string
-	// Now is the clock for ages and the login limiter (default time.Now).
+	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (for the login limiter and the log); a request from any
+	// other peer is the peer's own.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP handler.
@@ -60,9 +67,12 @@ type Server struct {
 	log    *slog.Logger
 	pages  map[string]*template.Template
 	secure bool
-	limit  *limiter
 	cop    *http.CrossOriginProtection
 }
+
+// maxBodyBytes caps every request body: the largest thing posted is a
+// decline's message (2000 runes) in a form.
+const maxBodyBytes = 64 << 10
 
 // contentSecurityPolicy allows our own stylesheet and nothing else: no
 // scripts, no frames, forms only to ourselves.
@@ -88,7 +98,6 @@ func New(opts Options) *Server {
 		log:    opts.Logger,
 		pages:  mustParsePages(),
 		secure: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
-		limit:  newLimiter(5, 15*time.Minute, opts.Now),
 		cop:    http.NewCrossOriginProtection(),
 	}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,10 +110,7 @@ func New(opts Options) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	m.HandleFunc("GET /readyz", s.readyz)
-	if opts.Gatherer != nil {
-		m.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
-	}
+	m.HandleFunc("GET /readyz", s.readyzPublic)
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -117,8 +123,10 @@ func New(opts Options) *Server {
 	return s
 }
 
-// ServeHTTP adds the security headers and refuses cross-origin form posts.
+// ServeHTTP caps the body, adds the security headers and refuses
+// cross-origin form posts.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	capBody(w, r)
 	h := w.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -132,6 +140,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	s.cop.Handler(s.mux).ServeHTTP(w, r)
+}
+
+// capBody makes sure no handler reads more than maxBodyBytes, and a GET or
+// HEAD nothing: whatever a client sends with them stays unread (net/http
+// then closes the connection instead of reading on).
+func capBody(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		r.Body = http.NoBody
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+}
+
+// Admin returns the handler of the operators' listener: /metrics,
+// /readyz with the reason it fails, and /healthz. It is meant for an
+// address only operators and the monitoring reach.
+func (s *Server) Admin() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	m.HandleFunc("GET /readyz", s.readyz)
+	if s.opts.Gatherer != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		capBody(w, r)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		m.ServeHTTP(w, r)
+	})
+}
+
+// readyzPublic answers as readyz does, without the reason: that (a
+// database error, an OAuth error code) is for operators, on Admin.
+func (s *Server) readyzPublic(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.opts.Ready(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -286,9 +340,8 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 		D: inviteData{Info: info, Token: token}})
 }
 
-// parseSmallForm reads a urlencoded form of at most 64 KiB.
-func parseSmallForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// parseSmallForm reads a urlencoded form (ServeHTTP capped the body).
+func parseSmallForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("reading form: %w", err)
 	}
@@ -300,7 +353,7 @@ func (s *Server) badForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(w, r); err != nil {
+	if err := parseSmallForm(r); err != nil {
 		s.badForm(w, r)
 		return
 	}
@@ -315,7 +368,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(w, r); err != nil {
+	if err := parseSmallForm(r); err != nil {
 		s.badForm(w, r)
 		return
 	}

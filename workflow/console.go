@@ -407,23 +407,37 @@ func (s *Service) ReprocessBy(ctx context.Context, id int64, by string) (Result,
 // SessionTTL is how long a console session lasts without activity.
 const SessionTTL = 12 * time.Hour
 
-// AddOpsUser creates a console user with a bcrypt hash of password (cost
-// 0 means 12).
-func (s *Service) AddOpsUser(ctx context.Context, email, password string, cost int) (store.OpsUser, error) {
-	if cost == 0 {
-		cost = 12
+// DefaultSessionMaxAge is how long a console session lasts at most, active
+// or not (Options.SessionMaxAge).
+const DefaultSessionMaxAge = 24 * time.Hour
+
+// SessionCookieAge is how long the browser should keep a new session's
+// cookie: until the session ends without activity or at its maximum age.
+func (s *Service) SessionCookieAge() time.Duration {
+	return min(SessionTTL, s.opts.SessionMaxAge)
+}
+
+// sessionExpiry is when a session created at created ends if nothing
+// happens after at: idle for SessionTTL, or at its maximum age.
+func (s *Service) sessionExpiry(created, at time.Time) time.Time {
+	exp := at.Add(SessionTTL)
+	if end := created.Add(s.opts.SessionMaxAge); end.Before(exp) {
+		exp = end
 	}
+	return exp
+}
+
+// AddOpsUser creates a console user with a bcrypt hash of password (cost
+// 0 means 12); the password must pass CheckOpsPassword.
+func (s *Service) AddOpsUser(ctx context.Context, email, password string, cost int) (store.OpsUser, error) {
 	if !strings.Contains(email, "@") {
 		return store.OpsUser{}, errors.New("adding ops user: the login is an e-mail address")
 	}
-	if len(password) < 12 {
-		return store.OpsUser{}, errors.New("adding ops user: the password needs at least 12 characters")
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	hash, err := hashOpsPassword(password, cost)
 	if err != nil {
-		return store.OpsUser{}, fmt.Errorf("hashing the password: %w", err)
+		return store.OpsUser{}, fmt.Errorf("adding ops user: %w", err)
 	}
-	u := store.OpsUser{Email: email, PasswordHash: string(hash)}
+	u := store.OpsUser{Email: email, PasswordHash: hash}
 	err = s.st.Q(ctx).CreateOpsUser(&u)
 	return u, err
 }
@@ -435,7 +449,9 @@ var (
 
 // Login checks an ops user's password and starts a session. The returned
 // token goes into the session cookie; only its hash is stored. An unknown
-// address costs as much time as a wrong password.
+// address costs as much time as a wrong password, and a disabled user is
+// told nothing else than a wrong password. The console logs in with
+// LoginFrom, which throttles guessing.
 func (s *Service) Login(ctx context.Context, email, password string) (string, store.OpsUser, error) {
 	if len(email) > 320 || len(password) > 1024 {
 		return "", store.OpsUser{}, ErrBadLogin
@@ -450,7 +466,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (string, st
 	if err != nil {
 		return "", store.OpsUser{}, fmt.Errorf("looking up ops user: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.DisabledAt != nil {
 		return "", store.OpsUser{}, ErrBadLogin
 	}
 	raw := make([]byte, 32)
@@ -459,16 +475,21 @@ func (s *Service) Login(ctx context.Context, email, password string) (string, st
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	t := s.now()
-	sess := &store.OpsSession{TokenHash: HashToken(token), UserID: u.ID, CreatedAt: t, LastSeenAt: t, ExpiresAt: t.Add(SessionTTL)}
+	sess := &store.OpsSession{TokenHash: HashToken(token), UserID: u.ID, CreatedAt: t, LastSeenAt: t, ExpiresAt: s.sessionExpiry(t, t)}
 	if err := q.CreateOpsSession(sess); err != nil {
 		return "", store.OpsUser{}, err
 	}
+	if err := q.TouchOpsUserLogin(u.ID, t); err != nil {
+		return "", store.OpsUser{}, fmt.Errorf("recording the login: %w", err)
+	}
+	u.LastLoginAt = &t
 	_ = q.DeleteExpiredOpsSessions(t)
 	return token, u, nil
 }
 
-// SessionUser returns the ops user of a live session and extends it;
-// ErrNotFound when the token is unknown or expired.
+// SessionUser returns the ops user of a live session and extends it (never
+// beyond its maximum age); ErrNotFound when the token is unknown or
+// expired, or its user disabled.
 func (s *Service) SessionUser(ctx context.Context, token string) (store.OpsUser, error) {
 	if len(token) < 20 || len(token) > 100 {
 		return store.OpsUser{}, fmt.Errorf("session: %w", ErrNotFound)
@@ -479,12 +500,20 @@ func (s *Service) SessionUser(ctx context.Context, token string) (store.OpsUser,
 	if err != nil {
 		return store.OpsUser{}, err
 	}
+	if !t.Before(sess.CreatedAt.Add(s.opts.SessionMaxAge)) {
+		// Older sessions may carry an idle expiry beyond the maximum age.
+		return store.OpsUser{}, fmt.Errorf("session past its maximum age: %w", ErrNotFound)
+	}
 	u, err := q.OpsUser(sess.UserID)
 	if err != nil {
 		return store.OpsUser{}, err
 	}
+	if u.DisabledAt != nil {
+		// Disabling ends the sessions; this catches one made meanwhile.
+		return store.OpsUser{}, fmt.Errorf("ops user disabled: %w", ErrNotFound)
+	}
 	if t.Sub(sess.LastSeenAt) > time.Minute {
-		if err := q.TouchOpsSession(sess.ID, t, t.Add(SessionTTL)); err != nil {
+		if err := q.TouchOpsSession(sess.ID, t, s.sessionExpiry(sess.CreatedAt, t)); err != nil {
 			return store.OpsUser{}, fmt.Errorf("extending session: %w", err)
 		}
 	}

@@ -105,6 +105,10 @@ type Options struct {
 	// RawRetention is how long the raw source of a received mail is kept
 	// (default 90 days); PurgeRawSources deletes older ones.
 	RawRetention time.Duration
+	// SessionMaxAge ends a console session this long after its login,
+	// however active (default DefaultSessionMaxAge); SessionTTL ends an
+	// idle one sooner.
+	SessionMaxAge time.Duration
 }
 
 // Service runs the workflow on a store.
@@ -142,6 +146,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
+	}
+	if opts.SessionMaxAge <= 0 {
+		opts.SessionMaxAge = DefaultSessionMaxAge
 	}
 	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")

@@ -150,16 +150,17 @@ func freePort(t *testing.T) string {
 func TestRunServesAndStopsCleanly(t *testing.T) {
 	h := newHarness(t, storetest.SQLiteURL(t), world{Mailbox: "partners@onboarding.example"})
 	seedAcme(t, h)
-	addr := freePort(t)
+	addr, admin := freePort(t), freePort(t)
 	cmd := exec.Command(binary, "run")
-	cmd.Env = append(h.env, "ONBOARDER_HTTP_ADDR="+addr, "ONBOARDER_IMAP_IDLE=true", "ONBOARDER_POLL_SCHEDULE=@every 1h")
+	cmd.Env = append(h.env, "ONBOARDER_HTTP_ADDR="+addr, "ONBOARDER_ADMIN_ADDR="+admin, "ONBOARDER_IMAP_IDLE=true",
+		"ONBOARDER_POLL_SCHEDULE=@every 1h")
 	var logs strings.Builder
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	get := func(path string) (int, string) {
+	getAt := func(addr, path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			return 0, err.Error()
@@ -168,6 +169,7 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	get := func(path string) (int, string) { return getAt(addr, path) }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if code, _ := get("/healthz"); code == 200 {
@@ -193,11 +195,18 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	if !strings.Contains(string(msgs[0].Data), "REQ-000001") {
 		t.Errorf("answer lacks the reference")
 	}
-	if code, body := get("/readyz"); code != 200 {
-		t.Errorf("/readyz %d %s", code, body)
+	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("/readyz %d %q", code, body)
 	}
-	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `onboarder_mails_received_total{disposition="request"} 1`) {
-		t.Errorf("/metrics %d: no received counter", code)
+	// Metrics are for the monitoring, on the admin address only.
+	if code, body := getAt(admin, "/metrics"); code != 200 || !strings.Contains(body, `onboarder_mails_received_total{disposition="request"} 1`) {
+		t.Errorf("admin /metrics %d: no received counter", code)
+	}
+	if code, _ := get("/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics %d, want 404", code)
+	}
+	if code, body := getAt(admin, "/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("admin /readyz %d %q", code, body)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -214,7 +223,8 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	cmd := exec.Command(binary, "demo", "--no-serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ONBOARDER_HTTP_ADDR=" + freePort(t)}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ONBOARDER_HTTP_ADDR=" + freePort(t),
+		"ONBOARDER_ADMIN_ADDR=" + freePort(t)}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
