@@ -343,3 +343,18 @@ func explain(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+func cmdMigrate(e *env) error {
+	if _, err := e.flags(flag.NewFlagSet("migrate", flag.ContinueOnError)); err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	v, err := e.st.SchemaVersion(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "schema at version %d (%s)\n", v, e.st.Dialect())
+	return nil
+}

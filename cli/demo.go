@@ -23,6 +23,7 @@ import (
 	"github.com/onboarder/onboarder/mailtest"
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
 )
 
 //go:embed demodata
@@ -198,14 +199,13 @@ func fs2names() ([]string, error) {
 }
 
 func demoSeed(e *env) error {
-	q := e.st.Q(e.ctx)
-	if err := q.CreatePartner(&store.Partner{Name: "Alpenblick IT GmbH", Ref: "MPN-7001", Locale: "de"},
-		[]string{"jonas@alpenblick-it.example"}, nil); err != nil {
-		return err
-	}
-	if err := q.CreatePartner(&store.Partner{Name: "Cloud Harbor Ltd", Ref: "MPN-7002", Locale: "en", Trusted: true},
-		nil, []string{"cloudharbor.example"}); err != nil {
-		return err
+	for _, p := range []workflow.PartnerInput{
+		{Name: "Alpenblick IT GmbH", Ref: "MPN-7001", Locale: "de", Emails: []string{"jonas@alpenblick-it.example"}},
+		{Name: "Cloud Harbor Ltd", Ref: "MPN-7002", Locale: "en", Trusted: true, Domains: []string{"cloudharbor.example"}},
+	} {
+		if _, err := e.wf.AddPartner(e.ctx, p, "demo"); err != nil {
+			return err
+		}
 	}
 	f, _ := demoData.Open("demodata/orgs.csv")
 	defer f.Close()
@@ -213,12 +213,7 @@ func demoSeed(e *env) error {
 	if err != nil {
 		return err
 	}
-	for i := range orgs {
-		if err := q.UpsertOrganization(&orgs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.wf.ImportOrganizations(e.ctx, orgs, "demo")
 }
 
 func demoRequests(e *env, out io.Writer) error {

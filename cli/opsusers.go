@@ -13,8 +13,8 @@ import (
 	"github.com/onboarder/onboarder/workflow"
 )
 
-// The console's users: list, disable, enable, passwd (add is in
-// commands.go). Every change goes through the workflow, which audits it.
+// The console's users: add, list, disable, enable, passwd. Every change
+// goes through the workflow, which audits it.
 
 type jsonOpsUser struct {
 	Email       string  `json:"email"`
@@ -136,4 +136,28 @@ func opsExplain(err error, what string) error {
 		return fmt.Errorf("%s: no such user: check the address with onboarder ops-users list", what)
 	}
 	return explain(err, what)
+}
+
+func cmdOpsUsersAdd(e *env) error {
+	fs := flag.NewFlagSet("ops-users add", flag.ContinueOnError)
+	email := fs.String("email", "", "the user's e-mail address (login name)")
+	if _, err := e.flags(fs); err != nil {
+		return err
+	}
+	if !strings.Contains(*email, "@") {
+		return usagef("--email is required")
+	}
+	pw, err := readPassword(e)
+	if err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	u, err := e.wf.AddOpsUser(e.ctx, *email, pw, 12)
+	if err != nil {
+		return explain(err, "adding ops user")
+	}
+	fmt.Fprintf(e.stdout, "ops user %s created (id %d)\n", u.Email, u.ID)
+	return nil
 }

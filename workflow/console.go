@@ -114,6 +114,8 @@ type RequestView struct {
 	Findings    []store.Finding
 	Original    *OriginalMail
 	Thread      []ThreadEntry
+	// Mails are the outbox rows about the request, oldest first.
+	Mails       []store.OutboxMail
 	Link        *store.Link
 	Invitations []store.Invitation
 	// Recipient is whom the invitation goes (or went) to, named before
@@ -213,6 +215,7 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 		v.Thread = append(v.Thread, ThreadEntry{At: m.ReceivedAt, Incoming: true, ID: m.ID, Party: m.FromAddr,
 			Subject: m.Subject, Kind: m.Disposition, Status: m.Detail})
 	}
+	v.Mails = out
 	for _, m := range out {
 		at := m.CreatedAt
 		if m.SentAt != nil {

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/onboarder/onboarder/parser"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+func cmdOrgsImport(e *env) error {
+	pos, err := e.flags(flag.NewFlagSet("orgs import", flag.ContinueOnError))
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("expected one CSV file")
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pos[0], err)
+	}
+	defer f.Close()
+	orgs, err := readOrgsCSV(f, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.ImportOrganizations(e.ctx, orgs, "cli"); err != nil {
+		return fmt.Errorf("importing %s: %w (nothing was imported)", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "imported %d organizations\n", len(orgs))
+	return nil
+}
+
+var orgColumns = []string{"id", "name", "status", "admin_name", "admin_email", "country", "locale"}
+
+// readOrgsCSV reads and checks the whole file before anything is written.
+func readOrgsCSV(r io.Reader, name string) ([]store.Organization, error) {
+	cr := csv.NewReader(bufio.NewReader(r))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the header: %w: the first line must be %s", name, err, strings.Join(orgColumns, ","))
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	}
+	for _, c := range orgColumns {
+		if _, ok := col[c]; !ok {
+			return nil, fmt.Errorf("%s: column %q missing: the first line must be %s", name, c, strings.Join(orgColumns, ","))
+		}
+	}
+	var out []store.Organization
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		get := func(c string) string {
+			if i := col[c]; i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		id, ok := parser.CanonicalUUID(get("id"))
+		if !ok {
+			return nil, fmt.Errorf("%s line %d: id %q is not a UUID: fix the line, nothing was imported", name, line, get("id"))
+		}
+		status := strings.ToLower(get("status"))
+		if status == "" {
+			status = store.OrgActive
+		}
+		if status != store.OrgActive && status != store.OrgSuspended && status != store.OrgDeleted {
+			return nil, fmt.Errorf("%s line %d: status %q: use active, suspended or deleted", name, line, status)
+		}
+		locale := strings.ToLower(get("locale"))
+		if locale == "" {
+			locale = "en"
+		}
+		admin := get("admin_email")
+		if admin != "" {
+			if err := workflow.CheckAddress(admin); err != nil {
+				return nil, fmt.Errorf("%s line %d: admin_email %v: fix the line, nothing was imported", name, line, err)
+			}
+		}
+		out = append(out, store.Organization{ID: id, Name: parser.SanitizeText(get("name"), 300), Status: status,
+			AdminName: parser.SanitizeText(get("admin_name"), 200), AdminEmail: strings.ToLower(admin),
+			Country: strings.ToUpper(get("country")), Locale: locale})
+	}
+	return out, nil
+}
+
+func cmdOrgsList(e *env) error {
+	fs := flag.NewFlagSet("orgs list", flag.ContinueOnError)
+	asJSON := jsonFlag(fs)
+	if _, err := e.flagsAndOpen(fs); err != nil {
+		return err
+	}
+	orgs, err := e.st.Q(e.ctx).Organizations()
+	if err != nil {
+		return err
+	}
+	toJSON := func(o store.Organization) jsonOrg {
+		return jsonOrg{ID: o.ID, Name: o.Name, Status: o.Status, AdminName: nullable(o.AdminName),
+			AdminEmail: nullable(o.AdminEmail), Country: nullable(o.Country), Locale: o.Locale}
+	}
+	return printList(e, *asJSON, orgs, toJSON, "ID\tNAME\tSTATUS\tADMIN\tCOUNTRY\tLOCALE", func(o store.Organization) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", o.ID, o.Name, o.Status, orDash(o.AdminEmail), orDash(o.Country), o.Locale)
+	})
+}
+
+// cmdOrgsClearFraud clears the open fraud reports on an organization
+// (declined as not requested by its administrator), audited with who and why.
+func cmdOrgsClearFraud(e *env) error {
+	fs := flag.NewFlagSet("orgs clear-fraud", flag.ContinueOnError)
+	by := fs.String("by", "", "who clears it (recorded in the audit trail)")
+	reason := fs.String("reason", "", "why (recorded in the audit trail)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usagef("expected one organization ID")
+	}
+	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
+		return usagef("--by and --reason are required")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	n, err := e.wf.ClearFraud(e.ctx, pos[0], strings.TrimSpace(*by), *reason, 0)
+	if errors.Is(err, workflow.ErrClearReasonRequired) {
+		return usagef("--reason must say why")
+	}
+	if err != nil {
+		return explain(err, "clearing the fraud report on organization "+pos[0])
+	}
+	fmt.Fprintf(e.stdout, "organization %s: %d fraud report(s) cleared; later requests are no longer flagged\n",
+		strings.ToLower(strings.TrimSpace(pos[0])), n)
+	return nil
+}

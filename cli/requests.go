@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+func cmdRequestsList(e *env) error {
+	fs := flag.NewFlagSet("requests list", flag.ContinueOnError)
+	asJSON := jsonFlag(fs)
+	state := fs.String("state", "", "only requests in this state")
+	partner := fs.Int64("partner", 0, "only requests of this partner id")
+	if _, err := e.flagsAndOpen(fs); err != nil {
+		return err
+	}
+	q := e.st.Q(e.ctx)
+	rs, err := q.ListRequests(store.RequestFilter{State: *state, PartnerID: *partner})
+	if err != nil {
+		return err
+	}
+	names, err := e.partnerNames()
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	fds, err := q.FindingsFor(ids)
+	if err != nil {
+		return err
+	}
+	toJSON := func(r store.Request) jsonRequest { return requestJSON(r, names, fds[r.ID]) }
+	return printList(e, *asJSON, rs, toJSON, "REFERENCE\tSTATE\tPARTNER\tCUSTOMER\tORGANIZATION\tFINDINGS\tRECEIVED", func(r store.Request) string {
+		var codes []string
+		for _, f := range fds[r.ID] {
+			codes = append(codes, f.Code)
+		}
+		partner := "-"
+		if r.PartnerID != nil {
+			partner = names[*r.PartnerID]
+		}
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Reference(), r.State, partner, orDash(r.CustomerName),
+			orDash(deref(r.OrganizationID)), orDash(strings.Join(codes, ",")), r.ReceivedAt.Format(time.DateTime))
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func cmdRequestsShow(e *env) error {
+	fs := flag.NewFlagSet("requests show", flag.ContinueOnError)
+	asJSON := jsonFlag(fs)
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	id, err := requestArg(pos)
+	if err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	v, err := e.wf.Request(e.ctx, id)
+	if err != nil {
+		return explain(err, "showing "+store.Reference(id))
+	}
+	names, err := e.partnerNames()
+	if err != nil {
+		return err
+	}
+	j := requestJSON(v.Request, names, v.Findings)
+	j.Mails = []jsonOutbox{}
+	for _, m := range v.Mails {
+		j.Mails = append(j.Mails, outboxJSON(m))
+	}
+	j.Audit = []jsonAudit{}
+	for _, a := range v.Audit {
+		j.Audit = append(j.Audit, jsonAudit{At: ts(a.At), Actor: a.Actor, From: nullable(a.FromState), To: nullable(a.ToState), Reason: a.Reason})
+	}
+	rc := v.Recipient
+	show := jsonRequestShow{jsonRequest: j, SuggestedContact: nullable(rc.Suggested), SuggestedRefused: nullable(rc.SuggestedRefused)}
+	if rc.Email != "" {
+		show.InviteRecipient = &jsonRecipient{Email: rc.Email, Name: nullable(rc.Name), Source: rc.Source}
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, show)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "%s  %s\n", j.Reference, j.State)
+	partner := "-"
+	if j.Partner != nil {
+		partner = fmt.Sprintf("%s (%d)", j.Partner.Name, j.Partner.ID)
+	}
+	fmt.Fprintf(w, "  partner:       %s\n  sender:        %s\n  customer:      %s\n  organization:  %s\n  received:      %s\n",
+		partner, j.Sender, orDash(j.CustomerName), orDash(deref(j.OrganizationID)), j.ReceivedAt)
+	fmt.Fprintf(w, "  invitation to: %s\n", recipientLine(rc))
+	if rc.Suggested != "" {
+		fmt.Fprintf(w, "  contact suggested by the partner: %s (%s)\n", rc.Suggested,
+			orText(rc.SuggestedRefused, "not invited unless you approve with --invite-contact "+rc.Suggested))
+	}
+	fmt.Fprintln(w, "findings:")
+	for _, f := range j.Findings {
+		fmt.Fprintf(w, "  %s: %s\n", f.Code, f.Detail)
+	}
+	fmt.Fprintln(w, "mails:")
+	for _, m := range j.Mails {
+		fmt.Fprintf(w, "  #%d %s to %s: %s (attempts %d)\n", m.ID, m.Kind, strings.Join(m.To, ", "), m.Status, m.Attempts)
+	}
+	fmt.Fprintln(w, "audit:")
+	for _, a := range j.Audit {
+		fmt.Fprintf(w, "  %s %s %s -> %s: %s\n", a.At, a.Actor, orDash(deref(a.From)), orDash(deref(a.To)), a.Reason)
+	}
+	return nil
+}
+
+// recipientLine names an invitation's recipient and where the address
+// came from.
+func recipientLine(rc workflow.Recipient) string {
+	switch {
+	case rc.Email == "":
+		return "nobody yet: the directory has no administrator address"
+	case rc.Source == store.RecipientSuggested:
+		return rc.Email + " (the contact the partner suggested, picked by ops)"
+	case rc.Name != "":
+		return fmt.Sprintf("%s <%s> (the directory's administrator)", rc.Name, rc.Email)
+	}
+	return rc.Email + " (the directory's administrator)"
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func cmdRequestsApprove(e *env) error {
+	fs := flag.NewFlagSet("requests approve", flag.ContinueOnError)
+	by := fs.String("by", "", "who approves (recorded in the audit trail)")
+	note := fs.String("note", "", "a note for the partner and the audit trail")
+	contact := fs.String("invite-contact", "", "invite this address, the contact the partner suggested, when the directory has no administrator address (audited; never an address of the partner's)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	id, err := requestArg(pos)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*by) == "" {
+		return usagef("--by is required: say who approves")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.ApproveWith(e.ctx, id, workflow.Approval{By: *by, Note: *note, InviteContact: *contact}); err != nil {
+		return explain(err, "approving "+store.Reference(id))
+	}
+	rc, err := e.wf.InviteRecipient(e.ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s approved: invitation queued for %s\n", store.Reference(id), recipientLine(rc))
+	return nil
+}
+
+func cmdRequestsReject(e *env) error {
+	fs := flag.NewFlagSet("requests reject", flag.ContinueOnError)
+	by := fs.String("by", "", "who rejects (recorded in the audit trail)")
+	reason := fs.String("reason", "", "why (sent to the partner)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	id, err := requestArg(pos)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
+		return usagef("--by and --reason are required")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.Reject(e.ctx, id, *by, *reason); err != nil {
+		return explain(err, "rejecting "+store.Reference(id))
+	}
+	fmt.Fprintf(e.stdout, "%s rejected: the partner will be told\n", store.Reference(id))
+	return nil
+}
