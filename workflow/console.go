@@ -433,15 +433,20 @@ func (s *Service) sessionExpiry(created, at time.Time) time.Time {
 // AddOpsUser creates a console user with a bcrypt hash of password (cost
 // 0 means 12); the password must pass CheckOpsPassword.
 func (s *Service) AddOpsUser(ctx context.Context, email, password string, cost int) (store.OpsUser, error) {
-	if !strings.Contains(email, "@") {
-		return store.OpsUser{}, errors.New("adding ops user: the login is an e-mail address")
+	if err := CheckAddress(email); err != nil {
+		return store.OpsUser{}, fmt.Errorf("adding ops user: the login is an e-mail address: %v", err)
 	}
 	hash, err := hashOpsPassword(password, cost)
 	if err != nil {
 		return store.OpsUser{}, fmt.Errorf("adding ops user: %w", err)
 	}
 	u := store.OpsUser{Email: email, PasswordHash: hash}
-	err = s.st.Q(ctx).CreateOpsUser(&u)
+	err = s.transact(ctx, func(tx *txn) error {
+		if err := tx.CreateOpsUser(&u); err != nil {
+			return err
+		}
+		return tx.audit(0, nil, "system", "", "active", opsSubject(u.Email)+" added")
+	})
 	return u, err
 }
 
