@@ -31,6 +31,11 @@ type servers struct {
 	// server itself (Dovecot, with Postfix) or, for Cyrus and Courier,
 	// which the tests fill with APPEND, main1's Dovecot and Postfix.
 	drop *servers
+
+	// submissionAddr is Postfix's submission listener (STARTTLS required,
+	// then AUTH through Dovecot's auth service); tlsCAFile is the CA that
+	// issued its certificate; postfixLog is Postfix's log file.
+	submissionAddr, tlsCAFile, postfixLog string
 }
 
 var (
@@ -131,6 +136,11 @@ func startServers(dir string, opts ...string) (*servers, error) {
 	}
 	s.imapAddr = "127.0.0.1:" + env["E2E_IMAP_PORT"]
 	s.smtpAddr = "127.0.0.1:" + env["E2E_SMTP_PORT"]
+	if p := env["E2E_SUBMISSION_PORT"]; p != "" {
+		s.submissionAddr = "127.0.0.1:" + p
+	}
+	s.tlsCAFile = env["E2E_TLS_CA_FILE"]
+	s.postfixLog = env["E2E_POSTFIX_LOG"]
 	s.pgURL = env["E2E_PG_URL"]
 	s.doveConf = env["E2E_DOVECOT_CONF"]
 	s.postfixDir = env["E2E_POSTFIX_DIR"]

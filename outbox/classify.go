@@ -11,12 +11,22 @@ import (
 )
 
 // SendError is a classified send failure: Permanent (5xx, or a mail that
-// cannot be built) or temporary (4xx, network, timeout, TLS).
+// cannot be built) or temporary (4xx, network, timeout, TLS, and a refused
+// sign-in, see Auth).
 type SendError struct {
 	Permanent bool
 	Code      int    // SMTP reply code; 0 when the server gave none
 	Enhanced  string // enhanced status code such as "5.1.1", when known
 	Msg       string
+
+	// Auth: the server refused us, not the mail: the sign-in (535 bad
+	// credentials, 534 mechanism too weak, 454 temporary auth failure, no
+	// AUTH offered, no OAuth token) or an unauthenticated or unencrypted
+	// session (530 authentication or STARTTLS required, 538 encryption
+	// required; RFC 4954, RFC 3207). The operator's settings are wrong;
+	// every mail would meet the same refusal. Never Permanent, and never
+	// given up after MaxAttempts: the mail waits until the sign-in works.
+	Auth bool
 
 	err error
 }
@@ -54,8 +64,9 @@ var (
 )
 
 // Classify turns a send error into a *SendError; nil stays nil. A 5xx SMTP
-// reply is permanent; a 4xx reply and every other error (network, timeout,
-// TLS handshake, connection closed mid-transaction) are temporary. A mail
+// reply is permanent, except a refused sign-in or session (530, 534, 535,
+// 538: SendError.Auth); a 4xx reply and every other error (network,
+// timeout, TLS handshake, connection closed mid-transaction) are temporary. A mail
 // go-mail could not take apart (no sender or recipients, 8-bit content the
 // server refuses) is permanent.
 func Classify(err error) *SendError {
@@ -97,7 +108,24 @@ func Classify(err error) *SendError {
 		}
 	}
 	out.Permanent = out.Code >= 500
+	if isAuthRefusal(out) {
+		out.Auth, out.Permanent = true, false
+	}
 	return out
+}
+
+// isAuthRefusal says whether se is a refusal of our sign-in or of our
+// unauthenticated or unencrypted session (see SendError.Auth). Other 5xx
+// replies stay permanent even when their text speaks of authentication
+// (a DMARC or SPF rejection is about the mail).
+func isAuthRefusal(se *SendError) bool {
+	switch se.Code {
+	case 530, 534, 535, 538:
+		return true
+	case 0, 454:
+		return ErrorClass(se) == ErrClassAuth
+	}
+	return false
 }
 
 // temporary reclassifies err as temporary whatever its code (connection

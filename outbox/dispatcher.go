@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -443,6 +444,11 @@ func (s *sender) dial(ctx context.Context) error {
 		if s.raw != nil {
 			_ = s.raw.Close() // go-mail leaves the socket open when EHLO/TLS/AUTH fail
 		}
+		if s.d.cfg.TLS == TLSNone && s.d.cfg.Username != "" && strings.Contains(err.Error(), "does not support SMTP AUTH") {
+			// A submission server offers AUTH only after STARTTLS.
+			return fmt.Errorf("connecting to %s:%d without TLS: %w (a server that wants STARTTLS first offers AUTH only after it: use TLS)",
+				s.d.host, s.d.port, err)
+		}
 		return fmt.Errorf("connecting to %s:%d: %w", s.d.host, s.d.port, err)
 	}
 	s.conn = &conn{c: c, fresh: true}
@@ -685,7 +691,7 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		}
 		err = d.st.MarkOutboxFailed(mctx, row.ID, d.cfg.Holder, se.Error())
 		out, msg = Result{Failed: 1}, "outbox mail failed"
-	case row.Attempts >= d.cfg.MaxAttempts:
+	case row.Attempts >= d.cfg.MaxAttempts && !se.Auth:
 		reason = ReasonMaxAttempts
 		err = d.st.MarkOutboxFailed(mctx, row.ID, d.cfg.Holder,
 			fmt.Sprintf("giving up after %d attempts: %s", row.Attempts, se.Error()))
@@ -695,6 +701,13 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 		err = d.st.MarkOutboxRetry(mctx, row.ID, d.cfg.Holder, next, se.Error())
 		attrs = append(attrs, "next_attempt_at", next.UTC())
 		out, msg = Result{Deferred: 1}, "outbox mail deferred"
+		if se.Auth {
+			// Not the mail's fault and no recipient's: every mail meets it
+			// until an operator fixes the settings, so it is an error, and
+			// the mail is never given up for it.
+			msg = "outbox mail deferred: the SMTP server refused our sign-in or session; " +
+				"check the SMTP user name, password or OAuth token, and the TLS mode"
+		}
 	}
 	if out.Failed > 0 {
 		d.cfg.Metrics.incFailed(reason)
@@ -702,9 +715,12 @@ func (d *Dispatcher) finish(ctx context.Context, row store.OutboxMail, se *SendE
 	} else {
 		d.cfg.Metrics.incDeferred()
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		d.log.Error(msg+", but recording it failed", append(attrs, "store_err", err)...)
-	} else {
+	case se.Auth:
+		d.log.Error(msg, attrs...)
+	default:
 		d.log.Warn(msg, attrs...)
 	}
 	return out

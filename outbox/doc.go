@@ -35,7 +35,12 @@
 // error text, so a connection cut after DATA would count as permanent.
 // Errors while connecting (greeting, EHLO, STARTTLS, AUTH) are always
 // temporary, even with a 5xx code: they are about our configuration or the
-// server, not about one mail, and MaxAttempts bounds them.
+// server, not about one mail, and MaxAttempts bounds them. A refused sign-in
+// or session (SendError.Auth: 530, 534, 535, 538, also on MAIL FROM, e.g.
+// "530 5.7.0 Must issue a STARTTLS command first" when the URL has no user
+// name) is temporary too, logged at error level, and not bounded by
+// MaxAttempts: a wrong password must not cost the queued mail; it waits
+// (retried at most every MaxBackoff) until an operator fixes the settings.
 //
 // go-mail refuses a whole message when any RCPT TO is refused, so a 550 for
 // one recipient of a row with several fails that row permanently; rows carry

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/textproto"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +52,32 @@ func TestClassify(t *testing.T) {
 	}
 	if Classify(nil) != nil {
 		t.Error("Classify(nil) != nil")
+	}
+	// A refused sign-in or session is the operator's settings, not the
+	// mail's: temporary whatever its code; a 5xx about the mail stays
+	// permanent even when its text speaks of authentication.
+	for _, tc := range []struct {
+		err             error
+		auth, permanent bool
+	}{
+		{&textproto.Error{Code: 535, Msg: "5.7.8 Error: authentication failed"}, true, false},
+		{&textproto.Error{Code: 530, Msg: "5.7.0 Must issue a STARTTLS command first"}, true, false},
+		{&textproto.Error{Code: 530, Msg: "5.7.57 Client not authenticated to send mail"}, true, false},
+		{&textproto.Error{Code: 534, Msg: "5.7.9 Please log in with your web browser"}, true, false},
+		{&textproto.Error{Code: 538, Msg: "5.7.11 Encryption required for requested authentication mechanism"}, true, false},
+		{&textproto.Error{Code: 454, Msg: "4.7.0 Temporary authentication failure"}, true, false},
+		{errors.New("connecting to h:587: server does not support SMTP AUTH"), true, false},
+		{&textproto.Error{Code: 550, Msg: "5.7.26 Unauthenticated email is not accepted (DMARC authentication failed)"}, false, true},
+		{&textproto.Error{Code: 554, Msg: "5.7.1 <a@b.example>: Recipient address rejected: Access denied"}, false, true},
+		{&textproto.Error{Code: 451, Msg: "4.3.0 later"}, false, false},
+	} {
+		se := Classify(tc.err)
+		if se.Auth != tc.auth || se.Permanent != tc.permanent {
+			t.Errorf("Classify(%v) = auth %v permanent %v, want %v %v", tc.err, se.Auth, se.Permanent, tc.auth, tc.permanent)
+		}
+		if tc.auth && (ErrorClass(se) != ErrClassAuth || !strings.Contains(se.Error(), "temporary")) {
+			t.Errorf("Classify(%v): class %s, %q", tc.err, ErrorClass(se), se.Error())
+		}
 	}
 	se := Classify(&textproto.Error{Code: 550, Msg: "5.1.1 no such user"})
 	if se.Enhanced != "5.1.1" || !strings.Contains(se.Error(), "permanent smtp error 550 5.1.1") {
@@ -175,4 +203,77 @@ func TestAuth(t *testing.T) {
 	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("server got %d mails", n)
 	}
+}
+
+// TestAuthRefusalNeverGivesUp: a refused sign-in (535) or session (530
+// at MAIL FROM: a server that wants authentication or STARTTLS, and the
+// URL has no user name) is the operator's to fix. The mail is deferred,
+// logged as an error, and not given up after MaxAttempts: once the
+// settings are right it is sent. A 5xx about the mail still fails it.
+func TestAuthRefusalNeverGivesUp(t *testing.T) {
+	srv, err := mailtest.StartSMTP(mailtest.SMTPOptions{Username: "robot", Password: "s3cret", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := storetest.Open(t, storetest.SQLiteURL(t))
+	clk := newClock()
+	var logBuf syncLog
+	cfg := testConfig(t, srv.Addr(), clk)
+	cfg.MaxAttempts = 2
+	cfg.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
+	cfg.Username, cfg.Password = "robot", "wrong"
+	row := newRow("a@partner.example")
+	insert(t, st, clk, &row)
+	for i := 1; i <= 4; i++ {
+		if got := flush(t, New(st, cfg)); got != (Result{Deferred: 1}) {
+			t.Fatalf("wrong password, attempt %d: %+v, want deferred (never failed for a refused sign-in)", i, got)
+		}
+		clk.Advance(2 * time.Hour)
+	}
+	// No user name: a server that wants STARTTLS (or a sign-in) first
+	// refuses MAIL FROM with 530.
+	plain := startSMTP(t)
+	plain.FailNextMail(1, 530, [3]int{5, 7, 0}, "Must issue a STARTTLS command first")
+	noAuth := cfg
+	noAuth.Addr, noAuth.Username, noAuth.Password = plain.Addr(), "", ""
+	if got := flush(t, New(st, noAuth)); got != (Result{Deferred: 1}) {
+		t.Fatalf("530 on MAIL FROM: %+v, want deferred", got)
+	}
+	clk.Advance(2 * time.Hour)
+	r := getRow(t, st, row.ID)
+	if r.Status != store.OutboxPending || r.Attempts != 5 || !strings.Contains(r.LastError, "530") {
+		t.Errorf("row: status %s attempts %d last_error %q, want pending after 5 attempts with the 530", r.Status, r.Attempts, r.LastError)
+	}
+	log := logBuf.String()
+	if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "refused our sign-in") || !strings.Contains(log, "535") {
+		t.Errorf("the log does not say clearly that the sign-in was refused:\n%s", log)
+	}
+
+	cfg.Username, cfg.Password = "robot", "s3cret"
+	clk.Advance(2 * time.Hour)
+	if got := flush(t, New(st, cfg)); got != (Result{Sent: 1}) {
+		t.Fatalf("right password: %+v, want sent", got)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("server got %d mails, want 1", n)
+	}
+}
+
+// syncLog collects log output written from several goroutines.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

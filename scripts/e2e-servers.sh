@@ -16,13 +16,23 @@
 #
 # DIR/env (sourceable, also read by the Go tests):
 #   E2E_SERVER (dovecot, cyrus, courier), E2E_IMAP_PORT, E2E_LMTP_PORT,
-#   E2E_SMTP_PORT, E2E_PG_PORT, E2E_PG_URL, E2E_DOVECOT_CONF, E2E_POSTFIX_DIR,
+#   E2E_SMTP_PORT, E2E_SUBMISSION_PORT, E2E_TLS_CA_FILE, E2E_PG_PORT,
+#   E2E_PG_URL, E2E_DOVECOT_CONF, E2E_POSTFIX_DIR, E2E_POSTFIX_LOG,
 #   E2E_ACCESS_MAP, E2E_PASSWORD; with Cyrus or Courier only E2E_SERVER,
 #   E2E_IMAP_PORT, E2E_PASSWORD and E2E_MAIL_DIR (the server's mail folders).
 # Every mailbox address accepts any login with password E2E_PASSWORD; Postfix
 # relays mail from 127.0.0.1 to any domain into Dovecot over LMTP, except the
 # recipients listed in E2E_ACCESS_MAP (a texthash access(5) table the tests
 # rewrite, then `postfix -c E2E_POSTFIX_DIR reload`).
+# E2E_SUBMISSION_PORT is a second Postfix listener shaped like a provider's
+# submission port (smtp.office365.com:587, smtp.gmail.com:587): STARTTLS
+# required before anything else (smtpd_tls_security_level = encrypt), AUTH
+# PLAIN/LOGIN offered only after it (smtpd_tls_auth_only), checked by
+# Dovecot's auth service over a unix socket (smtpd_sasl_type = dovecot; any
+# user, password E2E_PASSWORD), and no relaying without it, loopback or not.
+# Its certificate (for 127.0.0.1 and localhost) is issued by a throw-away CA
+# the script makes with openssl: E2E_TLS_CA_FILE is that CA's certificate
+# (what a client must trust, e.g. SSL_CERT_FILE for a Go program).
 #
 # Cyrus and Courier: Debian's dovecot-imapd, cyrus-imapd and courier-imap
 # conflict with each other, so `install` unpacks Cyrus and Courier (apt-get
@@ -37,7 +47,7 @@
 # folder of DIR is mounted there.
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-lmtpd postfix)
+PACKAGES=(dovecot-imapd dovecot-lmtpd postfix openssl)
 # Unpacked, not installed (they conflict with dovecot-imapd and each other).
 PRIVATE_PACKAGES=(cyrus-imapd cyrus-common courier-imap courier-base courier-authlib libcourier-unicode4)
 # What the unpacked binaries link against (checked with ldd after install).
@@ -155,8 +165,9 @@ start() {
   chmod 755 "$dir"
   runuser -u postfix -- test -x "$dir" \
     || die "$dir is not reachable for the postfix and dovecot users: make its parent folders world-searchable (chmod o+x)"
-  local imap lmtp smtp pgport=""
-  imap=$(free_port); lmtp=$(free_port); smtp=$(free_port)
+  command -v openssl >/dev/null || die "openssl missing (for the submission port's certificate)"
+  local imap lmtp smtp submission pgport=""
+  imap=$(free_port); lmtp=$(free_port); smtp=$(free_port); submission=$(free_port)
   local password=secret
   local name; name="onboarder-e2e-$(basename "$dir")-$$"
 
@@ -220,6 +231,14 @@ service lmtp {
     port = $lmtp
   }
 }
+# Postfix's submission listener asks this socket whether a login is right.
+service auth {
+  unix_listener auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
 CONF
   dovecot -c "$dir/dovecot/dovecot.conf" </dev/null >>"$dir/dovecot/dovecot.log" 2>&1 || die "dovecot did not start: see $dir/dovecot/dovecot.log"
 
@@ -234,6 +253,25 @@ CONF
     { print }' /etc/postfix/master.cf > "$pf/etc/master.cf"
   grep -q "^127.0.0.1:$smtp " "$pf/etc/master.cf" || die "could not set the SMTP listener in master.cf"
   grep -q '^postlog' "$pf/etc/master.cf" || echo "postlog   unix-dgram n  -       n       -       1       postlogd" >> "$pf/etc/master.cf"
+  # The submission listener: STARTTLS first, then AUTH (Dovecot SASL), then
+  # mail; nothing from the plain listener's relay rules applies to it.
+  make_certificate "$pf/tls"
+  cat >> "$pf/etc/master.cf" <<CONF
+127.0.0.1:$submission inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_chain_files=$pf/tls/server.key,$pf/tls/server.pem
+  -o smtpd_tls_loglevel=1
+  -o smtpd_tls_received_header=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=$dir/dovecot/run/auth-postfix
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_authenticated_header=yes
+  -o smtpd_client_restrictions=
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+CONF
   cat > "$pf/etc/main.cf" <<CONF
 # onboarder e2e instance: loopback only, its own folders.
 compatibility_level = 3.6
@@ -293,20 +331,48 @@ CONF
   wait_port "$imap" || die "Dovecot IMAP is not listening on $imap: see $dir/dovecot/dovecot.log"
   wait_port "$lmtp" || die "Dovecot LMTP is not listening on $lmtp"
   wait_port "$smtp" || die "Postfix is not listening on $smtp: see $pf/postfix.log"
+  wait_port "$submission" || die "Postfix is not listening on $submission (submission): see $pf/postfix.log"
+  [ -S "$dir/dovecot/run/auth-postfix" ] || die "Dovecot's auth socket for Postfix is missing: see $dir/dovecot/dovecot.log"
   cat > "$dir/env" <<ENV
 E2E_DIR=$dir
 E2E_SERVER=dovecot
 E2E_IMAP_PORT=$imap
 E2E_LMTP_PORT=$lmtp
 E2E_SMTP_PORT=$smtp
+E2E_SUBMISSION_PORT=$submission
+E2E_TLS_CA_FILE=$pf/tls/ca.pem
 E2E_PG_PORT=$pgport
 E2E_PG_URL=$pgurl
 E2E_DOVECOT_CONF=$dir/dovecot/dovecot.conf
 E2E_POSTFIX_DIR=$pf/etc
+E2E_POSTFIX_LOG=$pf/postfix.log
 E2E_ACCESS_MAP=$pf/etc/recipient_access
 E2E_PASSWORD=$password
 ENV
-  echo "e2e-servers: started in $dir (imap $imap, lmtp $lmtp, smtp $smtp${pgport:+, postgres $pgport})"
+  echo "e2e-servers: started in $dir (imap $imap, lmtp $lmtp, smtp $smtp, submission $submission${pgport:+, postgres $pgport})"
+}
+
+# make_certificate DIR makes a throw-away CA (DIR/ca.pem) and a certificate
+# it issued for 127.0.0.1 and localhost (DIR/server.pem, key DIR/server.key,
+# read by Postfix as root at start), valid for 30 days.
+make_certificate() {
+  local d=$1
+  mkdir -p "$d"
+  (
+    umask 077
+    cd "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=onboarder e2e test CA" -keyout ca.key -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+      -extfile server.ext -out server.pem
+  ) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "openssl could not make the test certificate"; }
+  chmod 644 "$d/ca.pem" "$d/server.pem"
+  rm -f "$d/ca.key" "$d/server.csr" # nothing more is signed with it
 }
 
 # auth_responder DIR KIND SOCKET PASSWORD [MAILROOT] starts, in the
