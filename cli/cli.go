@@ -238,39 +238,45 @@ func (e *env) open() error {
 	if err != nil {
 		return err
 	}
-	wf, err := workflow.New(st, workflow.Options{
-		Directory: dir,
-		Webhooks:  e.cfg.WebhookURL != "",
-		WebhookQueued: func() {
-			if e.onWebhook != nil {
-				e.onWebhook()
-			}
-		},
-		From:               e.cfg.MailFrom,
-		ReplyTo:            e.cfg.ReplyTo,
-		PublicURL:          e.cfg.PublicURL,
-		TrustedAuthServID:  e.cfg.TrustedAuthServID,
-		AutoApproveTrusted: e.cfg.AutoApproveTrusted,
-		InviteTTL:          e.cfg.InviteTTL,
-		Templates:          tpl,
-		Logger:             e.log,
-		VerifyDKIM:         e.cfg.VerifyDKIM,
-		LookupTXT:          net.DefaultResolver.LookupTXT,
-		AnswerLimitSender:  e.cfg.AnswerLimitSender,
-		AnswerLimitPartner: e.cfg.AnswerLimitPartner,
-		RawRetention:       e.cfg.RawRetention,
-		SessionMaxAge:      e.cfg.SessionMaxAge,
-		Queued: func() {
-			if e.onQueued != nil {
-				e.onQueued()
-			}
-		},
-	})
+	wf, err := workflow.New(st, workflowOptions(e.cfg, e, tpl, dir))
 	if err != nil {
 		return err
 	}
 	e.wf = wf
 	return nil
+}
+
+// workflowOptions is the workflow's part of the configuration: every setting
+// the workflow uses is passed here (the workflow's own fallbacks are for tests).
+func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow.Directory) workflow.Options {
+	return workflow.Options{
+		Directory: dir,
+		Webhooks:  cfg.WebhookURL != "",
+		WebhookQueued: func() {
+			if e.onWebhook != nil {
+				e.onWebhook()
+			}
+		},
+		From:               cfg.MailFrom,
+		ReplyTo:            cfg.ReplyTo,
+		PublicURL:          cfg.PublicURL,
+		TrustedAuthServID:  cfg.TrustedAuthServID,
+		AutoApproveTrusted: cfg.AutoApproveTrusted,
+		InviteTTL:          cfg.InviteTTL,
+		Templates:          tpl,
+		Logger:             e.log,
+		VerifyDKIM:         cfg.VerifyDKIM,
+		LookupTXT:          net.DefaultResolver.LookupTXT,
+		AnswerLimitSender:  cfg.AnswerLimitSender,
+		AnswerLimitPartner: cfg.AnswerLimitPartner,
+		RawRetention:       cfg.RawRetention,
+		SessionMaxAge:      cfg.SessionMaxAge,
+		Queued: func() {
+			if e.onQueued != nil {
+				e.onQueued()
+			}
+		},
+	}
 }
 
 func (e *env) close() {

@@ -9,6 +9,33 @@
 // as unset: it falls through to the next source and finally to the default, so
 // --imap-url= switches IMAP off whatever the environment says.
 //
+// # One table
+//
+// Each setting is one row of the table in settings.go: its name, its typed default, a
+// one-line meaning, how it parses (duration, whole number in a range, boolean, URL, address
+// list, …), whether it is secret, and the Config field it goes to. The flags, NAME_FILE,
+// Usage (`onboarder help` of every command), Redacted (`onboarder config check` and the
+// start-up log), DefaultConfig and the error messages all come from that row. What one
+// setting cannot say alone is written once after the table is read (relate in parse.go):
+// the mail server URLs with their password overrides and sign-in methods, the outbox lease
+// against the SMTP timeout, the admin address against the web address, what oauth2 and a
+// webhook URL require, and the defaults that follow another setting (Reply-To, SMTP sign-in).
+// A test holds the README's configuration table and ../shared/spec/cli.md to the table.
+//
+// # Where the defaults live, and why there
+//
+// The value of every default is one constant in the leaf package config/defaults, which the
+// table names. The composition root (package cli) passes every value of Config to the
+// packages (outbox.Config, workflow.Options, mailbox.Config, …), so in the product a
+// package's own fallback is never used. Tests build those option structs directly, though,
+// and rely on fallbacks; outbox and workflow therefore fall back to the same constants of
+// config/defaults, not to copies. The other directions break the import rules: config
+// imports nothing of ours (so it cannot name outbox.DefaultLease), and outbox and workflow
+// may not import config (a package that parses the environment). config/defaults is
+// constants only, imports nothing and reads nothing; internal/arch lets every package
+// import it. Defaults of options that are no setting (outbox's retry backoff, workflow's
+// attempt limit) stay in their packages: they exist once already.
+//
 // Mail server URLs:
 //
 //	imaps://user:pass@host[:993]/MAILBOX   implicit TLS
@@ -33,11 +60,9 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -100,35 +125,6 @@ const (
 const (
 	AuthPassword = "password"
 	AuthOAuth2   = "oauth2"
-)
-
-// Defaults.
-const (
-	DefaultDatabaseURL         = "sqlite:onboarder.db"
-	DefaultIMAPProcessedFolder = "Onboarder/Processed"
-	DefaultIMAPTimeout         = 60 * time.Second
-	DefaultPollLease           = 2 * time.Minute
-	DefaultPollSchedule        = "@every 1m"
-	DefaultSMTPTimeout         = 60 * time.Second
-	DefaultSMTPConnections     = 2
-	MaxSMTPConnections         = 16
-	DefaultOutboxLease         = 5 * time.Minute
-	DefaultMailFrom            = "Partner Onboarding <partners@localhost>"
-	DefaultPublicURL           = "http://127.0.0.1:8080"
-	DefaultHTTPAddr            = "127.0.0.1:8080"
-	DefaultAdminAddr           = "127.0.0.1:9090"
-	DefaultSessionMaxAge       = 24 * time.Hour
-	DefaultInviteTTL           = 336 * time.Hour
-	DefaultAnswerLimitSender   = 20
-	DefaultAnswerLimitPartner  = 100
-	DefaultRawRetention        = 2160 * time.Hour // 90 days
-	DefaultMaxMessageBytes     = 10485760
-	DefaultPollBatch           = 500
-	DefaultLogFormat           = "text"
-	DefaultLogLevel            = "info"
-	DefaultDirectoryTimeout    = 10 * time.Second
-	DefaultDirectoryRetries    = 3
-	DefaultDirectoryCacheTTL   = time.Minute
 )
 
 // maxFileBytes bounds what a NAME_FILE may hold: these are single values, not documents.
@@ -195,7 +191,9 @@ func (s Server) Hostname() string {
 	return h
 }
 
-// Config is the validated configuration of one onboarder process.
+// Config is the validated configuration of one onboarder process. Each field is named by
+// its variable; its meaning, default and parsing are that variable's row in the settings
+// table (settings.go), which `onboarder COMMAND --help` prints.
 type Config struct {
 	DatabaseURL         string        // ONBOARDER_DATABASE_URL: postgres://… or sqlite:PATH
 	IMAP                *Server       // ONBOARDER_IMAP_URL; nil when unset
@@ -253,38 +251,14 @@ type OAuth struct {
 	Scopes       []string // e.g. https://outlook.office365.com/.default
 }
 
-// DefaultConfig returns the configuration used when nothing is set.
+// DefaultConfig returns the configuration used when nothing is set: every row of the table
+// at its default, related as Load relates them.
 func DefaultConfig() Config {
-	from := mail.Address{Name: "Partner Onboarding", Address: "partners@localhost"}
-	return Config{
-		DatabaseURL:         DefaultDatabaseURL,
-		IMAPProcessedFolder: DefaultIMAPProcessedFolder,
-		IMAPTimeout:         DefaultIMAPTimeout,
-		PollLease:           DefaultPollLease,
-		PollSchedule:        DefaultPollSchedule,
-		SMTPTimeout:         DefaultSMTPTimeout,
-		SMTPConnections:     DefaultSMTPConnections,
-		OutboxLease:         DefaultOutboxLease,
-		MailFrom:            from,
-		ReplyTo:             from,
-		PublicURL:           DefaultPublicURL,
-		HTTPAddr:            DefaultHTTPAddr,
-		AdminAddr:           DefaultAdminAddr,
-		SessionMaxAge:       DefaultSessionMaxAge,
-		InviteTTL:           DefaultInviteTTL,
-		AnswerLimitSender:   DefaultAnswerLimitSender,
-		AnswerLimitPartner:  DefaultAnswerLimitPartner,
-		RawRetention:        DefaultRawRetention,
-		MaxMessageBytes:     DefaultMaxMessageBytes,
-		PollBatch:           DefaultPollBatch,
-		LogFormat:           DefaultLogFormat,
-		LogLevel:            DefaultLogLevel,
-		IMAPAuth:            AuthPassword,
-		SMTPAuth:            AuthPassword,
-		DirectoryTimeout:    DefaultDirectoryTimeout,
-		DirectoryRetries:    DefaultDirectoryRetries,
-		DirectoryCacheTTL:   DefaultDirectoryCacheTTL,
+	c, err := (&loader{getenv: func(string) string { return "" }}).load()
+	if err != nil {
+		panic("config: the defaults do not load: " + err.Error())
 	}
+	return c
 }
 
 // SlogLevel returns LogLevel as a slog.Level (info for anything unknown).
@@ -303,63 +277,18 @@ func (c Config) SlogLevel() slog.Level {
 // KV is one name/value pair of Redacted.
 type KV struct{ Name, Value string }
 
-// Redacted returns every setting in a fixed order, named by its environment variable, with
-// passwords replaced by "***": for the start-up log and `onboarder config check`. An unset
-// optional setting has the value "".
+// Redacted returns every setting in the order of the table, named by its environment
+// variable, with passwords replaced by "***" and secrets shown only as set ("***") or not:
+// for the start-up log and `onboarder config check`. An unset optional setting has the
+// value "". The password overrides are not listed on their own: their URL shows ***.
 func (c Config) Redacted() []KV {
-	server := func(s *Server) string {
-		if s == nil {
-			return ""
+	var kv []KV
+	for _, s := range c.settings() {
+		if s.show != nil {
+			kv = append(kv, KV{s.name, s.show()})
 		}
-		return s.String()
 	}
-	return []KV{
-		{EnvDatabaseURL, RedactURL(c.DatabaseURL)},
-		{EnvIMAPURL, server(c.IMAP)},
-		{EnvIMAPProcessedFolder, c.IMAPProcessedFolder},
-		{EnvIMAPIdle, strconv.FormatBool(c.IMAPIdle)},
-		{EnvIMAPTimeout, c.IMAPTimeout.String()},
-		{EnvPollLease, c.PollLease.String()},
-		{EnvPollSchedule, c.PollSchedule},
-		{EnvSMTPURL, server(c.SMTP)},
-		{EnvSMTPTimeout, c.SMTPTimeout.String()},
-		{EnvSMTPConnections, strconv.Itoa(c.SMTPConnections)},
-		{EnvOutboxLease, c.OutboxLease.String()},
-		{EnvMailFrom, c.MailFrom.String()},
-		{EnvReplyTo, c.ReplyTo.String()},
-		{EnvPublicURL, c.PublicURL},
-		{EnvHTTPAddr, c.HTTPAddr},
-		{EnvAdminAddr, orNone(c.AdminAddr)},
-		{EnvTrustedProxies, joinPrefixes(c.TrustedProxies)},
-		{EnvSessionMaxAge, c.SessionMaxAge.String()},
-		{EnvTrustedAuthServID, c.TrustedAuthServID},
-		{EnvAutoApproveTrusted, strconv.FormatBool(c.AutoApproveTrusted)},
-		{EnvInviteTTL, c.InviteTTL.String()},
-		{EnvVerifyDKIM, strconv.FormatBool(c.VerifyDKIM)},
-		{EnvAnswerLimitSender, strconv.Itoa(c.AnswerLimitSender)},
-		{EnvAnswerLimitPartner, strconv.Itoa(c.AnswerLimitPartner)},
-		{EnvRawRetention, c.RawRetention.String()},
-		{EnvMaxMessageBytes, strconv.FormatInt(c.MaxMessageBytes, 10)},
-		{EnvPollBatch, strconv.Itoa(c.PollBatch)},
-		{EnvTemplatesDir, c.TemplatesDir},
-		{EnvLogFormat, c.LogFormat},
-		{EnvLogLevel, c.LogLevel},
-		{EnvIMAPAuth, c.IMAPAuth},
-		{EnvSMTPAuth, c.SMTPAuth},
-		{EnvOAuthTokenURL, c.OAuth.TokenURL},
-		{EnvOAuthClientID, c.OAuth.ClientID},
-		{EnvOAuthClientSecret, secret(c.OAuth.ClientSecret)},
-		{EnvOAuthRefreshToken, secret(c.OAuth.RefreshToken)},
-		{EnvOAuthScopes, strings.Join(c.OAuth.Scopes, " ")},
-		{EnvDirectoryURL, RedactURL(c.DirectoryURL)},
-		{EnvDirectoryToken, secret(c.DirectoryToken)},
-		{EnvDirectoryTimeout, c.DirectoryTimeout.String()},
-		{EnvDirectoryRetries, strconv.Itoa(c.DirectoryRetries)},
-		{EnvDirectoryCacheTTL, c.DirectoryCacheTTL.String()},
-		{EnvDirectoryAdminLabel, c.DirectoryAdminLabel},
-		{EnvWebhookURL, redactQuery(c.WebhookURL)},
-		{EnvWebhookSecret, secret(c.WebhookSecret)},
-	}
+	return kv
 }
 
 // WarningNoSenderAuth is the warning of Warnings when nothing authenticates senders.
@@ -378,103 +307,17 @@ func (c Config) Warnings() []string {
 	return w
 }
 
-// orNone shows a switched-off address as the value that switches it off.
-func orNone(addr string) string {
-	if addr == "" {
-		return "none"
-	}
-	return addr
-}
+// rows returns the settings table without a Config behind it, for what needs only the
+// names, kinds and texts (flags, Usage, secrecy).
+func rows() []setting { return (&Config{}).settings() }
 
-func joinPrefixes(ps []netip.Prefix) string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.String()
+func lookup(name string) (setting, bool) {
+	for _, s := range rows() {
+		if s.name == name {
+			return s, true
+		}
 	}
-	return strings.Join(out, ",")
-}
-
-// secret shows whether a secret is set, never its value.
-func secret(v string) string {
-	if v == "" {
-		return ""
-	}
-	return "***"
-}
-
-// redactQuery hides a URL's user info and query values (webhook URLs often
-// carry a token there).
-func redactQuery(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || raw == "" {
-		return RedactURL(raw)
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "***"
-	}
-	return u.String()
-}
-
-// variable describes one setting: the single table behind flags, loading and Usage.
-type variable struct {
-	name    string // environment variable
-	def     string // default as shown by Usage
-	meaning string
-	boolean bool // the flag may stand alone (= true)
-	secret  bool // the value is never shown
-}
-
-var variables = []variable{
-	{name: EnvDatabaseURL, def: DefaultDatabaseURL, meaning: "database: postgres://… (any libpq URL) or sqlite:PATH"},
-	{name: EnvIMAPURL, def: "none (poll and run refuse to start)", meaning: "mailbox to poll: imaps://user:pass@host[:993]/MAILBOX, imap://… (STARTTLS required); ?tls=none plaintext (loopback), ?tls=insecure skips the certificate check (tests only)"},
-	{name: EnvIMAPPassword, def: "the URL's password", meaning: "IMAP password, overrides the one in " + EnvIMAPURL, secret: true},
-	{name: EnvIMAPProcessedFolder, def: DefaultIMAPProcessedFolder, meaning: "where handled mail is moved; created if missing"},
-	{name: EnvIMAPIdle, def: "false", meaning: "true: also wait for new mail with IDLE between scheduled polls", boolean: true},
-	{name: EnvIMAPTimeout, def: "60s", meaning: "deadline of each IMAP command (Go duration)"},
-	{name: EnvPollLease, def: "2m", meaning: "how long one worker's claim to poll lasts unless renewed: a worker that died is replaced after it (Go duration)"},
-	{name: EnvPollSchedule, def: DefaultPollSchedule, meaning: "robfig/cron spec of the mailbox polls"},
-	{name: EnvSMTPURL, def: "none (mail stays queued)", meaning: "mail submission: smtps://user:pass@host[:465], smtp://…[:587] (STARTTLS required); ?tls=none plaintext, ?tls=insecure as above"},
-	{name: EnvSMTPPassword, def: "the URL's password", meaning: "SMTP password, overrides the one in " + EnvSMTPURL, secret: true},
-	{name: EnvSMTPTimeout, def: "60s", meaning: "deadline of one SMTP delivery (Go duration)"},
-	{name: EnvOutboxLease, def: "5m", meaning: "how long an outbox mail a worker claimed is its own: a worker that died leaves its mails to others after it; at least 4 × ONBOARDER_SMTP_TIMEOUT, which a longer timeout raises it to when unset (Go duration)"},
-	{name: EnvSMTPConnections, def: strconv.Itoa(DefaultSMTPConnections), meaning: fmt.Sprintf("most SMTP connections the outbox sends over at once while a backlog lasts (1-%d; a few due mails use one)", MaxSMTPConnections)},
-	{name: EnvMailFrom, def: DefaultMailFrom, meaning: "From of every mail"},
-	{name: EnvReplyTo, def: "the From address", meaning: "Reply-To of every mail (the polled mailbox)"},
-	{name: EnvPublicURL, def: DefaultPublicURL, meaning: "base of links in mails (absolute http or https URL)"},
-	{name: EnvHTTPAddr, def: DefaultHTTPAddr, meaning: "listen address of the web console and invitation pages"},
-	{name: EnvAdminAddr, def: DefaultAdminAddr, meaning: "listen address of /metrics and of /readyz with its reason, for operators and monitoring only (the public address answers /healthz and /readyz without detail); none: serve them nowhere"},
-	{name: EnvTrustedProxies, def: "none", meaning: "reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; the right-most address there that is not one of them counts (login limiter, log)"},
-	{name: EnvSessionMaxAge, def: "24h", meaning: "a console session ends this long after its login however active (it ends after 12h without activity sooner) (Go duration)"},
-	{name: EnvTrustedAuthServID, def: "none (sender_auth_unchecked)", meaning: "authserv-id of our own MX whose Authentication-Results are trusted"},
-	{name: EnvAutoApproveTrusted, def: "false", meaning: "approve clean requests from trusted partners", boolean: true},
-	{name: EnvInviteTTL, def: "336h", meaning: "how long an invitation stays valid (Go duration)"},
-	{name: EnvVerifyDKIM, def: "false", meaning: "true: without trusted Authentication-Results, check a partner's DKIM signatures ourselves (DNS; an aligned valid signature authenticates)", boolean: true},
-	{name: EnvAnswerLimitSender, def: strconv.Itoa(DefaultAnswerLimitSender), meaning: "most answers per hour that received mail causes to one address; more are held for ops"},
-	{name: EnvAnswerLimitPartner, def: strconv.Itoa(DefaultAnswerLimitPartner), meaning: "most answers per hour that received mail causes to all of one partner's addresses; more are held for ops"},
-	{name: EnvRawRetention, def: "2160h", meaning: "how long the raw source of a received mail is kept before the schedule deletes it (Go duration; 2160h = 90 days)"},
-	{name: EnvMaxMessageBytes, def: strconv.Itoa(DefaultMaxMessageBytes), meaning: "larger mail is recorded, not parsed (bytes)"},
-	{name: EnvPollBatch, def: strconv.Itoa(DefaultPollBatch), meaning: "most mails one intake pass takes"},
-	{name: EnvTemplatesDir, def: "none", meaning: "templates that override the built-in ones, file by file"},
-	{name: EnvLogFormat, def: DefaultLogFormat, meaning: "log format: text or json"},
-	{name: EnvLogLevel, def: DefaultLogLevel, meaning: "log level: debug, info, warn or error"},
-	{name: EnvIMAPAuth, def: AuthPassword, meaning: "IMAP sign-in: password (LOGIN) or oauth2 (XOAUTH2/OAUTHBEARER with a token from " + EnvOAuthTokenURL + "; the URL then needs no password)"},
-	{name: EnvSMTPAuth, def: "as " + EnvIMAPAuth, meaning: "SMTP sign-in: password or oauth2 (needs a user name in " + EnvSMTPURL + ")"},
-	{name: EnvOAuthTokenURL, def: "none", meaning: "OAuth 2.0 token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token or https://oauth2.googleapis.com/token"},
-	{name: EnvOAuthClientID, def: "none", meaning: "OAuth 2.0 client (application) ID"},
-	{name: EnvOAuthClientSecret, def: "none", meaning: "OAuth 2.0 client secret", secret: true},
-	{name: EnvOAuthRefreshToken, def: "none (client credentials)", meaning: "refresh token of the mailbox user: selects the refresh-token grant instead of client credentials", secret: true},
-	{name: EnvOAuthScopes, def: "none", meaning: "scopes, separated by spaces or commas, e.g. https://outlook.office365.com/.default or https://mail.google.com/"},
-	{name: EnvDirectoryURL, def: "none (organizations from the database)", meaning: "organization directory API base: GET {base}/v2/organizations/{id}"},
-	{name: EnvDirectoryToken, def: "none", meaning: "bearer token of the directory API", secret: true},
-	{name: EnvDirectoryTimeout, def: "10s", meaning: "timeout of one directory request (Go duration)"},
-	{name: EnvDirectoryRetries, def: strconv.Itoa(DefaultDirectoryRetries), meaning: "further attempts after a 5xx, 429 or network error"},
-	{name: EnvDirectoryCacheTTL, def: "1m", meaning: "how long directory answers are kept (Go duration)"},
-	{name: EnvDirectoryAdminLabel, def: "none (from the database)", meaning: "directory label holding the administrator's e-mail address"},
-	{name: EnvWebhookURL, def: "none (no webhooks)", meaning: "URL that receives a signed JSON event for every request and link transition"},
-	{name: EnvWebhookSecret, def: "none", meaning: "HMAC-SHA256 key of the X-Onboarder-Signature-256 header (required with " + EnvWebhookURL + ")", secret: true},
+	return setting{}, false
 }
 
 // FlagName returns the command-line flag of an environment variable:
@@ -488,12 +331,12 @@ func Usage() string {
 	var b strings.Builder
 	b.WriteString("Configuration: every setting is an environment variable; the flag of the same name overrides it;\n")
 	b.WriteString("NAME_FILE names a file holding the value (for secrets). Precedence: flag > NAME > NAME_FILE > default.\n\n")
-	for _, v := range variables {
-		fmt.Fprintf(&b, "  %s (%s", v.name, FlagName(v.name))
-		if v.boolean {
+	for _, s := range rows() {
+		fmt.Fprintf(&b, "  %s (%s", s.name, FlagName(s.name))
+		if s.boolean {
 			b.WriteString("[=false]")
 		}
-		fmt.Fprintf(&b, ")\n      %s\n      default: %s\n", v.meaning, v.def)
+		fmt.Fprintf(&b, ")\n      %s\n      default: %s\n", s.meaning, s.unsetText())
 	}
 	return b.String()
 }
@@ -529,8 +372,7 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	if err != nil {
 		return Config{}, rest, err
 	}
-	l := &loader{flags: flags, getenv: getenv, oauth: map[string]bool{}}
-	cfg, err := l.load()
+	cfg, err := (&loader{flags: flags, getenv: getenv}).load()
 	if err != nil {
 		return Config{}, rest, err
 	}
@@ -538,9 +380,9 @@ func Load(args []string, getenv func(string) string) (Config, []string, error) {
 }
 
 func scanFlags(args []string) (map[string]string, []string, error) {
-	byFlag := make(map[string]variable, len(variables))
-	for _, v := range variables {
-		byFlag[strings.TrimPrefix(FlagName(v.name), "--")] = v
+	byFlag := map[string]setting{}
+	for _, s := range rows() {
+		byFlag[strings.TrimPrefix(FlagName(s.name), "--")] = s
 	}
 	flags := map[string]string{}
 	rest := make([]string, 0, len(args))
@@ -559,14 +401,14 @@ func scanFlags(args []string) (map[string]string, []string, error) {
 		if eq := strings.IndexByte(name, '='); eq >= 0 {
 			name, value, hasValue = name[:eq], name[eq+1:], true
 		}
-		v, ok := byFlag[name]
+		s, ok := byFlag[name]
 		if !ok {
 			rest = append(rest, a)
 			continue
 		}
 		switch {
 		case hasValue:
-		case v.boolean:
+		case s.boolean:
 			value = "true"
 		case i+1 < len(args):
 			i++
@@ -575,7 +417,7 @@ func scanFlags(args []string) (map[string]string, []string, error) {
 			flag := "--" + name
 			return nil, rest, &FlagError{Flag: flag, msg: fmt.Sprintf("flag %s needs a value: write %s=VALUE or %s VALUE", flag, flag, flag)}
 		}
-		flags[v.name] = value
+		flags[s.name] = value
 	}
 	return flags, rest, nil
 }
@@ -587,14 +429,31 @@ type source struct {
 }
 
 type loader struct {
-	oauth  map[string]bool // "imap", "smtp": signs in with OAuth (no password needed)
 	flags  map[string]string
 	getenv func(string) string
-	meta   map[string]source
+	meta   map[string]source // what get found, by name
 }
 
-// get resolves one variable: flag > NAME > NAME_FILE. "" means unset.
+// load reads every row of the table into a Config, then relates the settings.
+func (l *loader) load() (Config, error) {
+	var c Config
+	for _, s := range c.settings() {
+		if err := s.read(l); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := l.relate(&c); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// get resolves one variable: flag > NAME > NAME_FILE. "" means unset. A variable is
+// resolved once; later calls return what the first found.
 func (l *loader) get(name string) (string, error) {
+	if src, ok := l.meta[name]; ok {
+		return src.value, nil
+	}
 	if l.meta == nil {
 		l.meta = map[string]source{}
 	}
@@ -618,6 +477,9 @@ func (l *loader) get(name string) (string, error) {
 	l.meta[name] = source{v, name + "_FILE " + strconv.Quote(path)}
 	return v, nil
 }
+
+// isSet reports whether the variable had a value (read by its row already).
+func (l *loader) isSet(name string) bool { return l.meta[name].value != "" }
 
 func readValueFile(path string) (string, error) {
 	f, err := os.Open(path)
@@ -648,10 +510,8 @@ func unwrapPathError(err error) error {
 func (l *loader) invalid(name, problem, fix string) error {
 	src := l.meta[name]
 	shown := strconv.Quote(truncate(RedactURL(src.value), 200))
-	for _, v := range variables {
-		if v.name == name && v.secret {
-			shown = `"***"`
-		}
+	if s, _ := lookup(name); s.secret {
+		shown = `"***"`
 	}
 	where := name
 	if src.from != "" {
@@ -668,634 +528,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-func (l *loader) load() (Config, error) {
-	c := DefaultConfig()
-	var err error
-	steps := []func() error{
-		func() error { c.DatabaseURL, err = l.databaseURL(); return err },
-		func() error {
-			c.IMAPAuth, err = l.oneOf(EnvIMAPAuth, AuthPassword, AuthPassword, AuthOAuth2)
-			l.oauth["imap"] = c.IMAPAuth == AuthOAuth2
-			return err
-		},
-		func() error {
-			c.SMTPAuth, err = l.oneOf(EnvSMTPAuth, c.IMAPAuth, AuthPassword, AuthOAuth2)
-			l.oauth["smtp"] = c.SMTPAuth == AuthOAuth2
-			return err
-		},
-		func() error { c.IMAP, err = l.server(EnvIMAPURL, EnvIMAPPassword, "imap"); return err },
-		func() error {
-			c.IMAPProcessedFolder, err = l.mailbox(EnvIMAPProcessedFolder, DefaultIMAPProcessedFolder)
-			return err
-		},
-		func() error { c.IMAPIdle, err = l.boolean(EnvIMAPIdle); return err },
-		func() error { c.IMAPTimeout, err = l.duration(EnvIMAPTimeout, DefaultIMAPTimeout, "60s"); return err },
-		func() error { c.PollLease, err = l.duration(EnvPollLease, DefaultPollLease, "2m"); return err },
-		func() error {
-			c.PollSchedule, err = l.text(EnvPollSchedule, DefaultPollSchedule, "a cron spec such as @every 1m")
-			return err
-		},
-		func() error { c.SMTP, err = l.server(EnvSMTPURL, EnvSMTPPassword, "smtp"); return err },
-		func() error { c.SMTPTimeout, err = l.duration(EnvSMTPTimeout, DefaultSMTPTimeout, "60s"); return err },
-		func() error {
-			n, err := l.positive(EnvSMTPConnections, DefaultSMTPConnections, MaxSMTPConnections, "2")
-			c.SMTPConnections = int(n)
-			return err
-		},
-		func() error {
-			// Unset, it grows with a longer SMTP timeout.
-			c.OutboxLease, err = l.duration(EnvOutboxLease, max(DefaultOutboxLease, 4*c.SMTPTimeout), "5m")
-			if err == nil && c.OutboxLease < 4*c.SMTPTimeout {
-				return l.invalid(EnvOutboxLease, fmt.Sprintf("is shorter than 4 × %s (%s): a mail still being sent could be sent again by another worker",
-					EnvSMTPTimeout, c.SMTPTimeout), fmt.Sprintf("set it to at least %s, or lower %s", 4*c.SMTPTimeout, EnvSMTPTimeout))
-			}
-			return err
-		},
-		func() error { c.MailFrom, err = l.address(EnvMailFrom, c.MailFrom); return err },
-		func() error { c.ReplyTo, err = l.address(EnvReplyTo, c.MailFrom); return err },
-		func() error { c.PublicURL, err = l.publicURL(); return err },
-		func() error { c.HTTPAddr, err = l.listenAddr(EnvHTTPAddr, DefaultHTTPAddr); return err },
-		func() error {
-			c.AdminAddr, err = l.listenAddr(EnvAdminAddr, DefaultAdminAddr)
-			// Port 0 (any free port) is never the same address twice.
-			if err == nil && c.AdminAddr != "" && c.AdminAddr == c.HTTPAddr && !strings.HasSuffix(c.AdminAddr, ":0") {
-				return l.invalid(EnvAdminAddr, "is "+EnvHTTPAddr+" too", "give the admin listener an address of its own, such as "+DefaultAdminAddr+", or none")
-			}
-			return err
-		},
-		func() error { c.TrustedProxies, err = l.prefixes(EnvTrustedProxies); return err },
-		func() error {
-			c.SessionMaxAge, err = l.duration(EnvSessionMaxAge, DefaultSessionMaxAge, "24h")
-			return err
-		},
-		func() error { c.TrustedAuthServID, err = l.authservID(); return err },
-		func() error { c.AutoApproveTrusted, err = l.boolean(EnvAutoApproveTrusted); return err },
-		func() error { c.InviteTTL, err = l.duration(EnvInviteTTL, DefaultInviteTTL, "336h"); return err },
-		func() error { c.VerifyDKIM, err = l.boolean(EnvVerifyDKIM); return err },
-		func() error {
-			n, err := l.positive(EnvAnswerLimitSender, DefaultAnswerLimitSender, 1<<31-1, "20")
-			c.AnswerLimitSender = int(n)
-			return err
-		},
-		func() error {
-			n, err := l.positive(EnvAnswerLimitPartner, DefaultAnswerLimitPartner, 1<<31-1, "100")
-			c.AnswerLimitPartner = int(n)
-			return err
-		},
-		func() error {
-			c.RawRetention, err = l.duration(EnvRawRetention, DefaultRawRetention, "2160h")
-			return err
-		},
-		func() error {
-			n, err := l.positive(EnvMaxMessageBytes, DefaultMaxMessageBytes, 1<<62, "10485760")
-			c.MaxMessageBytes = n
-			return err
-		},
-		func() error {
-			n, err := l.positive(EnvPollBatch, DefaultPollBatch, 1<<31-1, "500")
-			c.PollBatch = int(n)
-			return err
-		},
-		func() error { c.TemplatesDir, err = l.templatesDir(); return err },
-		func() error {
-			c.LogFormat, err = l.oneOf(EnvLogFormat, DefaultLogFormat, "text", "json")
-			return err
-		},
-		func() error {
-			c.LogLevel, err = l.oneOf(EnvLogLevel, DefaultLogLevel, "debug", "info", "warn", "error")
-			return err
-		},
-		func() error {
-			c.OAuth.TokenURL, err = l.httpURL(EnvOAuthTokenURL, "https://login.microsoftonline.com/TENANT/oauth2/v2.0/token")
-			return err
-		},
-		func() error {
-			c.OAuth.ClientID, err = l.text(EnvOAuthClientID, "", "the application (client) ID")
-			return err
-		},
-		func() error { c.OAuth.ClientSecret, err = l.get(EnvOAuthClientSecret); return err },
-		func() error { c.OAuth.RefreshToken, err = l.get(EnvOAuthRefreshToken); return err },
-		func() error {
-			var v string
-			v, err = l.text(EnvOAuthScopes, "", "https://outlook.office365.com/.default")
-			if v != "" {
-				c.OAuth.Scopes = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
-			}
-			return err
-		},
-		func() error {
-			if !l.oauth["imap"] && !l.oauth["smtp"] {
-				return nil
-			}
-			name := EnvIMAPAuth
-			if !l.oauth["imap"] {
-				name = EnvSMTPAuth
-			}
-			switch {
-			case c.OAuth.TokenURL == "":
-				return l.invalid(name, "asks for oauth2 but "+EnvOAuthTokenURL+" is not set", "set "+EnvOAuthTokenURL+" and "+EnvOAuthClientID)
-			case c.OAuth.ClientID == "":
-				return l.invalid(name, "asks for oauth2 but "+EnvOAuthClientID+" is not set", "set "+EnvOAuthClientID+" (and usually "+EnvOAuthClientSecret+")")
-			}
-			return nil
-		},
-		func() error {
-			c.DirectoryURL, err = l.httpURL(EnvDirectoryURL, "https://resource-manager.api.example.com")
-			return err
-		},
-		func() error { c.DirectoryToken, err = l.get(EnvDirectoryToken); return err },
-		func() error {
-			c.DirectoryTimeout, err = l.duration(EnvDirectoryTimeout, DefaultDirectoryTimeout, "10s")
-			return err
-		},
-		func() error {
-			n, err := l.positive(EnvDirectoryRetries, DefaultDirectoryRetries, 10, "3")
-			c.DirectoryRetries = int(n)
-			return err
-		},
-		func() error {
-			c.DirectoryCacheTTL, err = l.duration(EnvDirectoryCacheTTL, DefaultDirectoryCacheTTL, "1m")
-			return err
-		},
-		func() error {
-			c.DirectoryAdminLabel, err = l.text(EnvDirectoryAdminLabel, "", "a label key such as admin-email")
-			if err == nil && strings.ContainsAny(c.DirectoryAdminLabel, " \t=") {
-				return l.invalid(EnvDirectoryAdminLabel, "is not a label key", "set it to a label key such as admin-email")
-			}
-			return err
-		},
-		func() error {
-			c.WebhookURL, err = l.httpURL(EnvWebhookURL, "https://hooks.example.com/onboarder")
-			return err
-		},
-		func() error {
-			c.WebhookSecret, err = l.get(EnvWebhookSecret)
-			if err == nil && c.WebhookURL != "" && c.WebhookSecret == "" {
-				return l.invalid(EnvWebhookURL, "is set but "+EnvWebhookSecret+" is not", "set "+EnvWebhookSecret+" (or "+EnvWebhookSecret+"_FILE) to the shared signing key")
-			}
-			return err
-		},
-		func() error {
-			if c.IMAP != nil && sameMailbox(c.IMAP.Path, c.IMAPProcessedFolder) {
-				return l.invalid(EnvIMAPProcessedFolder, "is the polled mailbox itself ("+EnvIMAPURL+")",
-					"choose another folder such as "+DefaultIMAPProcessedFolder)
-			}
-			return nil
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return Config{}, err
-		}
-	}
-	return c, nil
-}
-
-// sameMailbox compares IMAP mailbox names; INBOX is case-insensitive (RFC 3501).
-func sameMailbox(a, b string) bool {
-	return a == b || (strings.EqualFold(a, "INBOX") && strings.EqualFold(b, "INBOX"))
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *loader) text(name, def, example string) (string, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	if hasControl(v) {
-		return "", l.invalid(name, "contains control characters", "set it to "+example)
-	}
-	return v, nil
-}
-
-func (l *loader) mailbox(name, def string) (string, error) {
-	v, err := l.text(name, def, "a folder name such as "+def)
-	if err != nil {
-		return "", err
-	}
-	v = strings.Trim(v, "/")
-	if v == "" {
-		return "", l.invalid(name, "names no folder", "set it to a folder name such as "+def)
-	}
-	return v, nil
-}
-
-func (l *loader) boolean(name string) (bool, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return false, err
-	}
-	b, perr := strconv.ParseBool(v)
-	if perr != nil {
-		return false, l.invalid(name, "is not a boolean", "set it to true or false")
-	}
-	return b, nil
-}
-
-func (l *loader) duration(name string, def time.Duration, example string) (time.Duration, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	d, perr := time.ParseDuration(v)
-	if perr != nil {
-		return 0, l.invalid(name, "is not a Go duration (like "+example+")", "set it to a value such as "+example)
-	}
-	if d <= 0 {
-		return 0, l.invalid(name, "is not greater than zero", "set it to a value such as "+example)
-	}
-	return d, nil
-}
-
-func (l *loader) positive(name string, def, max int64, example string) (int64, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	n, perr := strconv.ParseInt(v, 10, 64)
-	if perr != nil && !errors.Is(perr, strconv.ErrRange) {
-		return 0, l.invalid(name, "is not a whole number", "set it to a number such as "+example)
-	}
-	if perr != nil || n > max {
-		return 0, l.invalid(name, fmt.Sprintf("is larger than %d", max), "set it to a number such as "+example)
-	}
-	if n <= 0 {
-		return 0, l.invalid(name, "is not greater than zero", "set it to a number such as "+example)
-	}
-	return n, nil
-}
-
-func (l *loader) oneOf(name, def string, allowed ...string) (string, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	lv := strings.ToLower(v)
-	for _, a := range allowed {
-		if lv == a {
-			return a, nil
-		}
-	}
-	return "", l.invalid(name, "is not one of "+strings.Join(allowed, ", "), "set it to one of them (default "+def+")")
-}
-
-func (l *loader) address(name string, def mail.Address) (mail.Address, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	const fix = `set it to an address such as "Partner Onboarding <partners@example.com>" or partners@example.com`
-	if hasControl(v) {
-		return mail.Address{}, l.invalid(name, "contains control characters", fix)
-	}
-	a, perr := mail.ParseAddress(v)
-	if perr != nil {
-		return mail.Address{}, l.invalid(name, "is not one mail address ("+perr.Error()+")", fix)
-	}
-	return *a, nil
-}
-
-func (l *loader) publicURL() (string, error) {
-	v, err := l.get(EnvPublicURL)
-	if err != nil || v == "" {
-		return DefaultPublicURL, err
-	}
-	const fix = "set it to the absolute http(s) URL the invitation links start with, such as https://onboarding.example.com"
-	u, perr := url.Parse(v)
-	if perr != nil || hasControl(v) {
-		return "", l.invalid(EnvPublicURL, "is not a URL", fix)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", l.invalid(EnvPublicURL, "is not an http or https URL", fix)
-	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
-		return "", l.invalid(EnvPublicURL, "has no host", fix)
-	case u.User != nil:
-		return "", l.invalid(EnvPublicURL, "contains a user name or password", "remove them: "+fix)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(v, "#"):
-		return "", l.invalid(EnvPublicURL, "has a query or fragment", "remove it: "+fix)
-	}
-	return strings.TrimRight(v, "/"), nil
-}
-
-// listenAddr reads a host:port; for ONBOARDER_ADMIN_ADDR, none means ""
-// (no listener).
-func (l *loader) listenAddr(name, def string) (string, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return def, err
-	}
-	fix := "set it to host:port such as 127.0.0.1:8080 or :8080"
-	if name == EnvAdminAddr {
-		if strings.EqualFold(v, "none") {
-			return "", nil
-		}
-		fix = "set it to host:port such as 127.0.0.1:9090, or none"
-	}
-	_, port, serr := net.SplitHostPort(v)
-	if serr != nil || hasControl(v) {
-		return "", l.invalid(name, "is not host:port", fix)
-	}
-	if p, perr := strconv.Atoi(port); perr != nil || p < 0 || p > 65535 {
-		return "", l.invalid(name, "has an invalid port", fix)
-	}
-	return v, nil
-}
-
-// prefixes reads comma-separated IP addresses and CIDRs; an address is a
-// prefix of its full length.
-func (l *loader) prefixes(name string) ([]netip.Prefix, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return nil, err
-	}
-	const fix = "set it to IP addresses or CIDRs separated by commas, such as 10.0.0.5,192.168.0.0/16,fd00::/8"
-	var out []netip.Prefix
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if a, aerr := netip.ParseAddr(f); aerr == nil && a.Zone() == "" {
-			a = a.Unmap()
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-			continue
-		}
-		p, perr := netip.ParsePrefix(f)
-		if perr != nil {
-			return nil, l.invalid(name, "has "+strconv.Quote(truncate(f, 60))+", which is no IP address or CIDR", fix)
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
-func (l *loader) authservID() (string, error) {
-	v, err := l.get(EnvTrustedAuthServID)
-	if err != nil || v == "" {
-		return "", err
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == ';' }) {
-		return "", l.invalid(EnvTrustedAuthServID, "is not an authserv-id (it has spaces, control characters or ';')",
-			"set it to the first word of your MX's Authentication-Results header, such as mx.example.com")
-	}
-	return v, nil
-}
-
-func (l *loader) templatesDir() (string, error) {
-	v, err := l.get(EnvTemplatesDir)
-	if err != nil || v == "" {
-		return "", err
-	}
-	fi, serr := os.Stat(v)
-	if serr != nil {
-		return "", l.invalid(EnvTemplatesDir, "cannot be used ("+unwrapPathError(serr).Error()+")", "point it at an existing directory of templates, or unset it")
-	}
-	if !fi.IsDir() {
-		return "", l.invalid(EnvTemplatesDir, "is not a directory", "point it at an existing directory of templates, or unset it")
-	}
-	return v, nil
-}
-
-func (l *loader) databaseURL() (string, error) {
-	v, err := l.get(EnvDatabaseURL)
-	if err != nil || v == "" {
-		return DefaultDatabaseURL, err
-	}
-	const fix = "set it to postgres://user:password@host:5432/dbname or sqlite:PATH (such as sqlite:onboarder.db)"
-	if hasControl(v) {
-		return "", l.invalid(EnvDatabaseURL, "contains control characters", fix)
-	}
-	scheme, after, ok := strings.Cut(v, ":")
-	if !ok {
-		return "", l.invalid(EnvDatabaseURL, "has no scheme", fix)
-	}
-	scheme = strings.ToLower(scheme)
-	switch scheme {
-	case "sqlite":
-		if strings.TrimPrefix(after, "//") == "" {
-			return "", l.invalid(EnvDatabaseURL, "names no file", fix)
-		}
-		return "sqlite:" + after, nil
-	case "postgres", "postgresql":
-		v = scheme + ":" + after
-		u, perr := url.Parse(v)
-		if perr != nil {
-			return "", l.invalid(EnvDatabaseURL, "is not a valid URL ("+urlProblem(perr)+")",
-				"percent-encode special characters in the user name and password (@ as %40, / as %2F, : as %3A, # as %23)")
-		}
-		if u.Opaque != "" {
-			return "", l.invalid(EnvDatabaseURL, "is not a postgres:// URL", fix)
-		}
-		return v, nil
-	}
-	return "", l.invalid(EnvDatabaseURL, "has an unsupported scheme "+strconv.Quote(scheme), fix)
-}
-
-// urlProblem describes a url.Parse failure without repeating the URL (which may hold a password).
-func urlProblem(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ee url.EscapeError
-	if errors.As(err, &ee) {
-		return "invalid %-escape"
-	}
-	if errors.As(err, new(url.InvalidHostError)) {
-		return "invalid character in host name"
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "invalid port") {
-		return "invalid port"
-	}
-	return msg
-}
-
-type serverKind struct {
-	secure, plain         string
-	securePort, plainPort string
-	example               string
-	mailbox, requireLogin bool
-}
-
-var serverKinds = map[string]serverKind{
-	"imap": {secure: "imaps", plain: "imap", securePort: "993", plainPort: "143",
-		example: "imaps://user:password@imap.example.com/INBOX", mailbox: true, requireLogin: true},
-	"smtp": {secure: "smtps", plain: "smtp", securePort: "465", plainPort: "587",
-		example: "smtps://user:password@smtp.example.com"},
-}
-
-// server parses ONBOARDER_IMAP_URL or ONBOARDER_SMTP_URL and applies the password override.
-func (l *loader) server(name, passwordName, kind string) (*Server, error) {
-	v, err := l.get(name)
-	if err != nil {
-		return nil, err
-	}
-	password, err := l.get(passwordName)
-	if err != nil {
-		return nil, err
-	}
-	if v == "" {
-		if password != "" {
-			return nil, l.invalid(passwordName, "is set but "+name+" is not", "set "+name+" or unset "+passwordName)
-		}
-		return nil, nil
-	}
-	k := serverKinds[kind]
-	fix := "write it as " + k.example
-	if hasControl(v) {
-		return nil, l.invalid(name, "contains control characters", fix)
-	}
-	u, perr := url.Parse(v)
-	if perr != nil {
-		return nil, l.invalid(name, "is not a valid URL ("+urlProblem(perr)+")",
-			"percent-encode special characters in the user name and password (@ as %40, / as %2F, : as %3A, # as %23, ? as %3F)")
-	}
-	s := &Server{Scheme: strings.ToLower(u.Scheme)}
-	var port string
-	switch s.Scheme {
-	case k.secure:
-		s.TLS, port = TLSImplicit, k.securePort
-	case k.plain:
-		s.TLS, port = TLSStartTLS, k.plainPort
-	default:
-		return nil, l.invalid(name, "is not an "+k.secure+":// or "+k.plain+":// URL", fix)
-	}
-	if u.Opaque != "" || u.Hostname() == "" {
-		return nil, l.invalid(name, "has no host", fix)
-	}
-	if p := u.Port(); p != "" {
-		n, aerr := strconv.Atoi(p)
-		if aerr != nil || n < 1 || n > 65535 {
-			return nil, l.invalid(name, "has an invalid port", fix)
-		}
-		port = strconv.Itoa(n)
-	}
-	s.Host = net.JoinHostPort(u.Hostname(), port)
-	if u.Fragment != "" || strings.Contains(v, "#") {
-		return nil, l.invalid(name, "contains #", "percent-encode # in the password as %23")
-	}
-	if u.User != nil {
-		s.Username = u.User.Username()
-		s.Password, _ = u.User.Password()
-	}
-	if password != "" {
-		s.Password = password
-	}
-	if hasControl(s.Username) || hasControl(s.Password) {
-		return nil, l.invalid(name, "has control characters in the user name or password", fix)
-	}
-	if k.requireLogin {
-		if s.Username == "" {
-			return nil, l.invalid(name, "has no user name", fix+" (percent-encode @ in the user name as %40)")
-		}
-		if s.Password == "" && !l.oauth[kind] {
-			return nil, l.invalid(name, "has no password", "put it in the URL ("+k.example+") or in "+passwordName+" or "+passwordName+"_FILE")
-		}
-	} else if s.Username != "" && s.Password == "" && !l.oauth[kind] {
-		return nil, l.invalid(name, "has a user name but no password", "put the password in the URL or in "+passwordName+", or drop the user name for a relay without login")
-	}
-	path := strings.Trim(u.Path, "/")
-	if k.mailbox {
-		if path == "" {
-			path = "INBOX"
-		}
-		s.Path = path
-	} else if path != "" {
-		return nil, l.invalid(name, "has a path", fix+" (no path)")
-	}
-	q, qerr := url.ParseQuery(u.RawQuery)
-	if qerr != nil {
-		return nil, l.invalid(name, "has an invalid query", "use ?tls=none or ?tls=insecure, or no query")
-	}
-	for key, vals := range q {
-		if key != "tls" {
-			return nil, l.invalid(name, "has an unknown query parameter "+strconv.Quote(truncate(key, 40)), "use ?tls=none or ?tls=insecure, or no query")
-		}
-		if len(vals) != 1 {
-			return nil, l.invalid(name, "has tls more than once", "give ?tls= once")
-		}
-		switch tv := strings.ToLower(vals[0]); {
-		case tv == "none" && s.TLS == TLSStartTLS:
-			s.TLS = TLSNone
-		case tv == "none":
-			return nil, l.invalid(name, "asks for ?tls=none on "+s.Scheme+"://, which is always TLS",
-				"use "+k.plain+"://…?tls=none for plaintext, or drop ?tls=none")
-		case tv == "insecure":
-			s.InsecureSkipVerify = true
-		case tv == "starttls" && s.TLS == TLSStartTLS, tv == "tls" && s.TLS == TLSImplicit:
-			// Redundant but consistent with the scheme.
-		default:
-			return nil, l.invalid(name, "has an invalid tls="+strconv.Quote(truncate(vals[0], 40)),
-				"use ?tls=none (plaintext, "+k.plain+":// only) or ?tls=insecure (no certificate check), or use "+k.secure+":// for implicit TLS")
-		}
-	}
-	return s, nil
-}
-
-var passwordParam = regexp.MustCompile(`(?i)([?&][^=&#]*(?:password|passwd|pwd)[^=&#]*=)[^&#]*`)
-
-// RedactURL returns raw with any password (URL userinfo, or a query parameter named like
-// password) replaced by ***. It works on strings that do not parse as URLs, redacting more
-// than needed rather than less. Strings without "://" (sqlite:PATH) are returned as they are.
-func RedactURL(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
-	}
-	head, rest := raw[:i+3], raw[i+3:]
-	if u, err := url.Parse(raw); err == nil {
-		if _, has := u.User.Password(); has {
-			// Precise: the authority ends at the first '/', '?' or '#'; the userinfo at its last '@'.
-			auth := rest
-			if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-				auth = auth[:j]
-			}
-			if at := strings.LastIndex(auth, "@"); at >= 0 {
-				user, _, _ := strings.Cut(auth[:at], ":")
-				rest = user + ":***" + rest[at:]
-			}
-		}
-	} else if at := strings.LastIndex(rest, "@"); at >= 0 {
-		// Unparseable: hide everything from the first ':' up to the last '@'.
-		if user, _, found := strings.Cut(rest[:at], ":"); found {
-			rest = user + ":***" + rest[at:]
-		}
-	}
-	return passwordParam.ReplaceAllString(head+rest, "${1}***")
-}
-
-// httpURL reads an absolute http(s) URL; "" when unset.
-func (l *loader) httpURL(name, example string) (string, error) {
-	v, err := l.get(name)
-	if err != nil || v == "" {
-		return "", err
-	}
-	fix := "set it to an absolute http(s) URL such as " + example
-	u, perr := url.Parse(v)
-	switch {
-	case perr != nil || hasControl(v):
-		return "", l.invalid(name, "is not a URL", fix)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", l.invalid(name, "is not an http or https URL", fix)
-	case u.Opaque != "" || u.Hostname() == "":
-		return "", l.invalid(name, "has no host", fix)
-	case u.Fragment != "":
-		return "", l.invalid(name, "has a #fragment", fix)
-	}
-	return v, nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/onboarder/onboarder/config/defaults"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -336,13 +338,13 @@ func TestEveryVariableIsTested(t *testing.T) {
 	for _, c := range varCases(t) {
 		tested[c.name] = true
 	}
-	for _, v := range variables {
+	for _, v := range rows() {
 		if !tested[v.name] {
 			t.Errorf("variable %s has no test case", v.name)
 		}
 	}
-	if len(tested) != len(variables) {
-		t.Errorf("tested %d variables, package knows %d", len(tested), len(variables))
+	if len(tested) != len(rows()) {
+		t.Errorf("tested %d variables, package knows %d", len(tested), len(rows()))
 	}
 }
 
@@ -643,7 +645,7 @@ func TestRemainingArgs(t *testing.T) {
 			name:     "double dash stops the scan and is kept",
 			args:     []string{"show", "--", "--poll-batch", "3"},
 			wantRest: []string{"show", "--", "--poll-batch", "3"},
-			check:    func(c Config) bool { return c.PollBatch == DefaultPollBatch },
+			check:    func(c Config) bool { return c.PollBatch == defaults.PollBatch },
 		},
 		{
 			name:     "bool flag takes =false, not the next word",
@@ -667,7 +669,7 @@ func TestRemainingArgs(t *testing.T) {
 			name:     "unknown flags, lone dash and similar names pass through",
 			args:     []string{"-", "--imap", "--database-url-x=1", "---poll-batch=2"},
 			wantRest: []string{"-", "--imap", "--database-url-x=1", "---poll-batch=2"},
-			check:    func(c Config) bool { return c.PollBatch == DefaultPollBatch },
+			check:    func(c Config) bool { return c.PollBatch == defaults.PollBatch },
 		},
 	}
 	for _, tc := range tests {
@@ -725,7 +727,7 @@ func TestFileValues(t *testing.T) {
 	// An empty file counts as unset.
 	empty := writeFile(t, "\n")
 	cfg, _, err := Load(nil, envOf(map[string]string{EnvPollBatch + "_FILE": empty}))
-	if err != nil || cfg.PollBatch != DefaultPollBatch {
+	if err != nil || cfg.PollBatch != defaults.PollBatch {
 		t.Errorf("empty file: %v, batch %d", err, cfg.PollBatch)
 	}
 }
@@ -807,7 +809,7 @@ func TestRedacted(t *testing.T) {
 	for _, kv := range got {
 		listed[kv.Name] = true
 	}
-	for _, v := range variables {
+	for _, v := range rows() {
 		if !v.secret && !listed[v.name] {
 			t.Errorf("Redacted misses %s", v.name)
 		}
@@ -845,7 +847,7 @@ func TestRedactURL(t *testing.T) {
 
 func TestUsageListsEveryVariable(t *testing.T) {
 	u := Usage()
-	for _, v := range variables {
+	for _, v := range rows() {
 		if !strings.Contains(u, v.name) || !strings.Contains(u, FlagName(v.name)) {
 			t.Errorf("Usage misses %s", v.name)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onboarder/onboarder/config/defaults"
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/store/storetest"
 )
@@ -171,7 +172,7 @@ func TestBrokenConnectionAmongSeveral(t *testing.T) {
 }
 
 func TestConnectionsDefaultAndCap(t *testing.T) {
-	for _, tc := range []struct{ set, want int }{{0, DefaultConnections}, {-1, DefaultConnections}, {1, 1}, {5, 5}, {100, MaxConnections}} {
+	for _, tc := range []struct{ set, want int }{{0, defaults.SMTPConnections}, {-1, defaults.SMTPConnections}, {1, 1}, {5, 5}, {100, defaults.MaxSMTPConnections}} {
 		if got := New(nil, Config{Connections: tc.set}).cfg.Connections; got != tc.want {
 			t.Errorf("Connections %d became %d, want %d", tc.set, got, tc.want)
 		}

@@ -19,6 +19,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 
+	"github.com/onboarder/onboarder/config/defaults"
 	"github.com/onboarder/onboarder/store"
 )
 
@@ -32,17 +33,15 @@ const (
 	TLSNone     TLSMode = "none"     // plaintext (tests, local relays)
 )
 
-// Defaults of Config.
+// Defaults of the Config fields that no setting controls. Timeout, Connections and Lease
+// come from settings (ONBOARDER_SMTP_TIMEOUT, …); the composition root always passes them,
+// and their fallbacks are the settings' defaults in config/defaults, not copies here.
 const (
-	DefaultTimeout      = 60 * time.Second
 	DefaultBatch        = 50
-	DefaultLease        = 5 * time.Minute
 	DefaultMaxAttempts  = 12
 	DefaultMinBackoff   = 30 * time.Second
 	DefaultMaxBackoff   = time.Hour
 	DefaultPollInterval = 30 * time.Second
-	DefaultConnections  = 2
-	MaxConnections      = 16 // Connections above this are lowered to it
 )
 
 // storeTimeout bounds the bookkeeping after a send, which runs even while
@@ -52,7 +51,9 @@ const storeTimeout = 30 * time.Second
 // minWait keeps Run from spinning when a row is due but cannot be claimed.
 const minWait = 50 * time.Millisecond
 
-// Config configures a Dispatcher. Zero values take the defaults.
+// Config configures a Dispatcher. Zero values take the defaults: for a field that a
+// setting controls, the setting's default (config/defaults), so a dispatcher built without
+// the composition root (tests) behaves as a worker with nothing set.
 type Config struct {
 	Addr      string // host:port of the SMTP server (port defaults to 465 for tls, 587 otherwise)
 	TLS       TLSMode
@@ -68,11 +69,17 @@ type Config struct {
 	// it exists.
 	Token func(ctx context.Context) (string, error)
 
-	Timeout      time.Duration // per connection and per command (default 60s)
-	Holder       string        // this worker's lease holder id (default hostname-pid-random)
-	Batch        int           // rows claimed at once and sent over one connection (default 50)
-	Connections  int           // batches sent at once, each over its own connection (default 2, at most MaxConnections)
-	Lease        time.Duration // a row claimed by a worker that died is retried after this (default 5m)
+	// Timeout bounds each connection and command (ONBOARDER_SMTP_TIMEOUT; zero: its default).
+	Timeout time.Duration
+	Holder  string // this worker's lease holder id (default hostname-pid-random)
+	Batch   int    // rows claimed at once and sent over one connection (default 50)
+	// Connections is how many batches are sent at once, each over its own connection
+	// (ONBOARDER_SMTP_CONNECTIONS; zero: its default; at most its maximum,
+	// defaults.MaxSMTPConnections).
+	Connections int
+	// Lease: a row claimed by a worker that died is retried after this
+	// (ONBOARDER_OUTBOX_LEASE; zero: its default).
+	Lease        time.Duration
 	MaxAttempts  int           // after this many attempts a temporary failure becomes failed (default 12)
 	MinBackoff   time.Duration // first retry delay (default 30s)
 	MaxBackoff   time.Duration // longest retry delay (default 1h)
@@ -106,17 +113,17 @@ type Dispatcher struct {
 // FlushOnce or Run.
 func New(st *store.Store, cfg Config) *Dispatcher {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = defaults.SMTPTimeout
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
 	if cfg.Connections <= 0 {
-		cfg.Connections = DefaultConnections
+		cfg.Connections = defaults.SMTPConnections
 	}
-	cfg.Connections = min(cfg.Connections, MaxConnections)
+	cfg.Connections = min(cfg.Connections, defaults.MaxSMTPConnections)
 	if cfg.Lease <= 0 {
-		cfg.Lease = DefaultLease
+		cfg.Lease = defaults.OutboxLease
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts

@@ -410,10 +410,6 @@ func (s *Service) ReprocessBy(ctx context.Context, id int64, by string) (Result,
 // SessionTTL is how long a console session lasts without activity.
 const SessionTTL = 12 * time.Hour
 
-// DefaultSessionMaxAge is how long a console session lasts at most, active
-// or not (Options.SessionMaxAge).
-const DefaultSessionMaxAge = 24 * time.Hour
-
 // SessionCookieAge is how long the browser should keep a new session's
 // cookie: until the session ends without activity or at its maximum age.
 func (s *Service) SessionCookieAge() time.Duration {

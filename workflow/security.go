@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboarder/onboarder/config/defaults"
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
 )
@@ -42,26 +43,22 @@ const (
 	FindAnswerHeld = "answer_held"
 )
 
-// Security defaults.
-const (
-	DefaultAnswerLimitSender  = 20
-	DefaultAnswerLimitPartner = 100
-	DefaultAnswerWindow       = time.Hour
-	DefaultRawRetention       = 90 * 24 * time.Hour
-)
+// DefaultAnswerWindow is the period the answer limits count in. (The limits
+// and RawRetention are settings: their defaults are in config/defaults.)
+const DefaultAnswerWindow = time.Hour
 
 func (o *Options) securityDefaults() {
 	if o.AnswerLimitSender <= 0 {
-		o.AnswerLimitSender = DefaultAnswerLimitSender
+		o.AnswerLimitSender = defaults.AnswerLimitSender
 	}
 	if o.AnswerLimitPartner <= 0 {
-		o.AnswerLimitPartner = DefaultAnswerLimitPartner
+		o.AnswerLimitPartner = defaults.AnswerLimitPartner
 	}
 	if o.AnswerWindow <= 0 {
 		o.AnswerWindow = DefaultAnswerWindow
 	}
 	if o.RawRetention <= 0 {
-		o.RawRetention = DefaultRawRetention
+		o.RawRetention = defaults.RawRetention
 	}
 	if o.MaxDKIMSignatures <= 0 {
 		o.MaxDKIMSignatures = 5

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onboarder/onboarder/config/defaults"
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/templates"
@@ -54,7 +55,11 @@ var (
 	ErrTooSoon = errors.New("an invitation for this organization was sent less than an hour ago")
 )
 
-// Options configure the service.
+// Options configure the service. The composition root fills every field
+// that a setting controls (the ONBOARDER_ variable is named beside it);
+// built without it (tests), such a field left zero takes the setting's
+// default from config/defaults, so a service behaves as a worker with
+// nothing set. No default of a setting is written in this package.
 type Options struct {
 	From    mail.Address // From of every mail
 	ReplyTo mail.Address // the polled mailbox
@@ -62,7 +67,7 @@ type Options struct {
 	PublicURL          string
 	TrustedAuthServID  string
 	AutoApproveTrusted bool
-	InviteTTL          time.Duration
+	InviteTTL          time.Duration // how long an invitation stays valid (ONBOARDER_INVITE_TTL)
 	Templates          *templates.Set
 	Logger             *slog.Logger
 	// Queued is called after a commit that queued mail (wakes the dispatcher).
@@ -98,16 +103,17 @@ type Options struct {
 	MaxDKIMSignatures int
 	// AnswerLimitSender and AnswerLimitPartner cap the answers that
 	// received mail causes, per AnswerWindow, to one address and to all of
-	// one partner's addresses (defaults 20 and 100 per hour). Beyond them
-	// the answer is written but held, and ops see why.
+	// one partner's addresses (ONBOARDER_ANSWER_LIMIT_SENDER and
+	// ONBOARDER_ANSWER_LIMIT_PARTNER; AnswerWindow defaults to an hour).
+	// Beyond them the answer is written but held, and ops see why.
 	AnswerLimitSender, AnswerLimitPartner int
 	AnswerWindow                          time.Duration
 	// RawRetention is how long the raw source of a received mail is kept
-	// (default 90 days); PurgeRawSources deletes older ones.
+	// (ONBOARDER_RAW_RETENTION); PurgeRawSources deletes older ones.
 	RawRetention time.Duration
 	// SessionMaxAge ends a console session this long after its login,
-	// however active (default DefaultSessionMaxAge); SessionTTL ends an
-	// idle one sooner.
+	// however active (ONBOARDER_SESSION_MAX_AGE); SessionTTL ends an idle
+	// one sooner.
 	SessionMaxAge time.Duration
 }
 
@@ -130,7 +136,7 @@ func New(st *store.Store, opts Options) (*Service, error) {
 		opts.ReplyTo = opts.From
 	}
 	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = 336 * time.Hour
+		opts.InviteTTL = defaults.InviteTTL
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -148,7 +154,7 @@ func New(st *store.Store, opts Options) (*Service, error) {
 		opts.MaxAttempts = 3
 	}
 	if opts.SessionMaxAge <= 0 {
-		opts.SessionMaxAge = DefaultSessionMaxAge
+		opts.SessionMaxAge = defaults.SessionMaxAge
 	}
 	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
