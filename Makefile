@@ -40,8 +40,8 @@ e2e:
 
 # The backlog benchmark (bench/): Dovecot via scripts/e2e-servers.sh (installed
 # when missing and root; else go-imap's in-process server), PostgreSQL on
-# 127.0.0.1:5432, a go-smtp sink; writes bench/results.md. BENCHFLAGS=-quick
-# is the CI size (N = 200).
+# 127.0.0.1:5432, a go-smtp sink; adds the run to the log in bench/results.md.
+# BENCHFLAGS=-quick is the CI size (N = 200).
 bench:
 	@command -v dovecot >/dev/null || [ "$$(id -u)" != 0 ] || scripts/e2e-servers.sh install
 	$(GO) build -o bin/onboarder ./cmd/onboarder

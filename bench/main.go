@@ -1,6 +1,6 @@
 // Command bench measures how fast onboarder drains a mail backlog against
 // real servers on loopback, next to each server's own limit measured in
-// the same run, and writes the table to bench/results.md.
+// the same run, and adds the table to the log of runs in bench/results.md.
 //
 // It starts what it needs: an IMAP server (Dovecot through the end-to-end
 // suite's script when given with -imap-url, else go-imap's in-process
@@ -66,7 +66,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database; the benchmark creates and drops its own databases beside it")
 	flag.StringVar(&o.imapURL, "imap-url", "", "imap://user:pass@host:port of a running IMAP server; default: Dovecot started with scripts/e2e-servers.sh when dovecot is installed, else go-imap's in-process server")
 	flag.BoolVar(&o.inProcIMAP, "inprocess-imap", false, "use go-imap's in-process IMAP server even when Dovecot is installed")
-	flag.StringVar(&o.out, "out", "bench/results.md", "where the table goes (empty: not written)")
+	flag.StringVar(&o.out, "out", "bench/results.md", "the log of runs the table is added to (empty: not written)")
 	flag.StringVar(&sizes, "n", "1000,10000", "backlog sizes for the PostgreSQL drains")
 	flag.IntVar(&o.rssN, "rss-n", 50000, "backlog size of the memory run (0: none)")
 	flag.IntVar(&o.sqliteN, "sqlite-n", 10000, "backlog size of the SQLite drains (0: none)")
@@ -259,10 +259,10 @@ func runBench(ctx context.Context, o options) error {
 	table := r.markdown()
 	fmt.Println(table)
 	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
+		if err := logRun(o.out, table); err != nil {
 			return err
 		}
-		logf("wrote %s", o.out)
+		logf("added the run to %s", o.out)
 	}
 	if err := r.check(); err != nil {
 		if o.strict {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -53,7 +54,7 @@ func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
 
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# onboarder benchmark\n\n")
+	fmt.Fprintf(&b, "## %s, commit %s\n\n", r.began.UTC().Format("2006-01-02 15:04 MST"), strings.Fields(r.commit + " ?")[0])
 	fmt.Fprintf(&b, "- date: %s (took %s)\n", r.began.UTC().Format("2006-01-02 15:04 MST"), r.took.Round(time.Second))
 	fmt.Fprintf(&b, "- commit: %s\n", r.commit)
 	fmt.Fprintf(&b, "- machine: %s\n", r.machine)
@@ -155,4 +156,29 @@ func (r *report) check() error {
 		return errors.New("targets missed:\n  " + strings.Join(missed, "\n  "))
 	}
 	return nil
+}
+
+// runsMarker ends the introduction of the log of runs; each run goes
+// right below it, so the newest comes first.
+const runsMarker = "<!-- runs, newest first: bench adds each run below this line -->\n"
+
+// logRun adds run (a report's markdown) at the top of the log of runs in
+// path, keeping the introduction and the earlier runs.
+func logRun(path, run string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	doc := string(old)
+	i := strings.Index(doc, runsMarker)
+	if i < 0 {
+		if doc != "" {
+			doc = "\n" + doc
+		}
+		doc = "# onboarder benchmark: the log of runs\n\n" + runsMarker + doc
+		i = strings.Index(doc, runsMarker)
+	}
+	i += len(runsMarker)
+	doc = doc[:i] + "\n" + strings.TrimRight(run, "\n") + "\n" + doc[i:]
+	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -754,6 +754,14 @@ func (d *Dispatcher) release(ctx context.Context, rows []store.OutboxMail, why s
 // the ceiling doubles from MinBackoff up to MaxBackoff, and the delay is
 // drawn uniformly between MinBackoff and the ceiling (full jitter above the
 // floor, so a retry is never immediate).
+//
+// The retry schedule with the defaults (MinBackoff 30s, MaxBackoff 1h,
+// MaxAttempts 12; a 5xx reply fails the row at once instead): after
+// attempt 1 the next try comes 30s later, then within 30s–1m, 30s–2m,
+// 30s–4m, 30s–8m, 30s–16m, 30s–32m, and within 30s–1h after attempts 8 to
+// 11. Attempt 12 is the last: a temporary failure then fails the row
+// (reason max_attempts). From the first attempt to giving up: at least
+// 5.5 minutes, about 2.6 hours on average, at most about 5 hours.
 func (d *Dispatcher) backoff(attempts int) time.Duration {
 	lo, hi := d.cfg.MinBackoff, d.cfg.MinBackoff
 	for i := 1; i < attempts && hi < d.cfg.MaxBackoff; i++ {

@@ -55,11 +55,14 @@ type SenderRule struct {
 	Value     string
 }
 
-// Organization statuses.
+// Organization statuses (workflow's transition table, docs/state_machine.md).
 const (
-	OrgActive    = "active"
-	OrgSuspended = "suspended"
-	OrgDeleted   = "deleted"
+	// OrgInitializing: created in the directory for a new-organization
+	// request, until its administrator accepts (product.md, turn 2).
+	OrgInitializing = "initializing"
+	OrgActive       = "active"
+	OrgSuspended    = "suspended"
+	OrgDeleted      = "deleted"
 )
 
 // Organization is an end customer's organization in the directory. ID is
@@ -76,16 +79,26 @@ type Organization struct {
 	UpdatedAt  time.Time
 }
 
-// Request states.
+// Request states. Which may follow which is workflow's transition table
+// (workflow/states.go, docs/state_machine.md).
 const (
-	StateNeedsInfo       = "needs_info"
+	StateNeedsInfo = "needs_info"
+	// StatePendingPartner: a customer's request waits for the partner's
+	// consent (product.md, turn 2).
+	StatePendingPartner = "pending_partner"
+	// StatePendingReseller: a distributor's request waits for the reseller's
+	// confirmation (product.md, turn 2).
+	StatePendingReseller = "pending_reseller"
 	StatePendingApproval = "pending_approval"
 	StateInvited         = "invited"
 	StateCompleted       = "completed"
 	StateDeclined        = "declined"
 	StateExpired         = "expired"
 	StateRejected        = "rejected"
-	StateDuplicate       = "duplicate"
+	// StateCancelled: the partner cancelled the request before the customer
+	// answered (product.md, turn 2).
+	StateCancelled = "cancelled"
+	StateDuplicate = "duplicate"
 )
 
 // OpenStates are the states from which a request may still move on.
@@ -179,13 +192,15 @@ type Message struct {
 	UpdatedAt    time.Time
 }
 
-// Link statuses.
+// Link statuses (workflow's transition table, docs/state_machine.md).
 const (
 	LinkInvited  = "invited"
 	LinkActive   = "active"
 	LinkDeclined = "declined"
 	LinkExpired  = "expired"
 	LinkRevoked  = "revoked"
+	// LinkEnded: either side or ops ended an active link (product.md, turn 2).
+	LinkEnded = "ended"
 )
 
 // Link is the recorded reseller relation between a partner and an organization.

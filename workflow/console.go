@@ -130,6 +130,27 @@ type RequestView struct {
 	Version int64
 }
 
+// Can says whether the transition table allows ops action on the request
+// now: ActRevoke by its link's status, the others by the request's state.
+// The console shows an action's button only where Can says so.
+func (v RequestView) Can(action string) bool {
+	if action == ActRevoke {
+		return v.Link != nil && CanLink(v.Link.Status, action)
+	}
+	return CanRequest(v.Request.State, action)
+}
+
+// Actions lists the console's actions Can allows on the request now.
+func (v RequestView) Actions() []string {
+	var out []string
+	for _, a := range []string{ActApprove, ActReject, ActResend, ActRevoke} {
+		if v.Can(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // OriginalMail is the mail a request was born from, as text only.
 type OriginalMail struct {
 	MessageID int64  // our record's id
@@ -307,12 +328,15 @@ func textOf(b []byte, max int) string {
 	return sb.String()
 }
 
-// Console actions on a request.
+// Console actions on a request; the transition table (states.go) says in
+// which states each is allowed.
 const (
 	ActApprove = "approve"
 	ActReject  = "reject"
 	ActResend  = "resend"
 	ActRevoke  = "revoke"
+	// ActEnd ends an active link (product.md, turn 2; planned).
+	ActEnd = "end"
 )
 
 // Action is what an ops user asks the console to do with a request.

@@ -128,18 +128,17 @@ func (tx *txn) organization(id string) (store.Organization, error) {
 // duplicate check still runs (it needs no directory); otherwise the request
 // waits as pending_approval with directory_unavailable, and the partner gets
 // the usual acknowledgement.
-func (tx *txn) directoryDown(r *store.Request, partner *store.Partner, orgID string, warnings []finding) (decision, error) {
+func (tx *txn) directoryDown(r *store.Request, partner *store.Partner, orgID string, auth parser.AuthResult) (decision, error) {
 	if d, dup, err := tx.duplicateOf(r, partner, orgID, ""); err != nil || dup {
 		return d, err
 	}
 	// RecheckDirectory looks again once the directory has resolved the ID.
-	if f, err := tx.fraudWarning(orgID, partner.ID, r.ID); err != nil {
+	fraud, err := tx.fraudWarning(orgID, partner.ID, r.ID)
+	if err != nil {
 		return decision{}, err
-	} else if f != nil {
-		warnings = append(warnings, *f)
 	}
 	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived,
-		findings: append([]finding{{FindDirectoryUnavailable, orgID}}, warnings...)}, nil
+		findings: append([]finding{{FindDirectoryUnavailable, orgID}}, warnings(warningInput{auth: &auth, fraud: fraud})...)}, nil
 }
 
 // duplicateOf runs check 6: the partner's other open request or live link
@@ -243,29 +242,22 @@ func (tx *txn) recheck(id int64, written string) error {
 			d = dup
 			break
 		}
-		d = decision{state: store.StatePendingApproval}
-		if r.CustomerName != "" && !SameName(r.CustomerName, org.Name) {
-			d.findings = append(d.findings, finding{FindNameMismatch, fmt.Sprintf("subject says %q, directory says %q", r.CustomerName, org.Name)})
-		}
 		other, err := tx.OtherResellerExists(org.ID, partner.ID)
 		if err != nil {
 			return err
 		}
-		if other {
-			d.findings = append(d.findings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
-		}
 		// Flagged while the directory was down (by the ID as written), or now.
+		var fraud *finding
 		if fs, err := tx.Findings(r.ID); err != nil {
 			return err
 		} else if !hasFinding(fs, FindFraudReported) {
-			f, err := tx.fraudWarning(org.ID, partner.ID, r.ID)
-			if err != nil {
+			if fraud, err = tx.fraudWarning(org.ID, partner.ID, r.ID); err != nil {
 				return err
 			}
-			if f != nil {
-				d.findings = append(d.findings, *f)
-			}
 		}
+		// The sender warning was recorded with the request (no auth here).
+		d = decision{state: store.StatePendingApproval,
+			findings: warnings(warningInput{request: &r, org: &org, otherReseller: other, fraud: fraud})}
 	}
 	set := map[string]any{}
 	if err == nil && org.ID != "" && org.ID != written {

@@ -60,7 +60,7 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	if err != nil {
 		return err
 	}
-	if r.State != store.StatePendingApproval {
+	if !CanRequest(r.State, ActApprove) {
 		return stateErr("%s is %s, not pending_approval", r.Reference(), r.State)
 	}
 	if r.PartnerID == nil || r.OrganizationID == nil {
@@ -179,7 +179,7 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 		if err != nil {
 			return err
 		}
-		if r.State != store.StateNeedsInfo && r.State != store.StatePendingApproval && r.State != store.StateInvited {
+		if !CanRequest(r.State, ActReject) {
 			return stateErr("%s is %s: only open requests can be rejected", r.Reference(), r.State)
 		}
 		if err := tx.SetRequestState(r.ID, r.State, store.StateRejected, nil); err != nil {
@@ -492,7 +492,7 @@ func (s *Service) ResendInvitation(ctx context.Context, requestID int64, by stri
 		if err != nil {
 			return err
 		}
-		if r.State != store.StateInvited {
+		if !CanRequest(r.State, ActResend) {
 			return stateErr("%s is %s: only an invited request has an invitation to resend", r.Reference(), r.State)
 		}
 		last, err := tx.LastInvitationForOrg(*r.OrganizationID)
@@ -556,7 +556,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if err != nil {
 			return err
 		}
-		if link.Status != store.LinkInvited && link.Status != store.LinkActive {
+		if !CanLink(link.Status, ActRevoke) {
 			return stateErr("link %d is %s: only invited or active links can be revoked", link.ID, link.Status)
 		}
 		if err := tx.SetLinkStatus(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
@@ -573,7 +573,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 			return err
 		}
 		to := r.State
-		if r.State == store.StateInvited {
+		if CanRequest(r.State, ActRevoke) { // invited: nobody will consent any more
 			to = store.StateRejected
 			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
 				return err

@@ -143,10 +143,8 @@ func orNone(s string) string {
 // check runs checks 3 to 6 and the warnings for a request of a known,
 // authenticated partner whose Organization ID may be known.
 func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthResult, p *parser.Mail) (decision, error) {
-	var warnings []finding
-	if !auth.Checked {
-		warnings = append(warnings, finding{FindSenderAuthUnchecked, uncheckedDetail(auth)})
-	}
+	// A request that a check decides keeps the sender warning only.
+	senderWarnings := warnings(warningInput{auth: &auth})
 	// 3. An Organization ID, well-formed and unambiguous.
 	if r.OrganizationID == nil {
 		code, problem := FindOrgIDMissing, "missing"
@@ -161,7 +159,7 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 			}
 		}
 		d := decision{state: store.StateNeedsInfo, mail: templates.KindNeedsInfo,
-			findings: append([]finding{{code, strings.Join(cands, ", ")}}, warnings...)}
+			findings: append([]finding{{code, strings.Join(cands, ", ")}}, senderWarnings...)}
 		d.data.Problem = problem
 		d.data.Candidates = cands
 		return d, nil
@@ -170,11 +168,11 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 	// 4. Known to the directory, 5. active.
 	org, err := tx.organization(orgID)
 	if errors.Is(err, ErrDirectoryUnavailable) {
-		return tx.directoryDown(r, partner, orgID, warnings)
+		return tx.directoryDown(r, partner, orgID, auth)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return decision{state: store.StateRejected, mail: templates.KindRequestRejected,
-			findings: append([]finding{{FindUnknownOrganization, orgID}}, warnings...),
+			findings: append([]finding{{FindUnknownOrganization, orgID}}, senderWarnings...),
 			data:     templates.Data{ReasonCode: FindUnknownOrganization}}, nil
 	}
 	if err != nil {
@@ -182,7 +180,7 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 	}
 	if org.Status != store.OrgActive {
 		return decision{state: store.StateRejected, mail: templates.KindRequestRejected,
-			findings: append([]finding{{FindOrganizationInact, "organization is " + org.Status}}, warnings...),
+			findings: append([]finding{{FindOrganizationInact, "organization is " + org.Status}}, senderWarnings...),
 			data:     templates.Data{ReasonCode: FindOrganizationInact, OrganizationName: org.Name}}, nil
 	}
 	// 6. Not already asked for or linked by the same partner (one round
@@ -206,27 +204,91 @@ func (tx *txn) check(r *store.Request, partner *store.Partner, auth parser.AuthR
 			findings: []finding{{FindDuplicate, fmt.Sprintf("link %d is %s", c.LiveLinkID, c.LiveLinkStatus)}},
 			data:     templates.Data{ExistingReference: ref, OrganizationName: org.Name}}, nil
 	}
-	// Warnings for ops.
-	if r.CustomerName != "" && !SameName(r.CustomerName, org.Name) {
-		warnings = append(warnings, finding{FindNameMismatch, fmt.Sprintf("subject says %q, directory says %q", r.CustomerName, org.Name)})
-	}
-	if c.OtherReseller {
-		warnings = append(warnings, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
-	}
-	if org.AdminEmail == "" {
-		detail := "the directory has no administrator address: nobody to invite"
-		if r.ContactEmail != "" {
-			detail += "; the partner suggested " + r.ContactEmail + " (invited only if ops pick it)"
-		}
-		warnings = append(warnings, finding{FindNoAdminContact, detail})
-	}
-	if f, err := tx.fraudWarning(orgID, partner.ID, r.ID); err != nil {
+	fraud, err := tx.fraudWarning(orgID, partner.ID, r.ID)
+	if err != nil {
 		return decision{}, err
-	} else if f != nil {
-		warnings = append(warnings, *f)
 	}
-	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived, findings: warnings,
-		data: templates.Data{OrganizationName: org.Name}}, nil
+	return decision{state: store.StatePendingApproval, mail: templates.KindRequestReceived,
+		findings: warnings(warningInput{auth: &auth, request: r, org: &org, otherReseller: c.OtherReseller, fraud: fraud}),
+		data:     templates.Data{OrganizationName: org.Name}}, nil
+}
+
+// warningInput is what the warnings for ops are decided on. A nil field
+// was not looked at (the directory did not answer, or the warning was
+// recorded before); its warning is left out.
+type warningInput struct {
+	auth          *parser.AuthResult  // sender_auth_unchecked
+	request       *store.Request      // its customer name (name_mismatch) and suggested contact
+	org           *store.Organization // the directory's record: name, administrator address
+	otherReseller bool                // org_has_other_reseller: from RequestConflicts
+	fraud         *finding            // fraud_reported: fraudWarning's answer (fraud.go)
+}
+
+// warnings decides every warning a request gets: findings that go to ops
+// without deciding anything (product.md, "Check"). Each rule is here, in
+// this order: sender_auth_unchecked, name_mismatch, org_has_other_reseller,
+// no_admin_contact, fraud_reported.
+func warnings(in warningInput) []finding {
+	var out []finding
+	if in.auth != nil && !in.auth.Checked {
+		out = append(out, finding{FindSenderAuthUnchecked, uncheckedDetail(*in.auth)})
+	}
+	if in.org != nil && in.request != nil && in.request.CustomerName != "" && !SameName(in.request.CustomerName, in.org.Name) {
+		out = append(out, finding{FindNameMismatch, fmt.Sprintf("subject says %q, directory says %q", in.request.CustomerName, in.org.Name)})
+	}
+	if in.otherReseller {
+		out = append(out, finding{FindOtherReseller, "another partner has a link or an open request for this organization"})
+	}
+	if in.org != nil && in.org.AdminEmail == "" {
+		detail := "the directory has no administrator address: nobody to invite"
+		if in.request != nil && in.request.ContactEmail != "" {
+			detail += "; the partner suggested " + in.request.ContactEmail + " (invited only if ops pick it)"
+		}
+		out = append(out, finding{FindNoAdminContact, detail})
+	}
+	if in.fraud != nil {
+		out = append(out, *in.fraud)
+	}
+	return out
+}
+
+// SameName is the name_mismatch rule: it compares a customer name from a
+// subject with the directory's name, without case, accents, punctuation
+// and legal forms.
+func SameName(a, b string) bool { return nameKey(a) == nameKey(b) }
+
+// nameKey is a name as SameName compares it: lower case, without accents,
+// punctuation and legal forms.
+func nameKey(s string) string {
+	s = norm.NFKD.String(strings.ToLower(s))
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case r == 'ß':
+			b.WriteString("ss")
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteRune(' ')
+		}
+	}
+	var words []string
+	for _, w := range strings.Fields(b.String()) {
+		if !legalForms[w] {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// legalForms are dropped when names are compared.
+var legalForms = map[string]bool{
+	"gmbh": true, "ag": true, "ltd": true, "limited": true, "inc": true, "incorporated": true, "se": true,
+	"llc": true, "corp": true, "corporation": true, "co": true, "kg": true, "kgaa": true, "sa": true, "sarl": true,
+	"sas": true, "bv": true, "nv": true, "plc": true, "oy": true, "ab": true, "as": true, "spa": true, "srl": true,
+	"ug": true, "ohg": true, "gbr": true, "ev": true, "pty": true, "llp": true, "lp": true, "kk": true, "mbh": true,
+	"company": true, "und": true, "and": true, "the": true,
 }
 
 // autoApprovable: only a request without any finding is approved without
@@ -364,40 +426,4 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", "")
 	}
 	return nil
-}
-
-// legalForms are dropped when names are compared.
-var legalForms = map[string]bool{
-	"gmbh": true, "ag": true, "ltd": true, "limited": true, "inc": true, "incorporated": true, "se": true,
-	"llc": true, "corp": true, "corporation": true, "co": true, "kg": true, "kgaa": true, "sa": true, "sarl": true,
-	"sas": true, "bv": true, "nv": true, "plc": true, "oy": true, "ab": true, "as": true, "spa": true, "srl": true,
-	"ug": true, "ohg": true, "gbr": true, "ev": true, "pty": true, "llp": true, "lp": true, "kk": true, "mbh": true,
-	"company": true, "und": true, "and": true, "the": true,
-}
-
-// SameName compares a customer name from a subject with the directory's
-// name, without case, accents, punctuation and legal forms.
-func SameName(a, b string) bool { return nameKey(a) == nameKey(b) }
-
-func nameKey(s string) string {
-	s = norm.NFKD.String(strings.ToLower(s))
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case r == 'ß':
-			b.WriteString("ss")
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		default:
-			b.WriteRune(' ')
-		}
-	}
-	var words []string
-	for _, w := range strings.Fields(b.String()) {
-		if !legalForms[w] {
-			words = append(words, w)
-		}
-	}
-	return strings.Join(words, " ")
 }

@@ -57,14 +57,22 @@ type EventRef struct {
 
 // InsertLink records a new link and, with webhooks on, its event.
 func (t *txn) InsertLink(l *store.Link) error {
+	if err := Links.Allows("", l.Status); err != nil {
+		return fmt.Errorf("recording link: %w", err)
+	}
 	if err := t.Q.InsertLink(l); err != nil {
 		return err
 	}
 	return t.linkEvent(l.ID, "", "")
 }
 
-// SetLinkStatus moves a link and, with webhooks on, writes its event.
+// SetLinkStatus is the one way workflow moves a link: a move the transition
+// table (states.go) does not allow is refused; with webhooks on, it writes
+// the link's event.
 func (t *txn) SetLinkStatus(id int64, from []string, to string) error {
+	if err := allowLinkMove(id, from, to); err != nil {
+		return err
+	}
 	prev := ""
 	if t.s.opts.Webhooks {
 		if l, err := t.Link(id); err == nil {

@@ -1,0 +1,175 @@
+package templates
+
+// Start-up checks: the sample data every template is test-rendered with,
+// and the field names a template may use.
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"text/template/parse"
+	"time"
+)
+
+// samples returns the data Load test-renders every template with: every
+// audience, reason code and problem, a full value set and an empty one.
+func samples() []Data {
+	full := Data{
+		Reference:         "REQ-000123",
+		ThreadSubject:     "Re: Please establish reseller connection to customer Example GmbH [REQ-000123]",
+		PartnerName:       "Example Partner AG",
+		PartnerRef:        "MPN-1234567",
+		RecipientName:     "Alex Example",
+		CustomerName:      "Example GmbH",
+		OrganizationID:    "3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53",
+		OrganizationName:  "Example GmbH",
+		AdminName:         "Kim Admin",
+		AdminEmail:        "kim.admin@example.com",
+		Reason:            "Sample reason.\nSecond line.",
+		ExistingReference: "REQ-000100",
+		Candidates:        []string{"3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53", "0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a"},
+		Message:           "Sample message.\nSecond line.",
+		Note:              "Sample note.",
+		InviteURL:         "https://onboarder.example.com/invitations/sample-token",
+		ExpiresAt:         time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC),
+		Mailbox:           "partners@example.com",
+	}
+	var out []Data
+	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
+		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "other"} {
+			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
+				d := full
+				d.Audience, d.ReasonCode, d.Problem = aud, code, problem
+				out = append(out, d)
+			}
+		}
+		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
+	}
+	return out
+}
+
+// allowedNames collects every field and method name reachable from view, so
+// that a misspelt field is found even in a branch the samples never execute.
+func allowedNames() map[string]bool {
+	names := map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type, depth int)
+	walk = func(t reflect.Type, depth int) {
+		if t == nil || seen[t] || depth > 4 {
+			return
+		}
+		seen[t] = true
+		for _, tt := range []reflect.Type{t, reflect.PointerTo(t)} {
+			for i := 0; i < tt.NumMethod(); i++ {
+				m := tt.Method(i)
+				names[m.Name] = true
+				for j := 0; j < m.Type.NumOut(); j++ {
+					walk(m.Type.Out(j), depth+1)
+				}
+			}
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			walk(t.Elem(), depth+1)
+		case reflect.Struct:
+			for _, f := range reflect.VisibleFields(t) {
+				if f.IsExported() {
+					names[f.Name] = true
+					walk(f.Type, depth+1)
+				}
+			}
+		}
+	}
+	walk(reflect.TypeOf(view{}), 0)
+	return names
+}
+
+// checkFields reports the first field name in tree that no reachable type has.
+func checkFields(tree *parse.Tree, allowed map[string]bool) error {
+	if tree == nil || tree.Root == nil {
+		return nil
+	}
+	var bad parse.Node
+	var badName string
+	check := func(n parse.Node, idents []string) {
+		if bad != nil {
+			return
+		}
+		for _, id := range idents {
+			if !allowed[id] {
+				bad, badName = n, id
+				return
+			}
+		}
+	}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if n == nil || bad != nil {
+			return
+		}
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			check(n, n.Ident)
+		case *parse.ChainNode:
+			walk(n.Node)
+			check(n, n.Field)
+		case *parse.VariableNode:
+			if len(n.Ident) > 1 && n.Ident[0] == "$" {
+				check(n, n.Ident[1:])
+			}
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		}
+	}
+	walk(tree.Root)
+	if bad != nil {
+		loc, _ := tree.ErrorContext(bad)
+		return fmt.Errorf("template: %s: unknown field %q (known fields: %s)", loc, badName, strings.Join(dataFields(), ", "))
+	}
+	return nil
+}
+
+// dataFields lists the fields a template may name, for error messages.
+func dataFields() []string {
+	var out []string
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(view{})) {
+		if f.IsExported() && !f.Anonymous {
+			out = append(out, f.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
