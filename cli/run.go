@@ -72,7 +72,8 @@ func (e *env) serve(ln, admin net.Listener, sch interface{ Next(time.Time) time.
 		e.onWebhook = w.hooks.Kick
 	}
 	handler := web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
-		TrustedProxies: e.cfg.TrustedProxies, Logger: e.log.With("component", "web")})
+		TrustedProxies: e.cfg.TrustedProxies, Logger: e.log.With("component", "web"),
+		OIDC: oidcOptions(e.cfg.OIDC), NoPasswordLogin: !e.cfg.PasswordLogin})
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 30 * time.Second}
@@ -183,4 +184,13 @@ func cmdConfigCheck(e *env) error {
 		return fmt.Errorf("%d check(s) failed: %v: fix the settings above", len(failed), failed)
 	}
 	return nil
+}
+
+// oidcOptions is the console's single sign-on (nil without an issuer).
+func oidcOptions(c config.OIDC) *web.OIDCOptions {
+	if c.Issuer == "" {
+		return nil
+	}
+	return &web.OIDCOptions{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		RoleClaim: c.RoleClaim, Roles: c.Roles}
 }

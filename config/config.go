@@ -119,6 +119,12 @@ const (
 	EnvDirectoryAdminLabel = "ONBOARDER_DIRECTORY_ADMIN_LABEL"
 	EnvWebhookURL          = "ONBOARDER_WEBHOOK_URL"
 	EnvWebhookSecret       = "ONBOARDER_WEBHOOK_SECRET"
+	EnvOIDCIssuer          = "ONBOARDER_OIDC_ISSUER"
+	EnvOIDCClientID        = "ONBOARDER_OIDC_CLIENT_ID"
+	EnvOIDCClientSecret    = "ONBOARDER_OIDC_CLIENT_SECRET"
+	EnvOIDCRoleClaim       = "ONBOARDER_OIDC_ROLE_CLAIM"
+	EnvOIDCRoles           = "ONBOARDER_OIDC_ROLES"
+	EnvPasswordLogin       = "ONBOARDER_PASSWORD_LOGIN"
 )
 
 // Mailbox sign-in methods (ONBOARDER_IMAP_AUTH, ONBOARDER_SMTP_AUTH).
@@ -240,6 +246,18 @@ type Config struct {
 	AdminAddr      string         // ONBOARDER_ADMIN_ADDR: host:port of /metrics and the detailed /readyz; "" (none) serves them nowhere
 	TrustedProxies []netip.Prefix // ONBOARDER_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
 	SessionMaxAge  time.Duration  // ONBOARDER_SESSION_MAX_AGE: a console session's longest life, however active
+
+	OIDC          OIDC // ONBOARDER_OIDC_*: console single sign-on; Issuer "" switches it off
+	PasswordLogin bool // ONBOARDER_PASSWORD_LOGIN: false hides and refuses the console's password login
+}
+
+// OIDC is the OpenID Connect client of the console's single sign-on.
+type OIDC struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	RoleClaim    string            // the ID token claim holding the roles (a string or a list)
+	Roles        map[string]string // claim value -> viewer | approver | admin
 }
 
 // OAuth is the OAuth 2.0 client of the mailbox sign-in.

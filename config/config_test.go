@@ -299,6 +299,38 @@ func varCases(t *testing.T) []varCase {
 			name: EnvWebhookSecret, get: func(c Config) any { return c.WebhookSecret }, def: "",
 			val: "k3y", want: "k3y", other: "x",
 		},
+		{
+			name: EnvOIDCIssuer, base: map[string]string{EnvOIDCClientID: "onboarder", EnvOIDCRoles: "ops=admin"},
+			get: func(c Config) any { return c.OIDC.Issuer }, def: "",
+			val: "https://login.example.com/realms/ops", want: "https://login.example.com/realms/ops", other: "http://127.0.0.1:9/",
+			bad: []string{"login.example.com", "mailto:x@y"},
+		},
+		{
+			name: EnvOIDCClientID,
+			get:  func(c Config) any { return c.OIDC.ClientID }, def: "",
+			val: "onboarder", want: "onboarder", other: "x",
+		},
+		{
+			name: EnvOIDCClientSecret, get: func(c Config) any { return c.OIDC.ClientSecret }, def: "",
+			val: "s3cret", want: "s3cret", other: "x",
+		},
+		{
+			name: EnvOIDCRoleClaim, get: func(c Config) any { return c.OIDC.RoleClaim }, def: "groups",
+			val: "roles", want: "roles", other: "x",
+		},
+		{
+			name: EnvOIDCRoles,
+			get:  func(c Config) any { return c.OIDC.Roles }, def: map[string]string(nil),
+			val: "ops-admins=admin, ops-viewers=Viewer", want: map[string]string{"ops-admins": "admin", "ops-viewers": "viewer"},
+			other: "a=approver",
+			bad:   []string{"ops-admins=root", "ops-admins", "=admin", "a=admin,a=viewer"},
+		},
+		{
+			name: EnvPasswordLogin, base: map[string]string{EnvOIDCIssuer: "https://id.example.com", EnvOIDCClientID: "onboarder", EnvOIDCRoles: "ops=admin"},
+			get: func(c Config) any { return c.PasswordLogin }, def: true,
+			val: "false", want: false, other: "true",
+			bad: []string{"maybe"},
+		},
 	}
 }
 
@@ -316,6 +348,12 @@ func TestOAuthRules(t *testing.T) {
 			EnvIMAPURL: "imaps://partners%40example.com@outlook.office365.com/INBOX", EnvSMTPURL: "smtp://partners%40example.com@smtp.office365.com"}, ""},
 		{"password IMAP URL still needs one", map[string]string{EnvIMAPURL: "imaps://u@h/INBOX"},
 			`ONBOARDER_IMAP_URL "imaps://u@h/INBOX" has no password: put it in the URL (imaps://user:password@imap.example.com/INBOX) or in ONBOARDER_IMAP_PASSWORD or ONBOARDER_IMAP_PASSWORD_FILE`},
+		{"OIDC without client", map[string]string{EnvOIDCIssuer: "https://id.example.com", EnvOIDCRoles: "a=admin"},
+			`ONBOARDER_OIDC_ISSUER "https://id.example.com" is set but ONBOARDER_OIDC_CLIENT_ID is not: set ONBOARDER_OIDC_CLIENT_ID to the client registered at the provider`},
+		{"OIDC without roles", map[string]string{EnvOIDCIssuer: "https://id.example.com", EnvOIDCClientID: "c"},
+			`ONBOARDER_OIDC_ISSUER "https://id.example.com" is set but ONBOARDER_OIDC_ROLES is not: nobody could sign in: set ONBOARDER_OIDC_ROLES such as onboarder-admins=admin`},
+		{"password login off without OIDC", map[string]string{EnvPasswordLogin: "false"},
+			`ONBOARDER_PASSWORD_LOGIN "false" is false but ONBOARDER_OIDC_ISSUER is not set: nobody could log in to the console: set ONBOARDER_OIDC_ISSUER or leave ONBOARDER_PASSWORD_LOGIN true`},
 		{"webhook without secret", map[string]string{EnvWebhookURL: "https://h/x"},
 			`ONBOARDER_WEBHOOK_URL "https://h/x" is set but ONBOARDER_WEBHOOK_SECRET is not: set ONBOARDER_WEBHOOK_SECRET (or ONBOARDER_WEBHOOK_SECRET_FILE) to the shared signing key`},
 	}
@@ -800,6 +838,12 @@ func TestRedacted(t *testing.T) {
 		{EnvDirectoryAdminLabel, ""},
 		{EnvWebhookURL, ""},
 		{EnvWebhookSecret, ""},
+		{EnvOIDCIssuer, ""},
+		{EnvOIDCClientID, ""},
+		{EnvOIDCClientSecret, ""},
+		{EnvOIDCRoleClaim, "groups"},
+		{EnvOIDCRoles, ""},
+		{EnvPasswordLogin, "true"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Redacted (-want +got):\n%s", diff)

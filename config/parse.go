@@ -58,6 +58,17 @@ func (l *loader) relate(c *Config) error {
 			return l.invalid(name, "asks for oauth2 but "+EnvOAuthClientID+" is not set", "set "+EnvOAuthClientID+" (and usually "+EnvOAuthClientSecret+")")
 		}
 	}
+	if c.OIDC.Issuer != "" {
+		switch {
+		case c.OIDC.ClientID == "":
+			return l.invalid(EnvOIDCIssuer, "is set but "+EnvOIDCClientID+" is not", "set "+EnvOIDCClientID+" to the client registered at the provider")
+		case len(c.OIDC.Roles) == 0:
+			return l.invalid(EnvOIDCIssuer, "is set but "+EnvOIDCRoles+" is not: nobody could sign in", "set "+EnvOIDCRoles+" such as onboarder-admins=admin")
+		}
+	}
+	if !c.PasswordLogin && c.OIDC.Issuer == "" {
+		return l.invalid(EnvPasswordLogin, "is false but "+EnvOIDCIssuer+" is not set: nobody could log in to the console", "set "+EnvOIDCIssuer+" or leave "+EnvPasswordLogin+" true")
+	}
 	if c.WebhookURL != "" && c.WebhookSecret == "" {
 		return l.invalid(EnvWebhookURL, "is set but "+EnvWebhookSecret+" is not", "set "+EnvWebhookSecret+" (or "+EnvWebhookSecret+"_FILE) to the shared signing key")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,17 @@ func (c *Config) settings() []setting {
 			"URL that receives a signed JSON event for every request and link transition").unset("no webhooks"),
 		secretValue(EnvWebhookSecret, &c.WebhookSecret, "",
 			"HMAC-SHA256 key of the X-Onboarder-Signature-256 header (required with "+EnvWebhookURL+")"),
+		val(EnvOIDCIssuer, &c.OIDC.Issuer, "", "", httpURL("https://login.example.com/realms/ops"), same,
+			"OpenID Connect issuer of the console's single sign-on (discovery at {issuer}/.well-known/openid-configuration)").unset("no single sign-on"),
+		val(EnvOIDCClientID, &c.OIDC.ClientID, "", "", text("the client ID registered at the provider"), same,
+			"OpenID Connect client ID (required with "+EnvOIDCIssuer+"); the ID token's audience"),
+		secretValue(EnvOIDCClientSecret, &c.OIDC.ClientSecret, "public client (PKCE only)", "OpenID Connect client secret"),
+		val(EnvOIDCRoleClaim, &c.OIDC.RoleClaim, defaults.OIDCRoleClaim, defaults.OIDCRoleClaim, text("groups"), same,
+			"ID token claim (a string or a list of strings) whose values "+EnvOIDCRoles+" maps to console roles"),
+		val(EnvOIDCRoles, &c.OIDC.Roles, nil, "", (*loader).roleMap, showRoleMap,
+			"claim value=role pairs, comma-separated (roles: viewer, approver, admin), e.g. ops-admins=admin,ops-viewers=viewer; a list claim takes the highest; required with "+EnvOIDCIssuer).unset("nobody may sign in"),
+		val(EnvPasswordLogin, &c.PasswordLogin, defaults.PasswordLogin, strconv.FormatBool(defaults.PasswordLogin), (*loader).boolean, strconv.FormatBool,
+			"false: the console's login page has no password form and refuses password logins (single sign-on only)"),
 	}
 }
 
@@ -304,4 +316,54 @@ func secret(v string) string {
 		return ""
 	}
 	return "***"
+}
+
+// OIDCRoles are the console roles a claim value may map to, lowest first.
+var OIDCRoles = []string{"viewer", "approver", "admin"}
+
+// roleMap parses ONBOARDER_OIDC_ROLES: value=role pairs, comma-separated.
+func (l *loader) roleMap(name, raw string) (map[string]string, error) {
+	fix := "set it to claim value=role pairs such as onboarder-admins=admin,onboarder-viewers=viewer (roles: " + strings.Join(OIDCRoles, ", ") + ")"
+	m := map[string]string{}
+	for _, pair := range strings.Split(raw, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		k, v = strings.TrimSpace(k), strings.ToLower(strings.TrimSpace(v))
+		known := false
+		for _, r := range OIDCRoles {
+			known = known || r == v
+		}
+		switch {
+		case !ok || k == "" || hasControl(k):
+			return nil, l.invalid(name, "has a pair without a claim value", fix)
+		case !known:
+			return nil, l.invalid(name, "maps "+k+" to an unknown role", fix)
+		case m[k] != "" && m[k] != v:
+			return nil, l.invalid(name, "maps "+k+" twice", fix)
+		}
+		m[k] = v
+	}
+	if len(m) == 0 {
+		return nil, l.invalid(name, "maps nothing", fix)
+	}
+	return m, nil
+}
+
+func showRoleMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + m[k])
+	}
+	return b.String()
 }

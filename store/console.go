@@ -176,6 +176,9 @@ type OpsSession struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// Role is the role the identity provider stated at a single sign-on
+	// login; "" for a password login (the user's own role counts).
+	Role string
 }
 
 // OpsUser returns one console user.

@@ -22,8 +22,18 @@ type ctxKey struct{}
 
 // userOf returns the ops user a request was authenticated as.
 func userOf(r *http.Request) *store.OpsUser {
-	u, _ := r.Context().Value(ctxKey{}).(*store.OpsUser)
-	return u
+	if s := sessionOf(r); s != nil {
+		return &s.User
+	}
+	return nil
+}
+
+// sessionOf returns the session a request was authenticated with: its user
+// and, after a single sign-on, the role the identity provider stated
+// (Role; "" after a password login, where the user's own role counts).
+func sessionOf(r *http.Request) *workflow.Session {
+	s, _ := r.Context().Value(ctxKey{}).(*workflow.Session)
+	return s
 }
 
 func (s *Server) routeConsole() {
@@ -34,6 +44,7 @@ func (s *Server) routeConsole() {
 	m.HandleFunc("GET /ops/login", s.loginPage)
 	m.HandleFunc("POST /ops/login", s.login)
 	m.HandleFunc("POST /ops/logout", s.logout)
+	s.routeOIDC()
 	m.Handle("GET /ops/{$}", s.auth(s.queue))
 	m.Handle("GET /ops/requests/{id}", s.auth(s.request))
 	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.act))
@@ -57,9 +68,9 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err == nil {
-			u, err := s.wf.SessionUser(r.Context(), c.Value)
+			sess, err := s.wf.SessionOf(r.Context(), c.Value)
 			if err == nil {
-				h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &u)))
+				h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &sess)))
 				return
 			}
 			if !errors.Is(err, workflow.ErrNotFound) {
@@ -108,7 +119,21 @@ var flashes = map[string]string{
 
 // ---- login ----
 
-type loginData struct{ Email, Next string }
+type loginData struct {
+	Email, Next string
+	// Password says whether the password form is shown; SSO names the
+	// identity provider of the "Sign in with" button ("" without one).
+	Password bool
+	SSO      string
+}
+
+func (s *Server) loginData(email, next string) loginData {
+	d := loginData{Email: email, Next: next, Password: !s.opts.NoPasswordLogin}
+	if s.oidc != nil {
+		d.SSO = s.oidc.name()
+	}
+	return d
+}
 
 // safeNext keeps a post-login redirect inside the console.
 func safeNext(next string) string {
@@ -120,7 +145,7 @@ func safeNext(next string) string {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "login.html", page{L: langOf("en"), Title: "Log in",
-		D: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
+		D: s.loginData("", safeNext(r.URL.Query().Get("next")))})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +158,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	client := s.clientAddr(r)
 	again := func(status int, msg string) {
 		s.render(w, status, "login.html", page{L: langOf("en"), Title: "Log in", Error: msg,
-			D: loginData{Email: email, Next: next}})
+			D: s.loginData(email, next)})
+	}
+	if s.opts.NoPasswordLogin {
+		s.log.Warn("password login refused: switched off", "client", client, "email", email)
+		again(http.StatusForbidden, "Password login is switched off; use single sign-on.")
+		return
 	}
 	token, u, err := s.wf.LoginFrom(r.Context(), client, email, r.PostFormValue("password"))
 	if wait, ok := workflow.IsThrottled(err); ok {
@@ -154,9 +184,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("ops user logged in", "ops_user", u.Email, "client", client)
+	s.startSession(w, token)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession gives the browser the session cookie of a login (password
+// or single sign-on).
+func (s *Server) startSession(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/ops/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.wf.SessionCookieAge() / time.Second)})
-	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

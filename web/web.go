@@ -57,6 +57,11 @@ type Options struct {
 	// the client (for the login limiter and the log); a request from any
 	// other peer is the peer's own.
 	TrustedProxies []netip.Prefix
+	// OIDC is the console's single sign-on (nil: none).
+	OIDC *OIDCOptions
+	// NoPasswordLogin hides the console's password form and refuses
+	// password logins (single sign-on only).
+	NoPasswordLogin bool
 }
 
 // Server is the HTTP handler.
@@ -68,6 +73,7 @@ type Server struct {
 	pages  map[string]*template.Template
 	secure bool
 	cop    *http.CrossOriginProtection
+	oidc   *oidcClient // nil: no single sign-on
 }
 
 // maxBodyBytes caps every request body: the largest thing posted is a
@@ -99,6 +105,7 @@ func New(opts Options) *Server {
 		pages:  mustParsePages(),
 		secure: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
 		cop:    http.NewCrossOriginProtection(),
+		oidc:   newOIDCClient(opts.OIDC, opts.PublicURL),
 	}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("cross-origin request refused", "method", r.Method, "path", redactPath(r.URL.Path),

@@ -519,33 +519,48 @@ func (s *Service) Login(ctx context.Context, email, password string) (string, st
 // beyond its maximum age); ErrNotFound when the token is unknown or
 // expired, or its user disabled.
 func (s *Service) SessionUser(ctx context.Context, token string) (store.OpsUser, error) {
+	sess, err := s.SessionOf(ctx, token)
+	return sess.User, err
+}
+
+// SessionOf is SessionUser with the session's role: the one the identity
+// provider stated at a single sign-on login, "" for a password login.
+func (s *Service) SessionOf(ctx context.Context, token string) (Session, error) {
+	u, sess, err := s.sessionUser(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{User: u, Role: sess.Role, SSO: sess.Role != ""}, nil
+}
+
+func (s *Service) sessionUser(ctx context.Context, token string) (store.OpsUser, store.OpsSession, error) {
 	if len(token) < 20 || len(token) > 100 {
-		return store.OpsUser{}, fmt.Errorf("session: %w", ErrNotFound)
+		return store.OpsUser{}, store.OpsSession{}, fmt.Errorf("session: %w", ErrNotFound)
 	}
 	q := s.st.Q(ctx)
 	t := s.now()
 	sess, err := q.OpsSessionByHash(HashToken(token), t)
 	if err != nil {
-		return store.OpsUser{}, err
+		return store.OpsUser{}, store.OpsSession{}, err
 	}
 	if !t.Before(sess.CreatedAt.Add(s.opts.SessionMaxAge)) {
 		// Older sessions may carry an idle expiry beyond the maximum age.
-		return store.OpsUser{}, fmt.Errorf("session past its maximum age: %w", ErrNotFound)
+		return store.OpsUser{}, store.OpsSession{}, fmt.Errorf("session past its maximum age: %w", ErrNotFound)
 	}
 	u, err := q.OpsUser(sess.UserID)
 	if err != nil {
-		return store.OpsUser{}, err
+		return store.OpsUser{}, store.OpsSession{}, err
 	}
 	if u.DisabledAt != nil {
 		// Disabling ends the sessions; this catches one made meanwhile.
-		return store.OpsUser{}, fmt.Errorf("ops user disabled: %w", ErrNotFound)
+		return store.OpsUser{}, store.OpsSession{}, fmt.Errorf("ops user disabled: %w", ErrNotFound)
 	}
 	if t.Sub(sess.LastSeenAt) > time.Minute {
 		if err := q.TouchOpsSession(sess.ID, t, s.sessionExpiry(sess.CreatedAt, t)); err != nil {
-			return store.OpsUser{}, fmt.Errorf("extending session: %w", err)
+			return store.OpsUser{}, store.OpsSession{}, fmt.Errorf("extending session: %w", err)
 		}
 	}
-	return u, nil
+	return u, sess, nil
 }
 
 // Logout ends the session of token.

@@ -37,6 +37,8 @@ const (
 	LogFormat           = "text"                                    // ONBOARDER_LOG_FORMAT
 	LogLevel            = "info"                                    // ONBOARDER_LOG_LEVEL
 	IMAPAuth            = "password"                                // ONBOARDER_IMAP_AUTH (ONBOARDER_SMTP_AUTH follows it)
+	OIDCRoleClaim       = "groups"                                  // ONBOARDER_OIDC_ROLE_CLAIM
+	PasswordLogin       = true                                      // ONBOARDER_PASSWORD_LOGIN
 	DirectoryTimeout    = 10 * time.Second                          // ONBOARDER_DIRECTORY_TIMEOUT
 	DirectoryRetries    = 3                                         // ONBOARDER_DIRECTORY_RETRIES
 	DirectoryCacheTTL   = time.Minute                               // ONBOARDER_DIRECTORY_CACHE_TTL

@@ -40,7 +40,10 @@ var rooms = map[string][]string{
 	"github.com/emersion/go-message": {"parser"},
 	"github.com/emersion/go-msgauth": {"parser"},
 	"github.com/robfig/cron":         {"cli"},
-	"golang.org/x/oauth2":            {"oauth"},
+	// web speaks OpenID Connect for the console's single sign-on; go-oidc
+	// builds on x/oauth2 for the code exchange.
+	"golang.org/x/oauth2":       {"oauth", "web"},
+	"github.com/coreos/go-oidc": {"web"},
 }
 
 type pkg struct {
