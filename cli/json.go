@@ -116,6 +116,7 @@ type jsonPartner struct {
 	Trusted bool     `json:"trusted"`
 	Emails  []string `json:"emails"`
 	Domains []string `json:"domains"`
+	Parent  *jsonRef `json:"parent"`
 }
 
 type jsonOrg struct {
@@ -126,6 +127,7 @@ type jsonOrg struct {
 	AdminEmail *string `json:"admin_email"`
 	Country    *string `json:"country"`
 	Locale     string  `json:"locale"`
+	VatID      *string `json:"vat_id"`
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -23,11 +23,7 @@ func cmdLinksList(e *env) error {
 	if err != nil {
 		return err
 	}
-	toJSON := func(l store.Link) jsonLink {
-		return jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
-			OrganizationID: l.OrganizationID, Type: l.Type, Status: l.Status, RequestID: l.RequestID,
-			StartedAt: ts(l.StartedAt), EndedAt: tsp(l.EndedAt), UpdatedAt: ts(l.UpdatedAt)}
-	}
+	toJSON := func(l store.Link) jsonLink { return linkJSON(l, names) }
 	return printList(e, *asJSON, ls, toJSON, "ID\tPARTNER\tORGANIZATION\tSTATUS\tREQUEST\tSTARTED", func(l store.Link) string {
 		req := "-"
 		if l.RequestID != nil {
@@ -80,4 +76,10 @@ func cmdInvitesResend(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: new invitation queued; the previous link no longer works\n", store.Reference(id))
 	return nil
+}
+
+func linkJSON(l store.Link, names map[int64]string) jsonLink {
+	return jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
+		OrganizationID: l.OrganizationID, Type: l.Type, Status: l.Status, RequestID: l.RequestID,
+		StartedAt: ts(l.StartedAt), EndedAt: tsp(l.EndedAt), UpdatedAt: ts(l.UpdatedAt)}
 }

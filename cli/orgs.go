@@ -114,10 +114,7 @@ func cmdOrgsList(e *env) error {
 	if err != nil {
 		return err
 	}
-	toJSON := func(o store.Organization) jsonOrg {
-		return jsonOrg{ID: o.ID, Name: o.Name, Status: o.Status, AdminName: nullable(o.AdminName),
-			AdminEmail: nullable(o.AdminEmail), Country: nullable(o.Country), Locale: o.Locale}
-	}
+	toJSON := orgJSON
 	return printList(e, *asJSON, orgs, toJSON, "ID\tNAME\tSTATUS\tADMIN\tCOUNTRY\tLOCALE", func(o store.Organization) string {
 		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", o.ID, o.Name, o.Status, orDash(o.AdminEmail), orDash(o.Country), o.Locale)
 	})
@@ -151,5 +148,162 @@ func cmdOrgsClearFraud(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "organization %s: %d fraud report(s) cleared; later requests are no longer flagged\n",
 		strings.ToLower(strings.TrimSpace(pos[0])), n)
+	return nil
+}
+
+func orgJSON(o store.Organization) jsonOrg {
+	return jsonOrg{ID: o.ID, Name: o.Name, Status: o.Status, AdminName: nullable(o.AdminName),
+		AdminEmail: nullable(o.AdminEmail), Country: nullable(o.Country), Locale: o.Locale, VatID: nullable(o.VatID)}
+}
+
+// orgFlags are the fields of orgs add and orgs update.
+type orgFlags struct {
+	fs                                               *flag.FlagSet
+	id, name, country, adminName, adminEmail, locale *string
+	vatID, by                                        *string
+}
+
+func newOrgFlags(name string, withID bool) orgFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	f := orgFlags{fs: fs,
+		name:       fs.String("name", "", "the organization's name"),
+		country:    fs.String("country", "", "ISO 3166-1 alpha-2 country code, e.g. DE"),
+		adminName:  fs.String("admin-name", "", "the administrator's name"),
+		adminEmail: fs.String("admin-email", "", "the administrator's address (invitations go there)"),
+		locale:     fs.String("locale", "", "en or de (default en)"),
+		vatID:      fs.String("vat-id", "", "VAT ID"),
+		by:         fs.String("by", "", "who changes it (recorded in the audit trail)"),
+	}
+	if withID {
+		f.id = fs.String("id", "", "the organization's UUID")
+	}
+	return f
+}
+
+func cmdOrgsAdd(e *env) error {
+	f := newOrgFlags("orgs add", true)
+	pos, err := e.flags(f.fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	for _, req := range []struct{ flag, v string }{{"--id", *f.id}, {"--name", *f.name}, {"--country", *f.country},
+		{"--admin-name", *f.adminName}, {"--admin-email", *f.adminEmail}, {"--by", *f.by}} {
+		if strings.TrimSpace(req.v) == "" {
+			return usagef("%s is required", req.flag)
+		}
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	o, err := e.wf.AddOrganization(e.ctx, workflow.OrganizationInput{ID: *f.id, Name: *f.name, Country: *f.country,
+		AdminName: *f.adminName, AdminEmail: *f.adminEmail, Locale: *f.locale, VatID: *f.vatID}, strings.TrimSpace(*f.by))
+	if err != nil {
+		return orgsErr(err, "adding organization "+strings.TrimSpace(*f.id))
+	}
+	fmt.Fprintln(e.stdout, o.ID)
+	return nil
+}
+
+// orgsErr explains a refused directory change; with the HTTP directory
+// every change is refused.
+func orgsErr(err error, what string) error {
+	if errors.Is(err, workflow.ErrReadOnly) {
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	return invalid(err, what)
+}
+
+func cmdOrgsUpdate(e *env) error {
+	f := newOrgFlags("orgs update", false)
+	pos, err := e.flags(f.fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usagef("expected one organization ID")
+	}
+	if strings.TrimSpace(*f.by) == "" {
+		return usagef("--by is required: the acting ops user's address, for the audit trail")
+	}
+	var c workflow.OrganizationChange
+	n := 0
+	f.fs.Visit(func(fl *flag.Flag) {
+		n++
+		switch fl.Name {
+		case "name":
+			c.Name = f.name
+		case "country":
+			c.Country = f.country
+		case "admin-name":
+			c.AdminName = f.adminName
+		case "admin-email":
+			c.AdminEmail = f.adminEmail
+		case "locale":
+			c.Locale = f.locale
+		case "vat-id":
+			c.VatID = f.vatID
+		default:
+			n--
+		}
+	})
+	if n == 0 {
+		return usagef("nothing to change: give --name, --country, --admin-name, --admin-email, --locale or --vat-id")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	o, err := e.wf.UpdateOrganization(e.ctx, pos[0], c, strings.TrimSpace(*f.by))
+	if err != nil {
+		return orgsErr(err, "updating organization "+pos[0])
+	}
+	fmt.Fprintf(e.stdout, "organization %s (%s) updated\n", o.ID, o.Name)
+	return nil
+}
+
+func cmdOrgsSuspend(e *env) error {
+	fs := flag.NewFlagSet("orgs suspend", flag.ContinueOnError)
+	by := fs.String("by", "", "who suspends (recorded in the audit trail)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usagef("expected one organization ID")
+	}
+	if strings.TrimSpace(*by) == "" {
+		return usagef("--by is required")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.SuspendOrganization(e.ctx, pos[0], strings.TrimSpace(*by)); err != nil {
+		return orgsErr(err, "suspending organization "+pos[0])
+	}
+	fmt.Fprintf(e.stdout, "organization %s suspended: requests for it are refused as organization_inactive\n",
+		strings.ToLower(strings.TrimSpace(pos[0])))
+	return nil
+}
+
+func cmdOrgsRefresh(e *env) error {
+	fs := flag.NewFlagSet("orgs refresh", flag.ContinueOnError)
+	by := fs.String("by", "", "who asks (recorded in the audit trail when the organization changed)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usagef("expected one organization ID")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	o, err := e.wf.RefreshOrganizationFromDirectory(e.ctx, pos[0], orText(strings.TrimSpace(*by), "cli"))
+	if err != nil {
+		return explain(err, "refreshing organization "+pos[0])
+	}
+	fmt.Fprintf(e.stdout, "organization %s (%s) refreshed from the directory: %s\n", o.ID, o.Name, o.Status)
 	return nil
 }

@@ -16,12 +16,14 @@ const (
 
 // Partner is a registered reseller.
 type Partner struct {
-	ID        int64
-	Name      string
-	Ref       string
-	Status    string
-	Locale    string
-	Trusted   bool
+	ID      int64
+	Name    string
+	Ref     string
+	Status  string
+	Locale  string
+	Trusted bool
+	// ParentID is the distributor the partner sells through (nil: none).
+	ParentID  *int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Rules     []SenderRule `gorm:"foreignKey:PartnerID"`
@@ -75,6 +77,7 @@ type Organization struct {
 	AdminEmail string
 	Country    string
 	Locale     string
+	VatID      string `gorm:"column:vat_id"`
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -366,6 +369,9 @@ type AuditEntry struct {
 	FromState string
 	ToState   string
 	Reason    string
+	// Subject names what a registry entry is about (partner:3,
+	// organization:UUID); "" for a request's or link's entries.
+	Subject string
 }
 
 // MailboxCursor is the intake position in one mailbox.

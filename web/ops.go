@@ -49,12 +49,11 @@ func (s *Server) routeConsole() {
 	m.Handle("GET /ops/requests/{id}", s.auth(s.request))
 	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.act))
 	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.clearFraud))
-	m.Handle("GET /ops/partners", s.auth(s.partners))
-	m.Handle("GET /ops/organizations", s.auth(s.organizations))
 	m.Handle("GET /ops/links", s.auth(s.links))
 	m.Handle("GET /ops/messages", s.auth(s.messages))
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.reprocess))
+	s.routeRegistry() // partners.go
 	m.Handle("GET /ops/outbox", s.auth(s.outbox))
 	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.retry))
 	m.Handle("/ops/", s.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -371,25 +370,6 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- lists ----
-
-func (s *Server) partners(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.wf.Store().Q(r.Context()).Partners()
-	if err != nil {
-		s.opsFail(w, r, err)
-		return
-	}
-	s.ops(w, r, http.StatusOK, "partners.html", "Partners", "partners", struct{ Partners []store.Partner }{ps})
-}
-
-func (s *Server) organizations(w http.ResponseWriter, r *http.Request) {
-	os, err := s.wf.Store().Q(r.Context()).Organizations()
-	if err != nil {
-		s.opsFail(w, r, err)
-		return
-	}
-	s.ops(w, r, http.StatusOK, "organizations.html", "Organizations", "organizations",
-		struct{ Organizations []store.Organization }{os})
-}
 
 func tabsFor(base, param, current string, values []string) []tab {
 	out := []tab{{Label: "all", URL: base, On: current == ""}}

@@ -43,13 +43,17 @@ type PartnerInput struct {
 	Locale  string // en or de
 	Trusted bool
 	Emails  []string // sender addresses
-	Domains []string // whole sender domains
+	Domains []string // whole sender domains (no public mail provider's)
+	// Parent is the distributor the partner sells through (0: none).
+	Parent int64
 }
 
 // ErrInvalid: the input breaks a rule; the message says which.
 var ErrInvalid = errors.New("invalid input")
 
-// AddPartner registers a partner with its sender rules.
+// AddPartner registers a partner with its sender rules. A public mail
+// provider's domain is refused as a whole-domain rule, and so is an
+// address or domain that belongs to another partner (ErrRuleTaken).
 func (s *Service) AddPartner(ctx context.Context, in PartnerInput, by string) (store.Partner, error) {
 	p := store.Partner{Name: strings.TrimSpace(in.Name), Ref: strings.TrimSpace(in.Ref), Locale: in.Locale, Trusted: in.Trusted}
 	switch {
@@ -57,28 +61,30 @@ func (s *Service) AddPartner(ctx context.Context, in PartnerInput, by string) (s
 		return p, fmt.Errorf("a partner needs a name: %w", ErrInvalid)
 	case len(in.Emails)+len(in.Domains) == 0:
 		return p, fmt.Errorf("a partner needs at least one sender address or domain, or no mail can speak for it: %w", ErrInvalid)
-	case p.Locale != "en" && p.Locale != "de":
-		return p, fmt.Errorf("locale %q: use en or de: %w", p.Locale, ErrInvalid)
 	}
-	emails := make([]string, len(in.Emails))
-	for i, a := range in.Emails {
-		if err := CheckAddress(a); err != nil {
-			return p, fmt.Errorf("%v: %w", err, ErrInvalid)
+	if err := checkLocale(p.Locale); err != nil {
+		return p, err
+	}
+	emails, domains, err := senderRules(in.Emails, in.Domains)
+	if err != nil {
+		return p, err
+	}
+	err = s.transact(ctx, func(tx *txn) error {
+		if in.Parent != 0 {
+			parent, err := tx.checkParent(0, in.Parent)
+			if err != nil {
+				return err
+			}
+			p.ParentID = &parent.ID
 		}
-		emails[i] = strings.ToLower(strings.TrimSpace(a))
-	}
-	domains := make([]string, len(in.Domains))
-	for i, d := range in.Domains {
-		if err := CheckDomain(d); err != nil {
-			return p, fmt.Errorf("%v: %w", err, ErrInvalid)
+		if err := tx.checkRulesFree(0, emails, domains); err != nil {
+			return err
 		}
-		domains[i] = strings.ToLower(strings.TrimPrefix(d, "@"))
-	}
-	err := s.transact(ctx, func(tx *txn) error {
 		if err := tx.CreatePartner(&p, emails, domains); err != nil {
 			return err
 		}
-		return tx.audit(0, nil, actorOf(by), "", store.PartnerActive, fmt.Sprintf("partner:%d %s added", p.ID, p.Name))
+		return tx.auditSubject(partnerSubject(p.ID), actorOf(by), "", store.PartnerActive,
+			fmt.Sprintf("partner:%d %s added: emails %v; domains %v", p.ID, p.Name, emails, domains))
 	})
 	return p, err
 }

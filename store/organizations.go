@@ -1,0 +1,64 @@
+package store
+
+import "fmt"
+
+// Organization queries for the database directory as ops edit it, one
+// organization at a time (workflow/organizations.go).
+
+// CreateOrganization adds an organization; ErrConflict when its id is
+// taken.
+func (q *Q) CreateOrganization(o *Organization) error {
+	q.memo.forget()
+	t := now()
+	o.CreatedAt, o.UpdatedAt = t, t
+	if err := q.db.Create(o).Error; err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("organization %s exists already: %w", o.ID, ErrConflict)
+		}
+		return fmt.Errorf("adding organization %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// UpdateOrganization writes every field of o but its id and creation time.
+func (q *Q) UpdateOrganization(o *Organization) error {
+	q.memo.forget()
+	o.UpdatedAt = now()
+	res := q.db.Model(&Organization{}).Where("id = ?", o.ID).Updates(map[string]any{
+		"name": o.Name, "status": o.Status, "admin_name": o.AdminName, "admin_email": o.AdminEmail,
+		"country": o.Country, "locale": o.Locale, "vat_id": o.VatID, "updated_at": o.UpdatedAt,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("updating organization %s: %w", o.ID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("organization %s: %w", o.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// OrganizationRequests lists the requests for an organization, newest
+// first; open only: just those in OpenStates.
+func (q *Q) OrganizationRequests(orgID string, open bool, limit int) ([]Request, error) {
+	if err := q.flushFirst(); err != nil {
+		return nil, err
+	}
+	db := q.db.Where("organization_id = ?", orgID)
+	if open {
+		db = db.Where("state IN ?", OpenStates)
+	}
+	var out []Request
+	if err := db.Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("listing the requests for organization %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// OrganizationLinks lists an organization's links, newest first.
+func (q *Q) OrganizationLinks(orgID string) ([]Link, error) {
+	var out []Link
+	if err := q.db.Where("organization_id = ?", orgID).Order("id DESC").Limit(500).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("listing the links of organization %s: %w", orgID, err)
+	}
+	return out, nil
+}

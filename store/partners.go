@@ -1,0 +1,143 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Partner queries for the registry as ops edit it (workflow/partners.go).
+
+// UpdatePartner writes a partner's fields (name, ref, locale, trusted,
+// parent) and replaces its sender rules with emails and domains. It
+// returns ErrNotFound when there is no such partner and ErrConflict when a
+// rule already belongs to another partner.
+func (q *Q) UpdatePartner(p *Partner, emails, domains []string) error {
+	q.memo.forget()
+	p.UpdatedAt = now()
+	res := q.db.Model(&Partner{}).Where("id = ?", p.ID).Updates(map[string]any{
+		"name": p.Name, "ref": p.Ref, "locale": p.Locale, "trusted": p.Trusted, "parent_id": p.ParentID,
+		"updated_at": p.UpdatedAt,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("updating partner %d: %w", p.ID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("partner %d: %w", p.ID, ErrNotFound)
+	}
+	if err := q.db.Where("partner_id = ?", p.ID).Delete(&SenderRule{}).Error; err != nil {
+		return fmt.Errorf("replacing the sender rules of partner %d: %w", p.ID, err)
+	}
+	p.Rules = nil
+	for _, e := range emails {
+		p.Rules = append(p.Rules, SenderRule{PartnerID: p.ID, Kind: RuleEmail, Value: strings.ToLower(strings.TrimSpace(e))})
+	}
+	for _, d := range domains {
+		d = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@")
+		p.Rules = append(p.Rules, SenderRule{PartnerID: p.ID, Kind: RuleDomain, Value: d})
+	}
+	if len(p.Rules) == 0 {
+		return nil
+	}
+	if err := q.db.Create(&p.Rules).Error; err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("updating partner %q: a sender address or domain already belongs to another partner: %w", p.Name, ErrConflict)
+		}
+		return fmt.Errorf("writing the sender rules of partner %d: %w", p.ID, err)
+	}
+	return nil
+}
+
+// SetPartnerStatus moves a partner from one status to another; it returns
+// ErrConflict when the partner is not in from (or does not exist).
+func (q *Q) SetPartnerStatus(id int64, from, to string) error {
+	q.memo.forget()
+	res := q.db.Model(&Partner{}).Where("id = ? AND status = ?", id, from).
+		Updates(map[string]any{"status": to, "updated_at": now()})
+	if res.Error != nil {
+		return fmt.Errorf("setting partner %d %s: %w", id, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("partner %d is not %s: %w", id, from, ErrConflict)
+	}
+	return nil
+}
+
+// RuleConflict is a sender rule of another partner that clashes with a
+// rule being written.
+type RuleConflict struct {
+	Rule        SenderRule
+	PartnerName string
+}
+
+// ConflictingRules lists the rules of partners other than partnerID (0: of
+// any partner) that clash with these addresses and domains: the same
+// address, the same domain, an address inside another partner's domain,
+// or a domain holding another partner's address.
+func (q *Q) ConflictingRules(partnerID int64, emails, domains []string) ([]RuleConflict, error) {
+	var conds []string
+	var args []any
+	for _, e := range emails {
+		conds = append(conds, "(kind = ? AND value = ?)")
+		args = append(args, RuleEmail, e)
+		if at := strings.LastIndexByte(e, '@'); at >= 0 {
+			conds = append(conds, "(kind = ? AND value = ?)")
+			args = append(args, RuleDomain, e[at+1:])
+		}
+	}
+	for _, d := range domains {
+		conds = append(conds, "(kind = ? AND value = ?)", "(kind = ? AND value LIKE ? ESCAPE '\\')")
+		args = append(args, RuleDomain, d, RuleEmail, "%@"+escapeLike(d))
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	var rules []SenderRule
+	err := q.db.Where("partner_id <> ?", partnerID).Where("("+strings.Join(conds, " OR ")+")", args...).
+		Order("id").Find(&rules).Error
+	if err != nil {
+		return nil, fmt.Errorf("looking for clashing sender rules: %w", err)
+	}
+	var out []RuleConflict
+	for _, r := range rules {
+		p, err := q.Partner(r.PartnerID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RuleConflict{Rule: r, PartnerName: p.Name})
+	}
+	return out, nil
+}
+
+// PartnerRequests lists a partner's requests, newest first.
+func (q *Q) PartnerRequests(partnerID int64, limit int) ([]Request, error) {
+	var out []Request
+	err := q.db.Where("partner_id = ?", partnerID).Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("listing the requests of partner %d: %w", partnerID, err)
+	}
+	return out, nil
+}
+
+// PartnerChildren lists the partners whose parent distributor is id.
+func (q *Q) PartnerChildren(id int64) ([]Partner, error) {
+	var out []Partner
+	err := q.db.Preload("Rules", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
+		Where("parent_id = ?", id).Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("listing the partners below %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// SubjectAudit lists the audit entries about one subject (partner:3,
+// organization:UUID), newest first.
+func (q *Q) SubjectAudit(subject string, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := q.db.Where("subject = ?", subject).Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit trail of %s: %w", subject, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,260 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
+)
+
+// The console's registry pages: partners and the organizations of the
+// directory (organizations.go), with their forms. Every change goes
+// through workflow, which audits it with the acting ops user.
+
+func (s *Server) routeRegistry() {
+	m := s.mux
+	m.Handle("GET /ops/partners", s.auth(s.partners))
+	m.Handle("POST /ops/partners", s.auth(s.addPartner))
+	m.Handle("GET /ops/partners/{id}", s.auth(s.partner))
+	m.Handle("POST /ops/partners/{id}/edit", s.auth(s.editPartner))
+	m.Handle("POST /ops/partners/{id}/suspend", s.auth(s.suspendPartner))
+	m.Handle("POST /ops/partners/{id}/activate", s.auth(s.activatePartner))
+	m.Handle("GET /ops/organizations", s.auth(s.organizations))
+	m.Handle("POST /ops/organizations", s.auth(s.addOrganization))
+	m.Handle("GET /ops/organizations/{id}", s.auth(s.organization))
+	m.Handle("POST /ops/organizations/{id}/edit", s.auth(s.editOrganization))
+	m.Handle("POST /ops/organizations/{id}/suspend", s.auth(s.suspendOrganization))
+	m.Handle("POST /ops/organizations/{id}/refresh", s.auth(s.refreshOrganization))
+}
+
+func init() {
+	for k, v := range map[string]string{
+		"partner-added":     "The partner is registered.",
+		"partner-updated":   "The partner is saved; the change is in its audit trail.",
+		"partner-suspended": "The partner is suspended: its mail is answered as from an unknown sender until it is activated.",
+		"partner-activated": "The partner is active again.",
+		"org-added":         "The organization is added to the directory.",
+		"org-updated":       "The organization is saved; a new administrator is flagged on its open requests.",
+		"org-suspended":     "The organization is suspended: requests for it are refused.",
+		"org-refreshed":     "The organization was asked for again in the directory.",
+	} {
+		flashes[k] = v
+	}
+}
+
+// lines splits a textarea into its non-empty lines (commas and spaces
+// separate too).
+func lines(s string) []string {
+	out := []string{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' || r == '\t' }) {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// partnerForm is the partner form's fields as typed (kept on an error).
+type partnerForm struct {
+	Name, Ref, Locale string
+	Trusted           bool
+	Parent            int64
+	Emails, Domains   string
+}
+
+func partnerFormOf(p store.Partner) partnerForm {
+	f := partnerForm{Name: p.Name, Ref: p.Ref, Locale: p.Locale, Trusted: p.Trusted,
+		Emails: strings.Join(p.Emails(), "\n"), Domains: strings.Join(p.Domains(), "\n")}
+	if p.ParentID != nil {
+		f.Parent = *p.ParentID
+	}
+	return f
+}
+
+func readPartnerForm(r *http.Request) partnerForm {
+	f := partnerForm{Name: r.PostFormValue("name"), Ref: r.PostFormValue("ref"), Locale: r.PostFormValue("locale"),
+		Trusted: r.PostFormValue("trusted") != "", Emails: r.PostFormValue("emails"), Domains: r.PostFormValue("domains")}
+	f.Parent, _ = strconv.ParseInt(r.PostFormValue("parent"), 10, 64)
+	return f
+}
+
+// registryStatus maps a refused registry change to its HTTP status.
+func registryStatus(err error) int {
+	switch {
+	case errors.Is(err, workflow.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, workflow.ErrReadOnly), errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	}
+	return 0
+}
+
+// refusal is the message shown for a refused change.
+func refusal(err error) string {
+	return "Nothing was saved: " + strings.TrimSuffix(err.Error(), ": "+workflow.ErrInvalid.Error()) + "."
+}
+
+type partnersData struct {
+	Partners []store.Partner
+	// Parents maps a partner's id to its parent distributor's name.
+	Parents map[int64]string
+	Form    partnerForm
+}
+
+func (s *Server) partners(w http.ResponseWriter, r *http.Request) {
+	s.showPartners(w, r, http.StatusOK, "", partnerForm{Locale: "en"})
+}
+
+func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int, errMsg string, form partnerForm) {
+	ps, err := s.wf.Store().Q(r.Context()).Partners()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	names, parents := map[int64]string{}, map[int64]string{}
+	for _, p := range ps {
+		names[p.ID] = p.Name
+	}
+	for _, p := range ps {
+		if p.ParentID != nil {
+			parents[p.ID] = names[*p.ParentID]
+		}
+	}
+	p := page{L: langOf("en"), Title: "Partners", User: userOf(r), Nav: "partners", Wide: true, Error: errMsg,
+		D: partnersData{Partners: ps, Parents: parents, Form: form}}
+	if errMsg == "" {
+		p.Flash = flashes[r.URL.Query().Get("done")]
+	}
+	s.render(w, status, "partners.html", p)
+}
+
+func (s *Server) addPartner(w http.ResponseWriter, r *http.Request) {
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := readPartnerForm(r)
+	p, err := s.wf.AddPartner(r.Context(), workflow.PartnerInput{Name: f.Name, Ref: f.Ref, Locale: f.Locale, Trusted: f.Trusted,
+		Emails: lines(f.Emails), Domains: lines(f.Domains), Parent: f.Parent}, userOf(r).Email)
+	if st := registryStatus(err); st != 0 {
+		s.showPartners(w, r, st, refusal(err), f)
+		return
+	}
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	s.log.Info("partner added", "partner_id", p.ID, "ops_user", userOf(r).Email)
+	http.Redirect(w, r, fmt.Sprintf("/ops/partners/%d?done=partner-added", p.ID), http.StatusSeeOther)
+}
+
+type partnerData struct {
+	View     workflow.PartnerView
+	Form     partnerForm
+	Partners []store.Partner // for the parent choice
+}
+
+func partnerID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func (s *Server) partner(w http.ResponseWriter, r *http.Request) {
+	s.showPartner(w, r, http.StatusOK, "", nil)
+}
+
+func (s *Server) showPartner(w http.ResponseWriter, r *http.Request, status int, errMsg string, form *partnerForm) {
+	id, ok := partnerID(r)
+	if !ok {
+		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		return
+	}
+	v, err := s.wf.Partner(r.Context(), id)
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	ps, err := s.wf.Store().Q(r.Context()).Partners()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	others := ps[:0]
+	for _, p := range ps {
+		if p.ID != id {
+			others = append(others, p)
+		}
+	}
+	d := partnerData{View: v, Form: partnerFormOf(v.Partner), Partners: others}
+	if form != nil {
+		d.Form = *form
+	}
+	p := page{L: langOf("en"), Title: v.Partner.Name, User: userOf(r), Nav: "partners", Wide: true, Error: errMsg, D: d}
+	if errMsg == "" {
+		p.Flash = flashes[r.URL.Query().Get("done")]
+	}
+	s.render(w, status, "partner.html", p)
+}
+
+func (s *Server) editPartner(w http.ResponseWriter, r *http.Request) {
+	id, ok := partnerID(r)
+	if !ok {
+		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		return
+	}
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := readPartnerForm(r)
+	emails, domains := lines(f.Emails), lines(f.Domains)
+	c := workflow.PartnerChange{Name: &f.Name, Ref: &f.Ref, Locale: &f.Locale, Trusted: &f.Trusted, Parent: &f.Parent,
+		Emails: &emails, Domains: &domains}
+	_, err := s.wf.UpdatePartner(r.Context(), id, c, userOf(r).Email)
+	s.partnerDone(w, r, id, "partner-updated", err, &f)
+}
+
+func (s *Server) partnerDone(w http.ResponseWriter, r *http.Request, id int64, done string, err error, f *partnerForm) {
+	if st := registryStatus(err); st != 0 {
+		s.showPartner(w, r, st, refusal(err), f)
+		return
+	}
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	s.log.Info("partner changed", "partner_id", id, "change", done, "ops_user", userOf(r).Email)
+	http.Redirect(w, r, fmt.Sprintf("/ops/partners/%d?done=%s", id, done), http.StatusSeeOther)
+}
+
+func (s *Server) suspendPartner(w http.ResponseWriter, r *http.Request) {
+	id, ok := partnerID(r)
+	if !ok {
+		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		return
+	}
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	err := s.wf.SuspendPartner(r.Context(), id, userOf(r).Email, r.PostFormValue("reason"))
+	s.partnerDone(w, r, id, "partner-suspended", err, nil)
+}
+
+func (s *Server) activatePartner(w http.ResponseWriter, r *http.Request) {
+	id, ok := partnerID(r)
+	if !ok {
+		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		return
+	}
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	err := s.wf.ActivatePartner(r.Context(), id, userOf(r).Email)
+	s.partnerDone(w, r, id, "partner-activated", err, nil)
+}
