@@ -22,6 +22,7 @@ type jsonOpsUser struct {
 	DisabledAt  *string `json:"disabled_at"`
 	CreatedAt   string  `json:"created_at"`
 	LastLoginAt *string `json:"last_login_at"`
+	Role        string  `json:"role"`
 }
 
 func cmdOpsUsersList(e *env) error {
@@ -36,7 +37,7 @@ func cmdOpsUsersList(e *env) error {
 	}
 	toJSON := func(u store.OpsUser) jsonOpsUser {
 		return jsonOpsUser{Email: u.Email, Disabled: u.DisabledAt != nil, DisabledAt: tsp(u.DisabledAt),
-			CreatedAt: ts(u.CreatedAt), LastLoginAt: tsp(u.LastLoginAt)}
+			CreatedAt: ts(u.CreatedAt), LastLoginAt: tsp(u.LastLoginAt), Role: u.Role}
 	}
 	when := func(t *time.Time) string {
 		if t == nil {
@@ -44,12 +45,12 @@ func cmdOpsUsersList(e *env) error {
 		}
 		return ts(*t)
 	}
-	return printList(e, *asJSON, us, toJSON, "EMAIL\tSTATUS\tCREATED\tLAST LOGIN", func(u store.OpsUser) string {
+	return printList(e, *asJSON, us, toJSON, "EMAIL\tROLE\tSTATUS\tCREATED\tLAST LOGIN", func(u store.OpsUser) string {
 		status := "active"
 		if u.DisabledAt != nil {
 			status = "disabled since " + ts(*u.DisabledAt)
 		}
-		return fmt.Sprintf("%s\t%s\t%s\t%s", u.Email, status, ts(u.CreatedAt), when(u.LastLoginAt))
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", u.Email, u.Role, status, ts(u.CreatedAt), when(u.LastLoginAt))
 	})
 }
 
@@ -141,11 +142,16 @@ func opsExplain(err error, what string) error {
 func cmdOpsUsersAdd(e *env) error {
 	fs := flag.NewFlagSet("ops-users add", flag.ContinueOnError)
 	email := fs.String("email", "", "the user's e-mail address (login name)")
+	role := fs.String("role", workflow.RoleViewer, "viewer (reads), approver (acts on requests) or admin (also registry, directory, users)")
 	if _, err := e.flags(fs); err != nil {
 		return err
 	}
 	if !strings.Contains(*email, "@") {
 		return usagef("--email is required")
+	}
+	r, err := workflow.CheckRole(*role)
+	if err != nil {
+		return usagef("--role: %v", err)
 	}
 	pw, err := readPassword(e)
 	if err != nil {
@@ -154,10 +160,35 @@ func cmdOpsUsersAdd(e *env) error {
 	if err := e.open(); err != nil {
 		return err
 	}
-	u, err := e.wf.AddOpsUser(e.ctx, *email, pw, 12)
+	u, err := e.wf.AddOpsUserAs(e.ctx, *email, pw, r, 12)
 	if err != nil {
 		return explain(err, "adding ops user")
 	}
-	fmt.Fprintf(e.stdout, "ops user %s created (id %d)\n", u.Email, u.ID)
+	fmt.Fprintf(e.stdout, "ops user %s created (id %d, role %s)\n", u.Email, u.ID, u.Role)
+	return nil
+}
+
+// cmdOpsUsersRole gives a user a role: ops-users role EMAIL ROLE [--by WHO].
+func cmdOpsUsersRole(e *env) error {
+	fs := flag.NewFlagSet("ops-users role", flag.ContinueOnError)
+	by := fs.String("by", "cli", "who makes the change (the audit's actor)")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 || !strings.Contains(pos[0], "@") {
+		return usagef("expected the user's e-mail address and a role: viewer, approver or admin")
+	}
+	role, err := workflow.CheckRole(pos[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.SetOpsUserRole(e.ctx, pos[0], role, *by); err != nil {
+		return opsExplain(err, "changing the role of ops user "+pos[0])
+	}
+	fmt.Fprintf(e.stdout, "ops user %s is now %s\n", pos[0], role)
 	return nil
 }

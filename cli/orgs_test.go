@@ -75,6 +75,10 @@ func (w *fraudWorld) declineAsFraud(id int64) {
 	w.t.Helper()
 	ctx := context.Background()
 	storetest.Must(w.t, w.wf.Approve(ctx, id, "olga", ""))
+	if r, err := w.st.Q(ctx).Request(id); err == nil && r.State == store.StatePendingApproval {
+		// Four eyes (the partner is flagged fraud_reported): a second ops user.
+		storetest.Must(w.t, w.wf.Approve(ctx, id, "piet", ""))
+	}
 	rows, err := w.st.Q(ctx).ListOutbox(store.OutboxFilter{RequestID: id})
 	storetest.Must(w.t, err)
 	tok := ""

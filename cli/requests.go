@@ -171,8 +171,14 @@ func cmdRequestsApprove(e *env) error {
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.ApproveWith(e.ctx, id, workflow.Approval{By: *by, Note: *note, InviteContact: *contact}); err != nil {
+	step, err := e.wf.ApproveStep(e.ctx, id, workflow.Approval{By: *by, Note: *note, InviteContact: *contact})
+	if err != nil {
 		return explain(err, "approving "+store.Reference(id))
+	}
+	if step.FirstOfTwo {
+		fmt.Fprintf(e.stdout, "%s approved 1 of 2 by %s: its findings need a second ops user's approval (requests approve %s --by OTHER); nothing is sent until then\n",
+			store.Reference(id), strings.ToLower(strings.TrimSpace(*by)), store.Reference(id))
+		return nil
 	}
 	rc, err := e.wf.InviteRecipient(e.ctx, id)
 	if err != nil {

@@ -94,6 +94,7 @@ const (
 	EnvTrustedAuthServID   = "ONBOARDER_TRUSTED_AUTHSERV_ID"
 	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
 	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
+	EnvFourEyesFindings    = "ONBOARDER_FOUR_EYES_FINDINGS"
 	EnvVerifyDKIM          = "ONBOARDER_VERIFY_DKIM"
 	EnvAnswerLimitSender   = "ONBOARDER_ANSWER_LIMIT_SENDER"
 	EnvAnswerLimitPartner  = "ONBOARDER_ANSWER_LIMIT_PARTNER"
@@ -219,6 +220,7 @@ type Config struct {
 	TrustedAuthServID   string        // ONBOARDER_TRUSTED_AUTHSERV_ID; "" trusts no Authentication-Results
 	AutoApproveTrusted  bool          // ONBOARDER_AUTO_APPROVE_TRUSTED
 	InviteTTL           time.Duration // ONBOARDER_INVITE_TTL
+	FourEyesFindings    []string      // ONBOARDER_FOUR_EYES_FINDINGS: findings that need two approvers; empty: none
 	VerifyDKIM          bool          // ONBOARDER_VERIFY_DKIM: own DKIM check when no trusted Authentication-Results
 	AnswerLimitSender   int           // ONBOARDER_ANSWER_LIMIT_SENDER: answers per hour to one address
 	AnswerLimitPartner  int           // ONBOARDER_ANSWER_LIMIT_PARTNER: answers per hour to one partner

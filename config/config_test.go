@@ -178,6 +178,13 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2 weeks", "14d", "-5m", "0"},
 		},
 		{
+			name: EnvFourEyesFindings, get: func(c Config) any { return c.FourEyesFindings },
+			def: []string{"org_has_other_reseller", "name_mismatch", "fraud_reported", "similar_organization"},
+			val: " Name_Mismatch, fraud_reported ,", want: []string{"name_mismatch", "fraud_reported"},
+			other: "none",
+			bad:   []string{"name mismatch", "fraud-reported", ",", "a;b"},
+		},
+		{
 			name: EnvVerifyDKIM, get: func(c Config) any { return c.VerifyDKIM }, def: false,
 			val: "true", want: true, other: "false",
 			bad: []string{"maybe"},
@@ -814,6 +821,7 @@ func TestRedacted(t *testing.T) {
 		{EnvTrustedAuthServID, "mx.example.com"},
 		{EnvAutoApproveTrusted, "false"},
 		{EnvInviteTTL, "336h0m0s"},
+		{EnvFourEyesFindings, "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization"},
 		{EnvVerifyDKIM, "false"},
 		{EnvAnswerLimitSender, "20"},
 		{EnvAnswerLimitPartner, "100"},

@@ -92,6 +92,9 @@ func (c *Config) settings() []setting {
 			"authserv-id of our own MX whose Authentication-Results are trusted").unset("sender_auth_unchecked"),
 		flag(EnvAutoApproveTrusted, &c.AutoApproveTrusted, "approve clean requests from trusted partners"),
 		duration(EnvInviteTTL, &c.InviteTTL, defaults.InviteTTL, "how long an invitation stays valid (Go duration)"),
+		val(EnvFourEyesFindings, &c.FourEyesFindings, splitCodes(defaults.FourEyesFindings), defaults.FourEyesFindings,
+			(*loader).findingCodes, joinCodes,
+			"findings (comma-separated codes) that make a request need approvals by two different ops users; none: no request does"),
 		flag(EnvVerifyDKIM, &c.VerifyDKIM,
 			"true: without trusted Authentication-Results, check a partner's DKIM signatures ourselves (DNS; an aligned valid signature authenticates)"),
 		count(EnvAnswerLimitSender, &c.AnswerLimitSender, defaults.AnswerLimitSender, 1<<31-1,
@@ -285,6 +288,44 @@ func (l *loader) scopes(name, raw string) ([]string, error) {
 }
 
 func joinScopes(s []string) string { return strings.Join(s, " ") }
+
+// splitCodes splits a comma-separated list of finding codes.
+func splitCodes(v string) []string {
+	out := []string{}
+	for _, c := range strings.Split(v, ",") {
+		if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// findingCodes reads finding codes (lower-case letters, digits and _), or none.
+func (l *loader) findingCodes(name, raw string) ([]string, error) {
+	if strings.EqualFold(strings.TrimSpace(raw), "none") {
+		return []string{}, nil
+	}
+	codes := splitCodes(raw)
+	for _, c := range codes {
+		for _, r := range c {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+				return nil, l.invalid(name, "is not a list of finding codes", "set it to codes such as name_mismatch,fraud_reported, or none")
+			}
+		}
+	}
+	if len(codes) == 0 {
+		return nil, l.invalid(name, "names no finding", "set it to codes such as name_mismatch,fraud_reported, or none")
+	}
+	return codes, nil
+}
+
+// joinCodes shows finding codes as they are written; none for no codes.
+func joinCodes(c []string) string {
+	if len(c) == 0 {
+		return "none"
+	}
+	return strings.Join(c, ",")
+}
 
 func (l *loader) label(name, raw string) (string, error) {
 	v, err := text("a label key such as admin-email")(l, name, raw)

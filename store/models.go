@@ -399,6 +399,25 @@ type OpsUser struct {
 	DisabledAt *time.Time
 	// LastLoginAt is the user's last successful login (nil: none recorded).
 	LastLoginAt *time.Time
+	// Role is what the user may do in the console: RoleViewer,
+	// RoleApprover or RoleAdmin (workflow holds the rules).
+	Role string
+}
+
+// Console roles, from least to most (migration 0009).
+const (
+	RoleViewer   = "viewer"   // reads
+	RoleApprover = "approver" // also acts on requests
+	RoleAdmin    = "admin"    // also the registry, the directory and the users
+)
+
+// Approval is one ops user's approval of a request that needs two
+// (four eyes); OpsUser is the login or the command line's --by.
+type Approval struct {
+	ID        int64
+	RequestID int64
+	OpsUser   string
+	At        time.Time
 }
 
 // TableName overrides.

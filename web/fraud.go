@@ -23,8 +23,10 @@ func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	org, by := r.PostFormValue("organization_id"), userOf(r).Email
-	n, err := s.wf.ClearFraud(r.Context(), org, by, r.PostFormValue("reason"), id)
+	n, err := s.wf.ConsoleClearFraud(r.Context(), consoleUser(r), org, r.PostFormValue("reason"), id)
 	switch {
+	case errors.Is(err, workflow.ErrForbidden):
+		s.forbidden(w, r, workflow.RoleApprover)
 	case err == nil:
 		s.log.Info("console action", "request_ref", store.Reference(id), "action", "clear-fraud", "organization_id", org,
 			"reports", n, "ops_user", by)

@@ -20,7 +20,9 @@ const sessionCookie = "onboarder_session"
 
 type ctxKey struct{}
 
-// userOf returns the ops user a request was authenticated as.
+// userOf returns the ops user a request was authenticated as. Its Role is
+// what the console allows (loaded from the user row for password sessions);
+// every role check of the web layer reads it here.
 func userOf(r *http.Request) *store.OpsUser {
 	if s := sessionOf(r); s != nil {
 		return &s.User
@@ -36,6 +38,48 @@ func sessionOf(r *http.Request) *workflow.Session {
 	return s
 }
 
+// consoleUser is userOf as the workflow takes it.
+func consoleUser(r *http.Request) workflow.ConsoleUser {
+	if u := userOf(r); u != nil {
+		return workflow.ConsoleUser{Email: u.Email, Role: u.Role}
+	}
+	return workflow.ConsoleUser{}
+}
+
+// can says whether an ops user's role includes need (templates use it to
+// hide what the role may not use).
+func can(u *store.OpsUser, need string) bool {
+	return u != nil && workflow.RoleAllows(u.Role, need)
+}
+
+// need lets a request through only when the user's role includes role:
+// otherwise 403 and nothing is done. Wrap every POST with it (approver for
+// actions on requests and mails, admin for the registry, the directory and
+// the users); the workflow checks again where it acts.
+func (s *Server) need(role string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !can(userOf(r), role) {
+			s.forbidden(w, r, role)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, role string) {
+	u := userOf(r)
+	s.log.Warn("console action refused: role", "path", r.URL.Path, "ops_user", u.Email, "role", u.Role, "needs", role)
+	s.opsError(w, r, http.StatusForbidden, "Not allowed",
+		fmt.Sprintf("Nothing was done: this needs the role %s or more, and you are %s. Ask an admin (onboarder ops-users role).", role, orNone(u.Role)))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 func (s *Server) routeConsole() {
 	m := s.mux
 	m.HandleFunc("GET /ops", func(w http.ResponseWriter, r *http.Request) {
@@ -47,15 +91,15 @@ func (s *Server) routeConsole() {
 	s.routeOIDC()
 	m.Handle("GET /ops/{$}", s.auth(s.queue))
 	m.Handle("GET /ops/requests/{id}", s.auth(s.request))
-	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.act))
-	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.clearFraud))
+	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.need(workflow.RoleApprover, s.act)))
+	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.need(workflow.RoleApprover, s.clearFraud)))
 	m.Handle("GET /ops/links", s.auth(s.links))
 	m.Handle("GET /ops/messages", s.auth(s.messages))
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
-	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.reprocess))
+	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
 	s.routeRegistry() // partners.go
 	m.Handle("GET /ops/outbox", s.auth(s.outbox))
-	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.retry))
+	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.need(workflow.RoleApprover, s.retry)))
 	m.Handle("/ops/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "Not found", "There is no such page in the console.")
 	}))
@@ -107,6 +151,7 @@ func (s *Server) opsFail(w http.ResponseWriter, r *http.Request, err error) {
 
 var flashes = map[string]string{
 	"approve":   "Approved: the link is recorded as invited, the invitation and the partner's mail are queued.",
+	"approve1":  "Approved 1 of 2: the findings need a second ops user's approval; nothing is sent until then.",
 	"reject":    "Rejected: the partner is told the reason.",
 	"resend":    "A new invitation is queued; the previous link stopped working.",
 	"revoke":    "The link is revoked.",
@@ -334,7 +379,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := r.PathValue("action")
-	a := workflow.Action{Kind: kind, By: userOf(r).Email}
+	a := workflow.Action{Kind: kind, By: userOf(r).Email, Role: userOf(r).Role}
 	switch kind {
 	case workflow.ActApprove:
 		a.Text = r.PostFormValue("note")
@@ -351,7 +396,14 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.Info("console action", "request_ref", store.Reference(id), "action", kind, "ops_user", a.By)
+		if kind == workflow.ActApprove {
+			if now, err := s.wf.Store().Q(r.Context()).Request(id); err == nil && now.State == store.StatePendingApproval {
+				kind = "approve1" // four eyes: the first of two approvals
+			}
+		}
 		http.Redirect(w, r, fmt.Sprintf("/ops/requests/%d?done=%s", id, kind), http.StatusSeeOther)
+	case errors.Is(err, workflow.ErrForbidden):
+		s.forbidden(w, r, workflow.RoleApprover)
 	case errors.Is(err, workflow.ErrChanged):
 		s.showRequest(w, r, http.StatusConflict, "Nothing was done: this request changed since you opened the page ("+
 			err.Error()+"). Check the page below and act again if still needed.")
@@ -459,8 +511,10 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "Not found", "No such mail.")
 		return
 	}
-	res, err := s.wf.ReprocessBy(r.Context(), id, userOf(r).Email)
+	res, err := s.wf.ConsoleReprocess(r.Context(), consoleUser(r), id)
 	switch {
+	case errors.Is(err, workflow.ErrForbidden):
+		s.forbidden(w, r, workflow.RoleApprover)
 	case err == nil:
 		s.log.Info("mail reprocessed", "message_id", id, "disposition", res.Disposition, "ops_user", userOf(r).Email)
 		http.Redirect(w, r, fmt.Sprintf("/ops/messages/%d?done=reprocess", id), http.StatusSeeOther)
@@ -492,8 +546,10 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "Not found", "No such mail.")
 		return
 	}
-	err = s.wf.RetryOutbox(r.Context(), id, userOf(r).Email)
+	err = s.wf.ConsoleRetryOutbox(r.Context(), consoleUser(r), id)
 	switch {
+	case errors.Is(err, workflow.ErrForbidden):
+		s.forbidden(w, r, workflow.RoleApprover)
 	case err == nil:
 		http.Redirect(w, r, "/ops/outbox?done=retry", http.StatusSeeOther)
 	case errors.Is(err, workflow.ErrState):

@@ -18,17 +18,17 @@ import (
 func (s *Server) routeRegistry() {
 	m := s.mux
 	m.Handle("GET /ops/partners", s.auth(s.partners))
-	m.Handle("POST /ops/partners", s.auth(s.addPartner))
+	m.Handle("POST /ops/partners", s.auth(s.need(workflow.RoleAdmin, s.addPartner)))
 	m.Handle("GET /ops/partners/{id}", s.auth(s.partner))
-	m.Handle("POST /ops/partners/{id}/edit", s.auth(s.editPartner))
-	m.Handle("POST /ops/partners/{id}/suspend", s.auth(s.suspendPartner))
-	m.Handle("POST /ops/partners/{id}/activate", s.auth(s.activatePartner))
+	m.Handle("POST /ops/partners/{id}/edit", s.auth(s.need(workflow.RoleAdmin, s.editPartner)))
+	m.Handle("POST /ops/partners/{id}/suspend", s.auth(s.need(workflow.RoleAdmin, s.suspendPartner)))
+	m.Handle("POST /ops/partners/{id}/activate", s.auth(s.need(workflow.RoleAdmin, s.activatePartner)))
 	m.Handle("GET /ops/organizations", s.auth(s.organizations))
-	m.Handle("POST /ops/organizations", s.auth(s.addOrganization))
+	m.Handle("POST /ops/organizations", s.auth(s.need(workflow.RoleAdmin, s.addOrganization)))
 	m.Handle("GET /ops/organizations/{id}", s.auth(s.organization))
-	m.Handle("POST /ops/organizations/{id}/edit", s.auth(s.editOrganization))
-	m.Handle("POST /ops/organizations/{id}/suspend", s.auth(s.suspendOrganization))
-	m.Handle("POST /ops/organizations/{id}/refresh", s.auth(s.refreshOrganization))
+	m.Handle("POST /ops/organizations/{id}/edit", s.auth(s.need(workflow.RoleAdmin, s.editOrganization)))
+	m.Handle("POST /ops/organizations/{id}/suspend", s.auth(s.need(workflow.RoleAdmin, s.suspendOrganization)))
+	m.Handle("POST /ops/organizations/{id}/refresh", s.auth(s.need(workflow.RoleAdmin, s.refreshOrganization)))
 }
 
 func init() {

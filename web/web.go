@@ -228,6 +228,7 @@ var funcs = template.FuncMap{
 	"linkClass":    linkClass,
 	"outboxClass":  outboxClass,
 	"findingClass": findingClass,
+	"can":          can,
 	"dispClass":    dispClass,
 	"reprocessable": func(d string) bool {
 		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored

@@ -41,6 +41,8 @@ type QueueItem struct {
 	PartnerName  string // "" for an unknown sender
 	Organization *store.Organization
 	Findings     []store.Finding
+	// FourEyes: the request needs two approvals, and who gave one.
+	FourEyes FourEyes
 }
 
 // Queue lists requests for the console (see store.QueueFilter for the order).
@@ -70,9 +72,13 @@ func (s *Service) Queue(ctx context.Context, f store.QueueFilter) ([]QueueItem, 
 	if err != nil {
 		return nil, err
 	}
+	eyes, err := s.fourEyesFor(q, findings)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]QueueItem, 0, len(rs))
 	for _, r := range rs {
-		it := QueueItem{Request: r, Findings: findings[r.ID]}
+		it := QueueItem{Request: r, Findings: findings[r.ID], FourEyes: eyes[r.ID]}
 		if r.PartnerID != nil {
 			it.PartnerName = partners[*r.PartnerID]
 		}
@@ -128,6 +134,9 @@ type RequestView struct {
 	// Version identifies what the page showed; actions carry it back, and
 	// an action on a request that changed meanwhile is refused.
 	Version int64
+
+	// FourEyes: the request needs two approvals, and who gave one.
+	FourEyes FourEyes
 }
 
 // Can says whether the transition table allows ops action on the request
@@ -206,6 +215,11 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 	if v.Findings, err = q.Findings(id); err != nil {
 		return v, fmt.Errorf("loading findings of %s: %w", r.Reference(), err)
 	}
+	eyes, err := s.fourEyesFor(q, map[int64][]store.Finding{id: v.Findings})
+	if err != nil {
+		return v, fmt.Errorf("loading approvals of %s: %w", r.Reference(), err)
+	}
+	v.FourEyes = eyes[id]
 	if v.FraudReports, err = s.requestFraudReports(q, r); err != nil {
 		return v, fmt.Errorf("loading fraud reports for %s: %w", r.Reference(), err)
 	}
@@ -343,6 +357,9 @@ const (
 type Action struct {
 	Kind string // ActApprove, ActReject, ActResend, ActRevoke
 	By   string // the ops user (recorded in the audit trail)
+	// Role is the ops user's role (ConsoleUser.Role): every action needs
+	// RoleApprover or more, else ErrForbidden and nothing is done.
+	Role string
 	Text string // the note (approve) or the reason (reject, required)
 	// InviteContact (approve): invite the contact the partner suggested
 	// instead of the directory's administrator (see Approval).
@@ -358,6 +375,9 @@ type Action struct {
 func (s *Service) Act(ctx context.Context, requestID int64, a Action) error {
 	if a.By == "" {
 		return errors.New("acting on a request: no ops user")
+	}
+	if err := (ConsoleUser{Email: a.By, Role: a.Role}).may(RoleApprover, "acting on a request"); err != nil {
+		return err
 	}
 	q := s.st.Q(ctx)
 	r, err := q.Request(requestID)
@@ -450,22 +470,32 @@ func (s *Service) sessionExpiry(created, at time.Time) time.Time {
 	return exp
 }
 
-// AddOpsUser creates a console user with a bcrypt hash of password (cost
-// 0 means 12); the password must pass CheckOpsPassword.
+// AddOpsUser creates a console user with every right (RoleAdmin, as all
+// users had before roles); see AddOpsUserAs.
 func (s *Service) AddOpsUser(ctx context.Context, email, password string, cost int) (store.OpsUser, error) {
+	return s.AddOpsUserAs(ctx, email, password, RoleAdmin, cost)
+}
+
+// AddOpsUserAs creates a console user with a role and a bcrypt hash of
+// password (cost 0 means 12); the password must pass CheckOpsPassword.
+func (s *Service) AddOpsUserAs(ctx context.Context, email, password, role string, cost int) (store.OpsUser, error) {
 	if err := CheckAddress(email); err != nil {
 		return store.OpsUser{}, fmt.Errorf("adding ops user: the login is an e-mail address: %v", err)
+	}
+	role, err := CheckRole(role)
+	if err != nil {
+		return store.OpsUser{}, fmt.Errorf("adding ops user: %w", err)
 	}
 	hash, err := hashOpsPassword(password, cost)
 	if err != nil {
 		return store.OpsUser{}, fmt.Errorf("adding ops user: %w", err)
 	}
-	u := store.OpsUser{Email: email, PasswordHash: hash}
+	u := store.OpsUser{Email: email, PasswordHash: hash, Role: role}
 	err = s.transact(ctx, func(tx *txn) error {
 		if err := tx.CreateOpsUser(&u); err != nil {
 			return err
 		}
-		return tx.audit(0, nil, "system", "", "active", opsSubject(u.Email)+" added")
+		return tx.audit(0, nil, "system", "", "active", opsSubject(u.Email)+" added as "+role)
 	})
 	return u, err
 }

@@ -44,13 +44,11 @@ type Approval struct {
 }
 
 // ApproveWith approves a pending_approval request as a says.
+// A request that needs two approvals (four eyes, foureyes.go) stays
+// pending_approval after the first; ApproveStep tells.
 func (s *Service) ApproveWith(ctx context.Context, requestID int64, a Approval) error {
-	if err := s.refreshOrganization(ctx, requestID); err != nil {
-		return err
-	}
-	return s.transact(ctx, func(tx *txn) error {
-		return tx.approve(requestID, "ops:"+a.By, a.Note, strings.ToLower(strings.TrimSpace(a.InviteContact)))
-	})
+	_, err := s.ApproveStep(ctx, requestID, a)
+	return err
 }
 
 // approve approves request id; contact is the partner's suggested contact
@@ -90,6 +88,9 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 			hint += ", or invite the contact the partner suggested (" + to.Suggested + ") explicitly"
 		}
 		return stateErr("organization %s has no administrator address in the directory: %s", org.ID, hint)
+	}
+	if pending, err := tx.fourEyes(r, actor); err != nil || pending {
+		return err
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
 		StartedAt: tx.s.now()}

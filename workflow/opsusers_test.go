@@ -76,7 +76,7 @@ func TestOpsUsers(t *testing.T) {
 			got = append(got, a.Actor+" "+a.FromState+">"+a.ToState+" "+a.Reason)
 		}
 		want := []string{
-			"system >active ops_user:olga@provider.example added",
+			"system >active ops_user:olga@provider.example added as admin",
 			"ops:admin active>disabled ops_user:olga@provider.example disabled; 1 session(s) ended",
 			"ops:cli disabled>active ops_user:olga@provider.example enabled",
 			"ops:admin > ops_user:olga@provider.example password changed; 1 session(s) ended",

@@ -90,6 +90,11 @@ type Options struct {
 	// Parse replaces parser.Parse (tests use it to make handling fail).
 	Parse func(raw []byte, opts parser.Options) *parser.Mail
 
+	// FourEyesFindings (ONBOARDER_FOUR_EYES_FINDINGS): a request with any of
+	// these findings needs approvals by two different ops users
+	// (foureyes.go). nil takes the default; empty (not nil) means none.
+	FourEyesFindings []string
+
 	// Security options (security.go, ratelimit.go).
 	// VerifyDKIM: without trusted Authentication-Results, check the DKIM
 	// signatures of a known partner's mail ourselves (needs LookupTXT).
@@ -137,6 +142,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.InviteTTL <= 0 {
 		opts.InviteTTL = defaults.InviteTTL
+	}
+	if opts.FourEyesFindings == nil {
+		opts.FourEyesFindings = strings.Split(defaults.FourEyesFindings, ",")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -197,6 +205,8 @@ type txn struct {
 	queued int
 	// webhooks counts the webhook events written (webhooks.go).
 	webhooks int
+	// firstOfTwo: approve recorded the first of two approvals (foureyes.go).
+	firstOfTwo bool
 	// org is the directory's answer for the mail being handled, asked
 	// before the transaction (directory.go); nil when there is none.
 	org *orgLookup

@@ -296,6 +296,7 @@ func TestDeclineExpireResendRevoke(t *testing.T) {
 		storetest.Must(t, q.UpsertOrganization(&store.Organization{ID: org2, Name: "Umbrella", Status: store.OrgActive, AdminEmail: "a@umbrella.example"}))
 		res := f.deliver(request("ops@acme.example", "r3@acme.example", "Umbrella", "Org ID: "+org2))
 		storetest.Must(t, f.wf.Approve(ctx, res.RequestID, "olga", ""))
+		storetest.Must(t, f.wf.Approve(ctx, res.RequestID, "piet", "")) // four eyes: f.findings(res.RequestID)
 		tok2 := f.token(res.RequestID)
 		if n, err := f.wf.ExpireDue(ctx); err != nil || n != 0 {
 			t.Fatalf("expired too early: %d %v", n, err)
@@ -325,6 +326,7 @@ func TestDeclineExpireResendRevoke(t *testing.T) {
 		f.now = f.now.Add(2 * time.Hour)
 		res = f.deliver(request("ops@acme.example", "r4@acme.example", "Umbrella", "Org ID: "+org2))
 		storetest.Must(t, f.wf.Approve(ctx, res.RequestID, "olga", ""))
+		storetest.Must(t, f.wf.Approve(ctx, res.RequestID, "piet", "")) // four eyes
 		tok3 := f.token(res.RequestID)
 		link, _ = q.LinkForRequest(res.RequestID)
 		storetest.Must(t, f.wf.RevokeLink(ctx, link.ID, "olga"))
@@ -611,6 +613,7 @@ func TestApproveSpacesInvitationsPerOrganization(t *testing.T) {
 		approvedAt := f.now
 		f.now = f.now.Add(20 * time.Minute)
 		storetest.Must(t, f.wf.Approve(ctx, second, "olga", ""))
+		storetest.Must(t, f.wf.Approve(ctx, second, "piet", "")) // four eyes: org_has_other_reseller
 		invitation := func(id int64) store.OutboxMail {
 			for _, m := range f.outbox(id) {
 				if m.Kind == templates.KindInvitation {

@@ -42,6 +42,8 @@ const (
 	DirectoryTimeout    = 10 * time.Second                          // ONBOARDER_DIRECTORY_TIMEOUT
 	DirectoryRetries    = 3                                         // ONBOARDER_DIRECTORY_RETRIES
 	DirectoryCacheTTL   = time.Minute                               // ONBOARDER_DIRECTORY_CACHE_TTL
+	// FourEyesFindings: requests with any of these findings need two approvers.
+	FourEyesFindings = "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization" // ONBOARDER_FOUR_EYES_FINDINGS
 )
 
 // Ranges of the settings whose values are bounded; the packages that use the values
