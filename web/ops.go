@@ -25,7 +25,11 @@ type ctxKey struct{}
 // every role check of the web layer reads it here.
 func userOf(r *http.Request) *store.OpsUser {
 	if s := sessionOf(r); s != nil {
-		return &s.User
+		u := s.User
+		if s.Role != "" { // single sign-on: the identity provider's role counts
+			u.Role = s.Role
+		}
+		return &u
 	}
 	return nil
 }
