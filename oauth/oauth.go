@@ -196,8 +196,8 @@ func (s *Source) fresh() bool {
 	return s.tok != nil && s.tok.AccessToken != "" && s.now().Before(s.refreshAt())
 }
 
-func (s *Source) fetchLocked(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+func (s *Source) fetchLocked(caller context.Context) error {
+	ctx, cancel := context.WithTimeout(caller, s.cfg.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.http)
 	var (
@@ -211,6 +211,11 @@ func (s *Source) fetchLocked(ctx context.Context) error {
 	}
 	if err == nil && tok.AccessToken == "" {
 		err = errors.New("the answer holds no access_token")
+	}
+	if err != nil && caller.Err() != nil {
+		// Our caller gave up (a shutdown): that says nothing about the
+		// token endpoint, so it is neither logged nor kept as Err.
+		return fmt.Errorf("getting an OAuth access token (%s): %w", s.Grant(), caller.Err())
 	}
 	if err != nil {
 		err = fmt.Errorf("getting an OAuth access token (%s) from %s: %s", s.Grant(), s.cfg.TokenURL, describe(err))

@@ -115,6 +115,22 @@ func TestFailedRefreshIsReportedAndRecovers(t *testing.T) {
 	}
 }
 
+// A fetch our own caller cancelled (a shutdown mid-refresh) is not the
+// token endpoint's failure: Err stays clear.
+func TestCancelledFetchIsNoFailure(t *testing.T) {
+	t.Parallel()
+	o := startOAuth(t, mailtest.OAuthOptions{TTL: time.Minute})
+	src := newSource(t, o, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := src.Token(ctx); err == nil {
+		t.Fatal("a token with a cancelled context")
+	}
+	if src.Err() != nil {
+		t.Fatalf("Err() = %v after our own cancellation", src.Err())
+	}
+}
+
 func TestRunRefreshesInBackground(t *testing.T) {
 	t.Parallel()
 	o := startOAuth(t, mailtest.OAuthOptions{TTL: 2 * time.Second})
