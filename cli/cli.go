@@ -1,7 +1,8 @@
 // Package cli is onboarder's command table and its one composition root:
 // it reads the configuration, builds and wires every part (store, workflow,
 // mailbox poller, outbox dispatcher, web server), runs the cron schedule with
-// the lease-guarded poll, and the demo.
+// the lease-guarded poll, and the demo. The intake is the mailbox poller
+// with the workflow as its handler (worker.go: intakeHandler).
 package cli
 
 import (

@@ -47,8 +47,9 @@ func (c cursorStore) SaveCursor(ctx context.Context, mb string, cur mailbox.Curs
 	return c.st.SaveCursor(ctx, store.MailboxCursor{Mailbox: mb, UIDValidity: int64(cur.UIDValidity), LastUID: int64(cur.LastUID)})
 }
 
-// intakeHandler joins the mailbox to the workflow: workflow's mail handler
-// is the poller's handler.
+// intakeHandler joins the mailbox to the workflow: a chunk the poller
+// fetched is parsed (workflow.ParseChunk) while the chunk before is
+// handled, then handled in its turn (workflow.HandleChunk).
 type intakeHandler struct {
 	wf    *workflow.Service
 	tally map[string]int
@@ -56,43 +57,23 @@ type intakeHandler struct {
 	m     *metrics
 }
 
-// prepared is what PrepareBatch makes of a batch ahead of its turn.
-type prepared struct {
-	in     []workflow.Incoming
-	parsed *workflow.Parsed
-}
-
-// PrepareBatch parses the batch while the one before is being handled
-// (mailbox.Preparer).
-func (h *intakeHandler) PrepareBatch(b *mailbox.Batch) {
-	in := incoming(b)
-	b.Prepared = prepared{in: in, parsed: h.wf.ParseAhead(in)}
-}
-
-func incoming(b *mailbox.Batch) []workflow.Incoming {
+// Prepare parses the chunk (mailbox.Handler).
+func (h *intakeHandler) Prepare(b mailbox.Batch) mailbox.Handling {
 	in := make([]workflow.Incoming, len(b.Messages))
 	for i, m := range b.Messages {
 		in[i] = workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
 			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate}
 	}
-	return in
+	chunk := h.wf.ParseChunk(in)
+	return func(ctx context.Context) ([]mailbox.Action, error) { return h.handle(ctx, chunk) }
 }
 
-func (h *intakeHandler) HandleBatch(ctx context.Context, b mailbox.Batch) ([]mailbox.Action, error) {
-	acts := make([]mailbox.Action, len(b.Messages))
-	var in []workflow.Incoming
-	var parsed *workflow.Parsed
-	if pre, ok := b.Prepared.(prepared); ok && len(pre.in) == len(b.Messages) {
-		in, parsed = pre.in, pre.parsed
-	} else {
-		in = incoming(&b)
-	}
-	// The whole chunk at once: parsed ahead, independent mails on several
-	// connections, each still committed on its own before the move.
-	results, err := h.wf.HandleMailsParsed(ctx, in, parsed)
+func (h *intakeHandler) handle(ctx context.Context, chunk workflow.Chunk) ([]mailbox.Action, error) {
+	results, err := h.wf.HandleChunk(ctx, chunk)
 	if err != nil {
 		return nil, err
 	}
+	acts := make([]mailbox.Action, len(results))
 	for i, res := range results {
 		switch res.Outcome {
 		case workflow.Move:

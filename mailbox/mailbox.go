@@ -3,6 +3,10 @@
 // UIDVALIDITY), hands it to a Handler in chunks, moves handled mail to a
 // processed folder safely, and can wait for new mail with IDLE.
 //
+// A pass is a pipeline on one connection: while the Handler works on one
+// chunk, the next is fetched and prepared (Handler.Prepare) and the one
+// before is moved.
+//
 // Every IMAP command runs under a deadline (Config.CommandTimeout) and the
 // caller's context: go-imap's client takes no context and would wait
 // forever on a silent server, so when either ends, the connection is closed
@@ -141,9 +145,6 @@ type Batch struct {
 	// from UID 1: the handler must recognise mails it has (by Message-ID).
 	Rescan   bool
 	Messages []Message
-	// Prepared is the handler's own: what its PrepareBatch (Preparer) made
-	// of the batch ahead of its turn; nil otherwise.
-	Prepared any
 }
 
 // Action is what becomes of one handled mail.
@@ -172,27 +173,26 @@ func (a Action) String() string {
 	return "invalid"
 }
 
-// Handler handles mail. It returns one Action per message of the batch.
+// Handler handles mail, a chunk at a time, in two steps. The poller calls
+// Prepare as soon as a chunk is fetched, while the chunk before is still
+// being handled; Prepare must not act on the mails (the worker's parses
+// them). The Handling it returns runs in the chunk's turn.
+type Handler interface {
+	Prepare(b Batch) Handling
+}
+
+// Handling handles one prepared chunk and returns one Action per message.
 // An error means an infrastructure failure: the pass stops, nothing of
 // that chunk is moved and the cursor stays.
-type Handler interface {
-	HandleBatch(ctx context.Context, b Batch) ([]Action, error)
-}
+type Handling func(ctx context.Context) ([]Action, error)
 
-// Preparer is a Handler that can work on a batch ahead of its turn (parse
-// it): the poller calls PrepareBatch as soon as the batch is fetched, while
-// the batch before is still in HandleBatch, then hands the batch to
-// HandleBatch in its turn. PrepareBatch must not act on the mails; it may
-// set b.Prepared.
-type Preparer interface {
-	PrepareBatch(b *Batch)
-}
-
-// HandlerFunc adapts a function to Handler.
+// HandlerFunc is a Handler that needs no preparation.
 type HandlerFunc func(ctx context.Context, b Batch) ([]Action, error)
 
-// HandleBatch calls f.
-func (f HandlerFunc) HandleBatch(ctx context.Context, b Batch) ([]Action, error) { return f(ctx, b) }
+// Prepare returns f for b.
+func (f HandlerFunc) Prepare(b Batch) Handling {
+	return func(ctx context.Context) ([]Action, error) { return f(ctx, b) }
+}
 
 // Stats counts what one pass did.
 type Stats struct {

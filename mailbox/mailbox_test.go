@@ -55,6 +55,10 @@ type recorder struct {
 	decide  func(ctx context.Context, m Message) (Action, error)
 }
 
+func (r *recorder) Prepare(b Batch) Handling {
+	return func(ctx context.Context) ([]Action, error) { return r.HandleBatch(ctx, b) }
+}
+
 func (r *recorder) HandleBatch(ctx context.Context, b Batch) ([]Action, error) {
 	r.mu.Lock()
 	r.batches = append(r.batches, b)
@@ -875,20 +879,27 @@ func TestChunksPipelined(t *testing.T) {
 	}
 }
 
-// preparer is a recorder that also prepares batches ahead (Preparer).
+// preparer is a recorder that notes the batches it prepares.
 type preparer struct {
 	recorder
-	prepared chan uint32 // first UID of each batch prepared
+	prepared    chan uint32 // first UID of each batch prepared
+	preparedFor []uint32    // by handled batch: the first UID its Handling was prepared from
 }
 
-func (p *preparer) PrepareBatch(b *Batch) {
-	b.Prepared = b.Messages[0].UID
-	p.prepared <- b.Messages[0].UID
+func (p *preparer) Prepare(b Batch) Handling {
+	uid := b.Messages[0].UID
+	p.prepared <- uid
+	return func(ctx context.Context) ([]Action, error) {
+		p.mu.Lock()
+		p.preparedFor = append(p.preparedFor, uid)
+		p.mu.Unlock()
+		return p.HandleBatch(ctx, b)
+	}
 }
 
-// TestPrepareAhead: a Preparer gets the next chunk while the chunk before
-// is still being handled, and each batch comes to HandleBatch with what
-// was prepared for it.
+// TestPrepareAhead: the handler prepares the next chunk while the chunk
+// before is still being handled, and each batch is handled with what was
+// prepared for it.
 func TestPrepareAhead(t *testing.T) {
 	s := startServer(t)
 	appendMails(t, s, 1, 4)
@@ -915,9 +926,9 @@ func TestPrepareAhead(t *testing.T) {
 	if _, err := NewPoller(cfg, &memCursors{}, h).RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range h.batches {
-		if b.Prepared != b.Messages[0].UID {
-			t.Errorf("batch from uid %d came with %v prepared", b.Messages[0].UID, b.Prepared)
+	for i, b := range h.batches {
+		if h.preparedFor[i] != b.Messages[0].UID {
+			t.Errorf("batch from uid %d came with uid %d prepared", b.Messages[0].UID, h.preparedFor[i])
 		}
 	}
 	if diff := cmp.Diff(mailRaws(1, 2, 3, 4), raws(listMailbox(t, s, processed))); diff != "" {

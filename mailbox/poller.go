@@ -221,10 +221,7 @@ func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *p
 		go func() {
 			err := <-fetched
 			if err == nil && len(f.msgs) > 0 {
-				f.batch = Batch{Mailbox: p.cfg.Mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: f.msgs}
-				if pr, ok := p.h.(Preparer); ok {
-					pr.PrepareBatch(&f.batch)
-				}
+				f.handle = p.h.Prepare(Batch{Mailbox: p.cfg.Mailbox, UIDValidity: ps.uidValidity, Rescan: ps.rescan, Messages: f.msgs})
 			}
 			ready <- err
 		}()
@@ -277,9 +274,9 @@ func (p *Poller) runChunks(ctx context.Context, s *session, uids []uint32, ps *p
 
 // fetchedChunk is one chunk read from the server.
 type fetchedChunk struct {
-	chunk []uint32  // the UIDs it covers, including mails gone or already moved
-	msgs  []Message // the mails to handle, in UID order
-	batch Batch     // msgs for the handler, prepared (Preparer)
+	chunk  []uint32  // the UIDs it covers, including mails gone or already moved
+	msgs   []Message // the mails to handle, in UID order
+	handle Handling  // msgs prepared by the handler (Handler.Prepare)
 }
 
 // fetchChunk reads the first mails of uids (at most FetchChunk, fewer when
@@ -345,8 +342,8 @@ func (p *Poller) fetchChunk(ctx context.Context, s *session, uids []uint32) (fet
 	return fetchedChunk{chunk: chunk, msgs: msgs}, nil
 }
 
-// handleChunk gives the chunk's mails to the handler and returns one action
-// per mail (none when the chunk has no mails left).
+// handleChunk runs the handler's Handling of the chunk and returns one
+// action per mail (none when the chunk has no mails left).
 func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, st *Stats) ([]Action, error) {
 	msgs := f.msgs
 	if len(msgs) == 0 {
@@ -359,7 +356,7 @@ func (p *Poller) handleChunk(ctx context.Context, f *fetchedChunk, st *Stats) ([
 		}
 	}
 	st.Seen += len(msgs)
-	actions, err := p.h.HandleBatch(ctx, f.batch)
+	actions, err := f.handle(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("handling uids %d-%d of %q: %w", msgs[0].UID, msgs[len(msgs)-1].UID, mailbox, err)
 	}

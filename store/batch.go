@@ -13,9 +13,6 @@ import (
 // (UIDVALIDITY included), by UID: one query for a whole chunk instead of
 // one per mail.
 func (q *Q) MessagesAt(mailbox string, uidValidity int64, uids []int64) (map[int64]Message, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	out := make(map[int64]Message, len(uids))
 	if len(uids) == 0 {
 		return out, nil
@@ -35,10 +32,62 @@ func (q *Q) MessagesAt(mailbox string, uidValidity int64, uids []int64) (map[int
 	return out, nil
 }
 
-// lookupMemo remembers partner lookups for the length of one batch of
-// work (a chunk of received mail): a chunk of a hundred mails from a few
-// partners asks for the same partners hundreds of times, three queries each.
-// A nil memo remembers nothing.
+// Chunk is the store's side of one chunk of received mail handled
+// together (workflow's intake). The handles its Q and Transact make
+// remember partner lookups (Partner, PartnerForSender), the organizations
+// RememberOrganizations read and the open fraud reports
+// (OpenFraudReportsFor) for as long as the chunk is used, and on
+// PostgreSQL let a Deferred handle keep new outbox rows, their ids
+// reserved in blocks. Use one for one short batch of work only: a partner
+// changed meanwhile is seen with its old rules and status until the chunk
+// is dropped. Registering a partner through one of its handles forgets
+// everything.
+type Chunk struct {
+	st   *Store
+	memo *lookupMemo
+}
+
+// NewChunk starts a chunk that remembers nothing yet.
+func (s *Store) NewChunk() *Chunk {
+	return &Chunk{st: s, memo: &lookupMemo{senders: map[string]senderEntry{}, byID: map[int64]Partner{},
+		orgs: map[string]orgEntry{}}}
+}
+
+// Q returns an autocommit handle of the chunk.
+func (c *Chunk) Q(ctx context.Context) *Q {
+	q := c.st.Q(ctx)
+	q.memo = c.memo
+	return q
+}
+
+// Transact is Store.Transact with a handle of the chunk.
+func (c *Chunk) Transact(ctx context.Context, fn func(q *Q) error) error {
+	return c.st.transact(ctx, c.memo, fn)
+}
+
+// RememberOrganizations reads the organizations ids in one query and
+// remembers each (and which do not exist) for the Organization lookups of
+// the chunk's handles.
+func (c *Chunk) RememberOrganizations(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var os []Organization
+	if err := c.st.db.WithContext(ctx).Where("id IN ?", ids).Find(&os).Error; err != nil {
+		return fmt.Errorf("looking up %d organizations: %w", len(ids), err)
+	}
+	for _, id := range ids {
+		c.memo.putOrg(id, orgEntry{})
+	}
+	for _, o := range os {
+		c.memo.putOrg(o.ID, orgEntry{o: o, found: true})
+	}
+	return nil
+}
+
+// lookupMemo is what a Chunk remembers: a chunk of a hundred mails from a
+// few partners asks for the same partners hundreds of times, three queries
+// each. A nil memo (a handle of no chunk) remembers nothing.
 type lookupMemo struct {
 	mu      sync.Mutex
 	senders map[string]senderEntry
@@ -83,24 +132,6 @@ type orgEntry struct {
 type senderEntry struct {
 	p   Partner
 	err error // nil or ErrNotFound
-}
-
-type memoKey struct{}
-
-// WithLookupMemo returns a context under which the store remembers
-// partner lookups (Partner, PartnerForSender) until the context is
-// dropped. Use it for one short batch of work only: a partner changed
-// meanwhile is seen with its old rules and status until the batch ends.
-// Registering a partner through a handle of the batch forgets everything.
-// Organizations are remembered only when asked (RememberOrganizations).
-func WithLookupMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &lookupMemo{senders: map[string]senderEntry{}, byID: map[int64]Partner{},
-		orgs: map[string]orgEntry{}})
-}
-
-func memoFrom(ctx context.Context) *lookupMemo {
-	m, _ := ctx.Value(memoKey{}).(*lookupMemo)
-	return m
 }
 
 func (m *lookupMemo) partner(id int64) (Partner, bool) {
@@ -180,33 +211,10 @@ func (m *lookupMemo) putOrg(id string, e orgEntry) {
 	m.mu.Unlock()
 }
 
-// RememberOrganizations reads the organizations ids in one query and,
-// under WithLookupMemo, remembers each (and which do not exist) for
-// Organization until the memo is dropped. Without a memo it does nothing.
-func (q *Q) RememberOrganizations(ids []string) error {
-	if q.memo == nil || len(ids) == 0 {
-		return nil
-	}
-	var os []Organization
-	if err := q.db.Where("id IN ?", ids).Find(&os).Error; err != nil {
-		return fmt.Errorf("looking up %d organizations: %w", len(ids), err)
-	}
-	for _, id := range ids {
-		q.memo.putOrg(id, orgEntry{})
-	}
-	for _, o := range os {
-		q.memo.putOrg(o.ID, orgEntry{o: o, found: true})
-	}
-	return nil
-}
-
 // EarlierMessages finds, in one query, the first recorded message for each
 // of keys as EarlierMessage would (keys made with EarlierKey); keys with
 // none are left out.
 func (q *Q) EarlierMessages(keys []string) (map[string]Message, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	out := map[string]Message{}
 	var ids, shas []string
 	for _, k := range keys {

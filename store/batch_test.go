@@ -34,47 +34,47 @@ func TestMessagesAt(t *testing.T) {
 	})
 }
 
-// Under a lookup memo a partner is read once; a partner registered through
-// the memo's handle is seen at once; without a memo every lookup reads.
+// A Chunk's handles read a partner once; a partner registered through a
+// chunk's handle is seen at once; other handles read every time.
 func TestLookupMemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		p := store.Partner{Name: "Acme", Locale: "en"}
 		storetest.Must(t, st.Q(ctx).CreatePartner(&p, nil, []string{"acme.example"}))
 
-		mctx := store.WithLookupMemo(ctx)
-		got, err := st.Q(mctx).PartnerForSender("ops@acme.example")
+		ch := st.NewChunk()
+		got, err := ch.Q(ctx).PartnerForSender("ops@acme.example")
 		storetest.Must(t, err)
 		if got.ID != p.ID {
 			t.Fatalf("partner %d, want %d", got.ID, p.ID)
 		}
-		if _, err := st.Q(mctx).PartnerForSender("x@nobody.example"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := ch.Q(ctx).PartnerForSender("x@nobody.example"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown sender: %v", err)
 		}
-		// Renamed behind the memo's back: the batch still sees the old name,
-		// a handle without the memo sees the new one.
+		// Renamed behind the chunk's back: the chunk still sees the old name,
+		// a handle of no chunk sees the new one.
 		storetest.Must(t, st.Exec(ctx, "UPDATE partners SET name = 'Acme New' WHERE id = ?", p.ID))
-		memo, err := st.Q(mctx).Partner(p.ID)
+		memo, err := ch.Q(ctx).Partner(p.ID)
 		storetest.Must(t, err)
 		plain, err := st.Q(ctx).Partner(p.ID)
 		storetest.Must(t, err)
 		if memo.Name != "Acme" || plain.Name != "Acme New" {
 			t.Fatalf("memo %q, plain %q", memo.Name, plain.Name)
 		}
-		// Inside a transaction under the memo, too.
-		storetest.Must(t, st.Transact(mctx, func(q *store.Q) error {
+		// Inside the chunk's transaction, too.
+		storetest.Must(t, ch.Transact(ctx, func(q *store.Q) error {
 			inTx, err := q.PartnerForSender("ops@acme.example")
 			if err == nil && inTx.Name != "Acme" {
 				t.Errorf("in a transaction: %q", inTx.Name)
 			}
 			return err
 		}))
-		// Registering a partner through the memo forgets what it knew.
+		// Registering a partner through the chunk forgets what it knew.
 		nb := store.Partner{Name: "Nobody", Locale: "en"}
-		storetest.Must(t, st.Q(mctx).CreatePartner(&nb, nil, []string{"nobody.example"}))
-		again, err := st.Q(mctx).PartnerForSender("x@nobody.example")
+		storetest.Must(t, ch.Q(ctx).CreatePartner(&nb, nil, []string{"nobody.example"}))
+		again, err := ch.Q(ctx).PartnerForSender("x@nobody.example")
 		storetest.Must(t, err)
-		renamed, err := st.Q(mctx).Partner(p.ID)
+		renamed, err := ch.Q(ctx).Partner(p.ID)
 		storetest.Must(t, err)
 		if again.ID != nb.ID || renamed.Name != "Acme New" {
 			t.Fatalf("after CreatePartner: sender → %d (want %d), name %q", again.ID, nb.ID, renamed.Name)

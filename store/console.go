@@ -135,9 +135,6 @@ func (q *Q) RecentMessages(disposition string, limit int) ([]Message, error) {
 // RecentOutbox lists outbox mails newest first, without their bodies;
 // status "" lists all.
 func (q *Q) RecentOutbox(status string, limit int) ([]OutboxMail, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	db := q.db.Model(&OutboxMail{}).Omit("text_body", "html_body")
 	if status != "" {
 		db = db.Where("status = ?", status)

@@ -155,14 +155,15 @@ func TestDeferredMessage(t *testing.T) {
 	})
 }
 
-// In a chunk (WithLookupMemo) on PostgreSQL, a Deferred handle keeps new
+// In a Chunk's transaction on PostgreSQL, a Deferred handle keeps new
 // outbox rows until Flush, with their ids known at once (reserved from the
 // sequence), so that answer-log rows can name them; they go in with the
 // rest in one statement. Elsewhere a row is written at once.
 func TestDeferredOutbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := store.WithLookupMemo(context.Background())
-		q := st.Q(ctx)
+		ctx := context.Background()
+		ch := st.NewChunk()
+		q := ch.Q(ctx)
 		p := &store.Partner{Name: "P"}
 		storetest.Must(t, q.CreatePartner(p, nil, []string{"p.example"}))
 		newRow := func(n int) *store.OutboxMail {
@@ -170,7 +171,7 @@ func TestDeferredOutbox(t *testing.T) {
 				TextBody: "text", HTMLBody: "<p>html</p>", MessageID: fmt.Sprintf("kept%d@x", n), Refs: "r@x", AutoSubmitted: "auto-replied"}
 		}
 		var kept []*store.OutboxMail
-		err := st.Transact(ctx, func(tq *store.Q) error {
+		err := ch.Transact(ctx, func(tq *store.Q) error {
 			d := tq.Deferred()
 			for i := range 3 {
 				m := newRow(i)

@@ -19,9 +19,6 @@ func (q *Q) RequestsWithFinding(state, code string, limit int) ([]Request, error
 // longer holds, such as directory_unavailable once the directory answered;
 // the audit trail keeps the history).
 func (q *Q) DeleteFindings(requestID int64, code string) error {
-	if err := q.flushFirst(); err != nil {
-		return err
-	}
 	if err := q.db.Where("request_id = ? AND code = ?", requestID, code).Delete(&Finding{}).Error; err != nil {
 		return fmt.Errorf("deleting finding %s of %s: %w", code, Reference(requestID), err)
 	}

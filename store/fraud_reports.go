@@ -45,9 +45,9 @@ func (q *Q) InsertFraudReport(r *FraudReport) error {
 }
 
 // OpenFraudReportsFor returns the open reports on the organization or
-// against the partner, oldest first (0 or "" matches nothing). Under
-// WithLookupMemo the open reports are read once per batch: checks run for
-// every request received, and reports are rare.
+// against the partner, oldest first (0 or "" matches nothing). A Chunk's
+// handles read the open reports once per chunk: checks run for every
+// request received, and reports are rare.
 func (q *Q) OpenFraudReportsFor(orgID string, partnerID int64) ([]FraudReport, error) {
 	if all, ok, err := q.memo.openFraudReports(q); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 )
 
 // OpenFraudReportsFor finds open reports by organization or partner, the
-// same with a batch's lookup memo as without; a cleared report is gone, and
+// same on a Chunk's handle as on another; a cleared report is gone, and
 // clearing it again is a conflict.
 func TestFraudReports(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
@@ -40,7 +40,7 @@ func TestFraudReports(t *testing.T) {
 			}
 			return out
 		}
-		memo := st.Q(store.WithLookupMemo(ctx))
+		memo := st.NewChunk().Q(ctx)
 		for name, q := range map[string]*store.Q{"plain": q, "memo": memo} {
 			for _, tc := range []struct {
 				org     string

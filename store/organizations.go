@@ -40,9 +40,6 @@ func (q *Q) UpdateOrganization(o *Organization) error {
 // OrganizationRequests lists the requests for an organization, newest
 // first; open only: just those in OpenStates.
 func (q *Q) OrganizationRequests(orgID string, open bool, limit int) ([]Request, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	db := q.db.Where("organization_id = ?", orgID)
 	if open {
 		db = db.Where("state IN ?", OpenStates)

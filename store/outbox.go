@@ -11,6 +11,14 @@ import (
 // InsertOutbox writes a new outbox row. Status defaults to pending and
 // NextAttemptAt to now.
 func (q *Q) InsertOutbox(m *OutboxMail) error {
+	outboxDefaults(m)
+	if err := q.db.Create(m).Error; err != nil {
+		return fmt.Errorf("inserting outbox mail %s: %w", m.Kind, err)
+	}
+	return nil
+}
+
+func outboxDefaults(m *OutboxMail) {
 	t := now()
 	if m.Status == "" {
 		m.Status = OutboxPending
@@ -19,13 +27,6 @@ func (q *Q) InsertOutbox(m *OutboxMail) error {
 		m.NextAttemptAt = t
 	}
 	m.CreatedAt, m.UpdatedAt = t, t
-	if kept, err := q.keepOutbox(m); kept || err != nil {
-		return err
-	}
-	if err := q.db.Create(m).Error; err != nil {
-		return fmt.Errorf("inserting outbox mail %s: %w", m.Kind, err)
-	}
-	return nil
 }
 
 // ClaimOutbox takes up to limit due pending rows for holder: rows whose
@@ -160,9 +161,6 @@ func (s *Store) NextOutboxDue(ctx context.Context) (due time.Time, ok bool, err 
 // RetryOutbox puts a failed or held row back to pending now (ops' retry,
 // or ops releasing a held answer).
 func (q *Q) RetryOutbox(id int64) error {
-	if err := q.flushFirst(); err != nil {
-		return err
-	}
 	t := now()
 	res := q.db.Model(&OutboxMail{}).Where("id = ? AND status IN ?", id, []string{OutboxFailed, OutboxHeld}).
 		Updates(map[string]any{"status": OutboxPending, "next_attempt_at": t, "updated_at": t})
@@ -177,9 +175,6 @@ func (q *Q) RetryOutbox(id int64) error {
 
 // Outbox returns one outbox row.
 func (q *Q) Outbox(id int64) (OutboxMail, error) {
-	if err := q.flushFirst(); err != nil {
-		return OutboxMail{}, err
-	}
 	var m OutboxMail
 	err := q.db.Where("id = ?", id).First(&m).Error
 	return m, notFound(err, fmt.Sprintf("outbox mail %d", id))
@@ -194,9 +189,6 @@ type OutboxFilter struct {
 
 // ListOutbox lists outbox rows, oldest first.
 func (q *Q) ListOutbox(f OutboxFilter) ([]OutboxMail, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	db := q.db.Model(&OutboxMail{})
 	if f.RequestID != 0 {
 		db = db.Where("request_id = ?", f.RequestID)

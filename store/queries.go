@@ -144,9 +144,6 @@ func (q *Q) Organizations() ([]Organization, error) {
 
 // MessageAt returns the message recorded at this mailbox position.
 func (q *Q) MessageAt(mailbox string, uidValidity, uid int64) (Message, error) {
-	if err := q.flushFirst(); err != nil {
-		return Message{}, err
-	}
 	var m Message
 	err := q.db.Where("mailbox = ? AND uid_validity = ? AND uid = ?", mailbox, uidValidity, uid).First(&m).Error
 	return m, notFound(err, fmt.Sprintf("message %s/%d/%d", mailbox, uidValidity, uid))
@@ -156,9 +153,6 @@ func (q *Q) MessageAt(mailbox string, uidValidity, uid int64) (Message, error) {
 // the same Message-ID and sender, or (for mail without a Message-ID) the
 // same raw bytes.
 func (q *Q) EarlierMessage(messageID, from, sha string) (Message, error) {
-	if err := q.flushFirst(); err != nil {
-		return Message{}, err
-	}
 	var m Message
 	db := q.db
 	if messageID != "" {
@@ -176,9 +170,6 @@ func (q *Q) SaveMessage(m *Message) error {
 	m.UpdatedAt = t
 	if m.ID == 0 {
 		m.CreatedAt = t
-		if kept, err := q.keepMessage(m); kept || err != nil {
-			return err
-		}
 		if err := q.db.Create(m).Error; err != nil {
 			return fmt.Errorf("recording message uid %d: %w", m.UID, err)
 		}
@@ -193,9 +184,6 @@ func (q *Q) SaveMessage(m *Message) error {
 // MoveMessageLocation records that a known message now sits at a new
 // mailbox position (after a UIDVALIDITY change).
 func (q *Q) MoveMessageLocation(id int64, mailbox string, uidValidity, uid int64) error {
-	if err := q.flushFirst(); err != nil {
-		return err
-	}
 	return q.db.Model(&Message{}).Where("id = ?", id).Updates(map[string]any{
 		"mailbox": mailbox, "uid_validity": uidValidity, "uid": uid, "updated_at": now(),
 	}).Error
@@ -203,9 +191,6 @@ func (q *Q) MoveMessageLocation(id int64, mailbox string, uidValidity, uid int64
 
 // Message returns one received message (with its raw source).
 func (q *Q) Message(id int64) (Message, error) {
-	if err := q.flushFirst(); err != nil {
-		return Message{}, err
-	}
 	var m Message
 	err := q.db.Where("id = ?", id).First(&m).Error
 	return m, notFound(err, fmt.Sprintf("message %d", id))
@@ -239,9 +224,6 @@ func (q *Q) ListMessages(f MessageFilter) ([]Message, error) {
 // a mail we sent about it, or a mail we received for it. ok is false when
 // none matches.
 func (q *Q) ThreadRequest(messageIDs []string) (id int64, ok bool, err error) {
-	if err := q.flushFirst(); err != nil {
-		return 0, false, err
-	}
 	if len(messageIDs) == 0 {
 		return 0, false, nil
 	}
@@ -264,9 +246,6 @@ func (q *Q) ThreadRequest(messageIDs []string) (id int64, ok bool, err error) {
 
 // OutboxByMessageID returns the outbox row we sent with this Message-ID.
 func (q *Q) OutboxByMessageID(messageID string) (OutboxMail, error) {
-	if err := q.flushFirst(); err != nil {
-		return OutboxMail{}, err
-	}
 	var m OutboxMail
 	err := q.db.Where("message_id = ?", messageID).First(&m).Error
 	return m, notFound(err, "outbox mail "+messageID)
@@ -274,9 +253,6 @@ func (q *Q) OutboxByMessageID(messageID string) (OutboxMail, error) {
 
 // MarkOutboxBounced records that a sent mail bounced.
 func (q *Q) MarkOutboxBounced(id int64, detail string) error {
-	if err := q.flushFirst(); err != nil {
-		return err
-	}
 	return q.db.Model(&OutboxMail{}).Where("id = ?", id).Updates(map[string]any{
 		"status": OutboxBounced, "last_error": truncate(detail, 2000), "updated_at": now(),
 	}).Error
@@ -423,19 +399,16 @@ func (q *Q) RequestConflicts(partnerID int64, orgID string, exceptID int64) (Req
 
 // AddFinding records a finding on a request.
 func (q *Q) AddFinding(requestID int64, code, detail string) error {
-	f := Finding{RequestID: requestID, Code: code, Detail: truncate(detail, 1000), CreatedAt: now()}
-	if q.pend != nil {
-		q.pend.findings = append(q.pend.findings, f)
-		return nil
-	}
+	f := newFinding(requestID, code, detail)
 	return q.db.Create(&f).Error
+}
+
+func newFinding(requestID int64, code, detail string) Finding {
+	return Finding{RequestID: requestID, Code: code, Detail: truncate(detail, 1000), CreatedAt: now()}
 }
 
 // Findings lists a request's findings in order.
 func (q *Q) Findings(requestID int64) ([]Finding, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	var fs []Finding
 	err := q.db.Where("request_id = ?", requestID).Order("id").Find(&fs).Error
 	return fs, err
@@ -446,9 +419,6 @@ func (q *Q) FindingsFor(requestIDs []int64) (map[int64][]Finding, error) {
 	out := map[int64][]Finding{}
 	if len(requestIDs) == 0 {
 		return out, nil
-	}
-	if err := q.flushFirst(); err != nil {
-		return nil, err
 	}
 	var fs []Finding
 	if err := q.db.Where("request_id IN ?", requestIDs).Order("id").Find(&fs).Error; err != nil {
@@ -462,22 +432,19 @@ func (q *Q) FindingsFor(requestIDs []int64) (map[int64][]Finding, error) {
 
 // AddAudit appends an audit entry.
 func (q *Q) AddAudit(e *AuditEntry) error {
+	auditDefaults(e)
+	return q.db.Create(e).Error
+}
+
+func auditDefaults(e *AuditEntry) {
 	if e.At.IsZero() {
 		e.At = now()
 	}
 	e.Reason = truncate(e.Reason, 2000)
-	if q.pend != nil {
-		q.pend.audit = append(q.pend.audit, *e)
-		return nil
-	}
-	return q.db.Create(e).Error
 }
 
 // Audit lists a request's audit trail in order.
 func (q *Q) Audit(requestID int64) ([]AuditEntry, error) {
-	if err := q.flushFirst(); err != nil {
-		return nil, err
-	}
 	var es []AuditEntry
 	err := q.db.Where("request_id = ?", requestID).Order("id").Find(&es).Error
 	return es, err

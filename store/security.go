@@ -28,16 +28,16 @@ func (AnswerLog) TableName() string { return "answer_log" }
 
 // LogAnswer records an answer for the rate limits.
 func (q *Q) LogAnswer(a *AnswerLog) error {
-	a.At = a.At.UTC()
-	a.Reason = truncate(a.Reason, 1000)
-	if q.pend != nil {
-		q.pend.answers = append(q.pend.answers, *a)
-		return nil
-	}
+	answerDefaults(a)
 	if err := q.db.Create(a).Error; err != nil {
 		return fmt.Errorf("logging answer to %s: %w", a.Recipient, err)
 	}
 	return nil
+}
+
+func answerDefaults(a *AnswerLog) {
+	a.At = a.At.UTC()
+	a.Reason = truncate(a.Reason, 1000)
 }
 
 // AnswersSince counts the answers not held since the given time: to one
@@ -54,10 +54,6 @@ func (q *Q) AnswersSince(recipient string, partnerID int64, since time.Time, cap
 	if err := row.Scan(&toRecipient, &toPartner); err != nil {
 		return 0, 0, fmt.Errorf("counting answers to %s and partner %d: %w", recipient, partnerID, err)
 	}
-	// Rows this handle keeps until Flush count too.
-	r, p := q.keptAnswers(recipient, partnerID, since)
-	toRecipient = min(toRecipient+r, int64(max(capRecipient, 0)))
-	toPartner = min(toPartner+p, int64(max(capPartner, 0)))
 	return toRecipient, toPartner, nil
 }
 

@@ -7,6 +7,11 @@
 // record types. Every state change is written with an explicit WHERE on the
 // expected old state and checks RowsAffected, because gorm silently drops zero
 // values from struct conditions and updates.
+//
+// Two handles serve the intake's speed, each made by its caller: a Chunk,
+// whose handles remember lookups for one chunk of received mail, and a
+// Deferred handle on a transaction, which keeps the rows a transition
+// writes but never reads back until Flush.
 package store
 
 import (
@@ -202,13 +207,12 @@ func (s *Store) Ping(ctx context.Context) error {
 type Q struct {
 	db      *gorm.DB
 	dialect string
-	memo    *lookupMemo // partner lookups remembered for a batch (WithLookupMemo)
-	pend    *deferred   // rows kept until Flush (Deferred); nil writes at once
+	memo    *lookupMemo // set on the handles of a Chunk: lookups remembered for it
 }
 
 // Q returns a handle that runs each statement on its own (autocommit).
 func (s *Store) Q(ctx context.Context) *Q {
-	return &Q{db: s.db.WithContext(ctx), dialect: s.dialect, memo: memoFrom(ctx)}
+	return &Q{db: s.db.WithContext(ctx), dialect: s.dialect}
 }
 
 // Transact runs fn in one transaction, committing when fn returns nil. A
@@ -216,10 +220,16 @@ func (s *Store) Q(ctx context.Context) *Q {
 // is retried a few times with the whole fn, so fn must not have effects
 // outside the transaction.
 func (s *Store) Transact(ctx context.Context, fn func(q *Q) error) error {
+	return s.transact(ctx, nil, fn)
+}
+
+// transact is Transact with handles that remember lookups in memo (nil:
+// none).
+func (s *Store) transact(ctx context.Context, memo *lookupMemo, fn func(q *Q) error) error {
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Q{db: tx, dialect: s.dialect, memo: memoFrom(ctx)})
+			return fn(&Q{db: tx, dialect: s.dialect, memo: memo})
 		})
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return err

@@ -20,14 +20,39 @@ const intakeLanes = 4
 // intakeBatch caps the mails handled in one transaction.
 const intakeBatch = 50
 
-// HandleMails handles a chunk of mails from one mailbox position range, as
-// HandleMail would one by one, and returns one Result per mail in order.
+// Chunk is mail taken from the mailbox together (one mailbox and
+// UIDVALIDITY, in UID order), parsed and ready for HandleChunk. ParseChunk
+// makes it; the worker parses the next chunk while HandleChunk works on
+// the one before.
+type Chunk struct {
+	mails  []Incoming
+	parsed []*parser.Mail // nil for mail too large, or whose parse failed
+	// again handles recorded mails again on their records (Reprocess).
+	again bool
+}
+
+// ParseChunk parses the mails on every core and records nothing. A mail
+// whose parse fails (a parser panic) is parsed again, and fails, in
+// HandleChunk, where the failure is recorded as usual.
+func (s *Service) ParseChunk(in []Incoming) Chunk {
+	return Chunk{mails: in, parsed: s.parseAll(in)}
+}
+
+// HandleChunk records the chunk's mails and acts on each, once, and
+// returns one Result per mail in order. A mail that is already recorded
+// at its position (a crash between commit and move), or that is the same
+// mail seen at a new position after a UIDVALIDITY change, is recognised
+// and not handled again. A mail that fails is recorded with the error on
+// its own (retried, set aside as unparseable after MaxAttempts) without
+// stopping the others. Every mail is committed before HandleChunk returns.
+// The error is for infrastructure failures (the database is gone): the
+// first one stops the chunk; what was committed stays committed and is
+// recognised on the next pass.
 //
-// It is faster in these ways, and keeps every guarantee of HandleMail:
-//   - one query finds the mails recorded before (a crash between commit and
-//     move) instead of one per mail;
-//   - partners are looked up once per chunk (store.WithLookupMemo);
-//   - the chunk is parsed up front, on every core, while nothing waits;
+// Handling a chunk together is what makes a backlog drain fast:
+//   - one query finds the mails recorded before, one their earlier copies
+//     (lookAhead), one the organizations they name; partners and open
+//     fraud reports are read once per chunk (a store.Chunk);
 //   - mails that cannot touch the same records are handled at the same
 //     time, on up to four connections. Mails that could (the same
 //     Message-ID, one in the other's thread, the same Organization ID or
@@ -37,56 +62,22 @@ const intakeBatch = 50
 //   - several mails (whole groups, up to about intakeBatch) share one
 //     transaction, and so one commit; it is tried first without a
 //     savepoint per mail, and only when a mail fails handled again with
-//     one each;
+//     one each; each mail's findings, audit entries, answer-log rows and
+//     record go in one round trip at its end (store.Deferred);
 //   - the answer limits are counted once per address and partner for the
 //     chunk, then in memory across its lanes (answerTally), which also
 //     keeps lanes from going past a limit together.
-//
-// A chunk may also come parsed ahead (HandleMailsParsed).
-//
-// A mail that fails is rolled back to its savepoint and recorded as failed
-// on its own (retried, set aside after MaxAttempts) without stopping the
-// others. Every mail is committed before HandleMails returns. The error is
-// for infrastructure failures: the first one stops the chunk; what was
-// committed stays committed and is recognised on the next pass.
-func (s *Service) HandleMails(ctx context.Context, in []Incoming) ([]Result, error) {
-	return s.HandleMailsParsed(ctx, in, nil)
-}
-
-// Parsed is a chunk of mail parsed ahead of its turn (ParseAhead).
-type Parsed struct {
-	mails []*parser.Mail
-}
-
-// ParseAhead parses a chunk on every core and records nothing: the mailbox
-// calls it for the next chunk while the chunk before is in HandleMails, and
-// hands the result to HandleMailsParsed with the same mails.
-func (s *Service) ParseAhead(in []Incoming) *Parsed {
-	return &Parsed{mails: s.parseAll(in, nil)}
-}
-
-// HandleMailsParsed is HandleMails for a chunk parsed ahead (pre from
-// ParseAhead of the same mails; nil parses them here).
-func (s *Service) HandleMailsParsed(ctx context.Context, in []Incoming, pre *Parsed) ([]Result, error) {
-	res := make([]Result, len(in))
+func (s *Service) HandleChunk(ctx context.Context, c Chunk) ([]Result, error) {
+	in := c.mails
+	r := &chunkRun{s: s, c: c, st: s.st.NewChunk(), tally: newAnswerTally(), res: make([]Result, len(in))}
 	if len(in) == 0 {
-		return res, nil
+		return r.res, nil
 	}
-	// The few partners of a chunk are looked up once, not per mail.
-	ctx = store.WithLookupMemo(ctx)
-	prev, err := s.recorded(ctx, in)
-	if err != nil {
+	var err error
+	if r.prev, err = r.recorded(ctx); err != nil {
 		return nil, err
 	}
-	var parsed []*parser.Mail
-	if pre != nil && len(pre.mails) == len(in) {
-		parsed = pre.mails
-	} else {
-		parsed = s.parseAll(in, prev)
-	}
-	groups := conflictGroups(in, parsed)
-	hints, err := s.lookAhead(ctx, in, prev, parsed)
-	if err != nil {
+	if r.hints, err = r.lookAhead(ctx); err != nil {
 		return nil, err
 	}
 
@@ -94,12 +85,11 @@ func (s *Service) HandleMailsParsed(ctx context.Context, in []Incoming, pre *Par
 	if s.st.Dialect() == store.SQLite {
 		lanes = 1
 	}
-	batches := batchGroups(groups, min(intakeBatch, (len(in)+lanes-1)/lanes))
+	batches := batchGroups(conflictGroups(in, c.parsed), min(intakeBatch, (len(in)+lanes-1)/lanes))
 	lanes = min(lanes, len(batches))
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan []int)
-	tally := newAnswerTally()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -110,7 +100,7 @@ func (s *Service) HandleMailsParsed(ctx context.Context, in []Incoming, pre *Par
 		go func() {
 			defer wg.Done()
 			for b := range next {
-				if err := s.handleBatch(lctx, in, b, prev, parsed, hints, tally, res); err != nil {
+				if err := r.handleBatch(lctx, b); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -137,7 +127,38 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return res, nil
+	return r.res, nil
+}
+
+// chunkRun is one HandleChunk call: the chunk and what its lanes share.
+type chunkRun struct {
+	s     *Service
+	c     Chunk
+	st    *store.Chunk             // lookups remembered for the chunk
+	prev  map[uint32]store.Message // the chunk's mails recorded before, by UID
+	hints []*earlierHint           // by mail (lookAhead)
+	tally *answerTally
+	res   []Result // by mail, filled in by the lanes
+}
+
+// chunkMail is what the transaction of one mail of a chunk knows from the
+// chunk (txn.chunk). A nil *chunkMail asks the database for everything.
+type chunkMail struct {
+	// earlier answers EarlierMessage for the mail, read for the whole
+	// chunk (lookAhead); nil asks the database.
+	earlier *earlierHint
+	// tally counts the chunk's answers for the rate limits (ratelimit.go).
+	tally *answerTally
+	// took collects the answers this transaction's attempt counted in the
+	// tally, to take them back if it is rolled back.
+	took *[]tallyKey
+}
+
+func (c *chunkMail) earlierHint() *earlierHint {
+	if c == nil {
+		return nil
+	}
+	return c.earlier
 }
 
 // earlierHint is what EarlierMessage would say about a mail, read for the
@@ -149,17 +170,18 @@ type earlierHint struct {
 
 // lookAhead reads in one query each what the chunk's mails will be checked
 // against: the earlier records of the same mails (EarlierMessage), and the
-// organizations they name (remembered under the chunk's lookup memo). A
-// mail whose identity an earlier mail of the chunk shares gets no hint: it
-// must see that mail's record, written in its own group's transaction.
-func (s *Service) lookAhead(ctx context.Context, in []Incoming, prev map[uint32]store.Message, parsed []*parser.Mail) ([]*earlierHint, error) {
+// organizations they name (remembered in the store.Chunk). A mail whose
+// identity an earlier mail of the chunk shares gets no hint: it must see
+// that mail's record, written in its own group's transaction.
+func (r *chunkRun) lookAhead(ctx context.Context) ([]*earlierHint, error) {
+	s, in := r.s, r.c.mails
 	hints := make([]*earlierHint, len(in))
 	keys := make([]string, len(in))
 	seen := map[string]bool{}
 	var unique, orgs []string
 	for i, m := range in {
-		p := parsed[i]
-		if _, recorded := prev[m.UID]; recorded || p == nil || m.TooLarge {
+		p := r.c.parsed[i]
+		if _, recorded := r.prev[m.UID]; recorded || p == nil || m.TooLarge {
 			continue
 		}
 		rec := s.newMessageRecord(m, p)
@@ -174,11 +196,10 @@ func (s *Service) lookAhead(ctx context.Context, in []Incoming, prev map[uint32]
 			orgs = append(orgs, p.OrgID)
 		}
 	}
-	q := s.st.Q(ctx)
-	if err := q.RememberOrganizations(slices.Compact(slices.Sorted(slices.Values(orgs)))); err != nil {
+	if err := r.st.RememberOrganizations(ctx, slices.Compact(slices.Sorted(slices.Values(orgs)))); err != nil {
 		return nil, err
 	}
-	found, err := q.EarlierMessages(unique)
+	found, err := s.st.Q(ctx).EarlierMessages(unique)
 	if err != nil {
 		return nil, err
 	}
@@ -226,20 +247,21 @@ type batchMail struct {
 // handleBatch handles the mails idx of the chunk, in order, in one
 // transaction (each under its own savepoint once one has failed), and fills
 // in their results.
-func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, prev map[uint32]store.Message, parsed []*parser.Mail,
-	hints []*earlierHint, tally *answerTally, res []Result) error {
+func (r *chunkRun) handleBatch(ctx context.Context, idx []int) error {
+	s, in, tally := r.s, r.c.mails, r.tally
+	cq := r.st.Q(ctx)
 	var todo []batchMail
 	for _, i := range idx {
-		p, found := prev[in[i].UID]
+		p, found := r.prev[in[i].UID]
 		if found && p.Disposition != store.DispPending {
-			res[i] = resultOf(p)
+			r.res[i] = resultOf(p)
 			continue
 		}
 		if !found {
 			p = store.Message{}
 		}
 		w := batchMail{i: i, prev: p}
-		w.p, w.look, w.herr = s.prepare(ctx, in[i], parsed[i])
+		w.p, w.look, w.herr = s.prepare(ctx, cq, in[i], r.c.parsed[i])
 		todo = append(todo, w)
 	}
 	if len(todo) == 0 {
@@ -279,17 +301,18 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			herr := w.herr
 			if herr == nil {
 				// Findings, audit entries, answer-log rows and the mail's
-				// record go in one round trip at its end (store.Q.Deferred).
-				t := &txn{Q: q.Deferred(), s: s, org: w.look, earlier: hints[w.i], tally: tally, took: &took}
-				r, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
+				// record go in one round trip at its end.
+				t := &txn{Deferred: q.Deferred(), s: s, org: w.look,
+					chunk: &chunkMail{earlier: r.hints[w.i], tally: tally, took: &took}}
+				res, err := t.handleIn(ctx, in[w.i], w.prev, w.p)
 				if err == nil {
 					err = t.Flush()
 				}
-				if id := t.FlushedMessageID(); err == nil && r.MessageID == 0 {
-					r.MessageID = id // the record went in with the flush
+				if id := t.FlushedMessageID(); err == nil && res.MessageID == 0 {
+					res.MessageID = id // the record went in with the flush
 				}
 				if err == nil {
-					out[k] = r
+					out[k] = res
 					queued += t.queued
 					hooks += t.webhooks
 					continue
@@ -311,18 +334,18 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 			}
 			tally.undo(took[mark:])
 			took = took[:mark]
-			r, n, err := s.recordFailureOn(q, in[w.i], w.prev, herr)
+			res, n, err := s.recordFailureOn(q, in[w.i], w.prev, herr)
 			if err != nil {
 				return err
 			}
-			out[k], failed[k], attempts[k] = r, herr, n
+			out[k], failed[k], attempts[k] = res, herr, n
 		}
 		return nil
 	}
-	err := s.st.Transact(ctx, attempt)
+	err := r.st.Transact(ctx, attempt)
 	if errors.Is(err, errWithSavepoints) {
 		safe = true
-		err = s.st.Transact(ctx, attempt)
+		err = r.st.Transact(ctx, attempt)
 	}
 	if err != nil {
 		tally.undo(took)
@@ -335,7 +358,7 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 		s.opts.WebhookQueued()
 	}
 	for k, w := range todo {
-		res[w.i] = out[k]
+		r.res[w.i] = out[k]
 		if failed[k] != nil {
 			s.logFailure(in[w.i], out[k], attempts[k], failed[k])
 		} else {
@@ -345,12 +368,12 @@ func (s *Service) handleBatch(ctx context.Context, in []Incoming, idx []int, pre
 	return nil
 }
 
-// recorded finds the mails of the chunk that are recorded already, by UID.
-// A chunk spans one mailbox and UIDVALIDITY; mixed input is looked up per
-// mail.
-func (s *Service) recorded(ctx context.Context, in []Incoming) (map[uint32]store.Message, error) {
+// recorded finds the mails of the chunk that are recorded already, by UID
+// (those of a chunk handled again, as pending). A chunk spans one mailbox
+// and UIDVALIDITY.
+func (r *chunkRun) recorded(ctx context.Context) (map[uint32]store.Message, error) {
+	in := r.c.mails
 	out := make(map[uint32]store.Message, len(in))
-	q := s.st.Q(ctx)
 	uids := make([]int64, 0, len(in))
 	for _, m := range in {
 		if m.Mailbox != in[0].Mailbox || m.UIDValidity != in[0].UIDValidity {
@@ -359,21 +382,22 @@ func (s *Service) recorded(ctx context.Context, in []Incoming) (map[uint32]store
 		}
 		uids = append(uids, int64(m.UID))
 	}
-	found, err := q.MessagesAt(in[0].Mailbox, int64(in[0].UIDValidity), uids)
+	found, err := r.s.st.Q(ctx).MessagesAt(in[0].Mailbox, int64(in[0].UIDValidity), uids)
 	if err != nil {
 		return nil, err
 	}
 	for uid, m := range found {
+		if r.c.again {
+			m.Disposition = store.DispPending
+		}
 		out[uint32(uid)] = m
 	}
 	return out, nil
 }
 
-// parseAll parses the mails that will be handled (all but the too large,
-// and those prev says are done), on every core. A mail whose parse fails (a
-// parser panic) gets nil and is parsed again, and fails, where it is
-// handled, so that the failure is recorded as usual.
-func (s *Service) parseAll(in []Incoming, prev map[uint32]store.Message) []*parser.Mail {
+// parseAll parses the mails (all but the too large) on every core. A mail
+// whose parse fails (a parser panic) gets nil.
+func (s *Service) parseAll(in []Incoming) []*parser.Mail {
 	out := make([]*parser.Mail, len(in))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -387,10 +411,9 @@ func (s *Service) parseAll(in []Incoming, prev map[uint32]store.Message) []*pars
 		}()
 	}
 	for i, m := range in {
-		if p, ok := prev[m.UID]; (ok && p.Disposition != store.DispPending) || m.TooLarge {
-			continue
+		if !m.TooLarge {
+			work <- i
 		}
-		work <- i
 	}
 	close(work)
 	wg.Wait()

@@ -60,7 +60,7 @@ func TestHandleMailsChunk(t *testing.T) {
 			in[i] = workflow.Incoming{Mailbox: "INBOX", UIDValidity: 3, UID: uint32(100 + i), Raw: []byte(m.raw), Size: int64(len(m.raw)), ReceivedAt: f.now}
 			want = append(want, fmt.Sprintf("%s/%d", m.want, m.out))
 		}
-		res, err := f.wf.HandleMails(ctx, in)
+		res, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 		storetest.Must(t, err)
 		var got []string
 		for _, r := range res {
@@ -80,7 +80,7 @@ func TestHandleMailsChunk(t *testing.T) {
 		storetest.Must(t, err)
 
 		// The chunk again: every mail recognised, the failing one tried again.
-		again, err := f.wf.HandleMails(ctx, in)
+		again, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 		storetest.Must(t, err)
 		for i := range res {
 			if i == 14 {
@@ -127,7 +127,7 @@ func TestHandleMailsDatabaseFailureStaysAlone(t *testing.T) {
 			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 3, UID: uint32(200 + i), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
 		}
 		for try := 1; try <= 3; try++ {
-			res, err := f.wf.HandleMails(ctx, in)
+			res, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 			storetest.Must(t, err)
 			var got []string
 			for _, r := range res {
@@ -187,7 +187,7 @@ func TestHandleMailsLookAhead(t *testing.T) {
 			for i, raw := range raws {
 				in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: validity, UID: first + uint32(i), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
 			}
-			res, err := f.wf.HandleMails(ctx, in)
+			res, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 			storetest.Must(t, err)
 			return res
 		}
@@ -241,7 +241,7 @@ func TestHandleMailsChunkKeepsAnswerLimits(t *testing.T) {
 		for i := range 8 {
 			add(fmt.Sprintf("user%d@bluebird.example", i), fmt.Sprintf("bb%d@bluebird.example", i))
 		}
-		res, err := f.wf.HandleMails(ctx, in)
+		res, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 		storetest.Must(t, err)
 		for i, r := range res {
 			if r.Disposition != store.DispRequest {
@@ -265,8 +265,8 @@ func TestHandleMailsChunkKeepsAnswerLimits(t *testing.T) {
 	})
 }
 
-// A chunk parsed ahead (ParseAhead) is handled as HandleMails would handle
-// it, without being parsed again.
+// A chunk is parsed ahead (ParseChunk) and handled without being parsed
+// again.
 func TestHandleMailsParsedAhead(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		var parses atomic.Int64
@@ -282,11 +282,11 @@ func TestHandleMailsParsedAhead(t *testing.T) {
 			raw := request("ops@acme.example", fmt.Sprintf("ahead%d@acme.example", i), "Globex", "Org ID: "+f.newOrg())
 			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 4, UID: uint32(i + 1), Raw: []byte(raw), Size: int64(len(raw)), ReceivedAt: f.now})
 		}
-		pre := f.wf.ParseAhead(in)
+		pre := f.wf.ParseChunk(in)
 		if n := parses.Load(); n != int64(len(in)) {
-			t.Fatalf("ParseAhead parsed %d mails, want %d", n, len(in))
+			t.Fatalf("ParseChunk parsed %d mails, want %d", n, len(in))
 		}
-		res, err := f.wf.HandleMailsParsed(ctx, in, pre)
+		res, err := f.wf.HandleChunk(ctx, pre)
 		storetest.Must(t, err)
 		if n := parses.Load(); n != int64(len(in)) {
 			t.Errorf("handling parsed again: %d parses for %d mails", n, len(in))
@@ -321,7 +321,7 @@ func TestHandleMailsRolledBackAnswerNotCounted(t *testing.T) {
 		for i := range 46 {
 			add(fmt.Sprintf("user%d@bluebird.example", i), "Globex")
 		}
-		res, err := f.wf.HandleMails(ctx, in)
+		res, err := f.wf.HandleChunk(ctx, f.wf.ParseChunk(in))
 		storetest.Must(t, err)
 		if res[0].Disposition != store.DispPending {
 			t.Fatalf("failing mail: %+v", res[0])

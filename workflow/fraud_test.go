@@ -139,8 +139,8 @@ func TestFraudReportedFlagsLaterRequests(t *testing.T) {
 	})
 }
 
-// The worker's intake takes mail in chunks (HandleMailsParsed); its checks
-// flag the same requests.
+// The worker's intake takes mail in chunks (HandleChunk) of many mails;
+// its checks flag the same requests.
 func TestFraudReportedFlagsChunkIntake(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st, nil)
@@ -155,7 +155,7 @@ func TestFraudReportedFlagsChunkIntake(t *testing.T) {
 			in = append(in, workflow.Incoming{Mailbox: "INBOX", UIDValidity: 7, UID: uint32(500 + i), Raw: []byte(raw),
 				Size: int64(len(raw)), ReceivedAt: f.now})
 		}
-		res, err := f.wf.HandleMailsParsed(context.Background(), in, f.wf.ParseAhead(in))
+		res, err := f.wf.HandleChunk(context.Background(), f.wf.ParseChunk(in))
 		storetest.Must(t, err)
 		for i, want := range []string{"matched by organization", "matched by partner", ""} {
 			d, ok := f.findingDetail(res[i].RequestID, workflow.FindFraudReported)

@@ -45,36 +45,19 @@ type Result struct {
 	RequestID   int64
 }
 
-// HandleMail records one received mail and acts on it, once: a mail that is
-// already recorded at this position (a crash between commit and move), or
-// that is the same mail seen at a new position after a UIDVALIDITY change, is
-// recognised and not handled again. The error is for infrastructure failures
-// (the database is gone); a mail that fails to be handled is recorded with
-// the error and retried, and set aside as unparseable after MaxAttempts.
+// HandleMail handles one received mail as a chunk of one (HandleChunk):
+// tests, and mail that comes alone, take the worker's path.
 func (s *Service) HandleMail(ctx context.Context, in Incoming) (Result, error) {
-	q := s.st.Q(ctx)
-	prev, err := q.MessageAt(in.Mailbox, int64(in.UIDValidity), int64(in.UID))
-	switch {
-	case err == nil && prev.Disposition != store.DispPending:
-		return resultOf(prev), nil
-	case err == nil:
-		// failed before: handle it again below, on the same record
-	case errors.Is(err, store.ErrNotFound):
-		prev = store.Message{}
-	default:
-		return Result{}, fmt.Errorf("looking up uid %d: %w", in.UID, err)
-	}
+	return s.handleOne(ctx, s.ParseChunk([]Incoming{in}))
+}
 
-	res, herr := s.handle(ctx, in, prev)
-	if herr == nil {
-		return res, nil
+// handleOne handles a chunk of one mail.
+func (s *Service) handleOne(ctx context.Context, c Chunk) (Result, error) {
+	res, err := s.HandleChunk(ctx, c)
+	if err != nil {
+		return Result{}, err
 	}
-	if ctx.Err() != nil {
-		return Result{}, ctx.Err()
-	}
-	// Record the failure on its own, so that the raw mail is kept and the
-	// attempt counted; if even that fails, the database is the problem.
-	return s.recordFailure(ctx, in, prev, herr)
+	return res[0], nil
 }
 
 func resultOf(m store.Message) Result {
@@ -88,18 +71,10 @@ func resultOf(m store.Message) Result {
 	return r
 }
 
-func (s *Service) recordFailure(ctx context.Context, in Incoming, prev store.Message, herr error) (Result, error) {
-	res, attempts, err := s.recordFailureOn(s.st.Q(ctx), in, prev, herr)
-	if err != nil {
-		return Result{}, err
-	}
-	s.logFailure(in, res, attempts, herr)
-	return res, nil
-}
-
-// recordFailureOn writes the failure through q (a plain handle, or the
-// transaction of a batch, after rolling back to the mail's savepoint).
-// It returns the attempts counted so far.
+// recordFailureOn records that handling the mail failed, through q (the
+// transaction of its batch, rolled back to the mail's savepoint), so that
+// the raw mail is kept and the attempt counted. It returns the attempts
+// counted so far.
 func (s *Service) recordFailureOn(q *store.Q, in Incoming, prev store.Message, herr error) (Result, int, error) {
 	m := prev
 	if m.ID == 0 {
@@ -157,36 +132,11 @@ func (s *Service) parse(raw []byte) (p *parser.Mail, err error) {
 	return s.opts.Parse(raw, s.opts.Parser), nil
 }
 
-func (s *Service) handle(ctx context.Context, in Incoming, prev store.Message) (Result, error) {
-	return s.handleParsed(ctx, in, prev, nil)
-}
-
-// handleParsed is handle for a mail that may be parsed already (p non-nil):
-// the batch intake parses a chunk ahead while the database works.
-func (s *Service) handleParsed(ctx context.Context, in Incoming, prev store.Message, p *parser.Mail) (Result, error) {
-	p, look, err := s.prepare(ctx, in, p)
-	if err != nil {
-		return Result{}, err
-	}
-	var res Result
-	err = s.transact(ctx, func(tx *txn) error {
-		tx.org = look
-		var err error
-		res, err = tx.handleIn(ctx, in, prev, p)
-		return err
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	s.logHandled(in, res)
-	return res, nil
-}
-
 // prepare does what handling a mail needs before its transaction: it
 // parses the mail (unless p is parsed already or the mail is too large),
 // settles its authentication (may ask DNS) and asks an external directory
-// about its Organization ID.
-func (s *Service) prepare(ctx context.Context, in Incoming, p *parser.Mail) (*parser.Mail, *orgLookup, error) {
+// about its Organization ID. q is a handle of the mail's chunk.
+func (s *Service) prepare(ctx context.Context, q *store.Q, in Incoming, p *parser.Mail) (*parser.Mail, *orgLookup, error) {
 	if p == nil && !in.TooLarge {
 		var err error
 		if p, err = s.parse(in.Raw); err != nil {
@@ -194,7 +144,7 @@ func (s *Service) prepare(ctx context.Context, in Incoming, p *parser.Mail) (*pa
 		}
 	}
 	if p != nil {
-		s.ownAuthentication(ctx, in.Raw, p)
+		s.ownAuthentication(ctx, q, in.Raw, p)
 	}
 	return p, s.lookupOrg(ctx, p), nil
 }
@@ -255,7 +205,7 @@ func refOrEmpty(id int64) string {
 // earlierMessage is EarlierMessage for m, answered from the chunk's
 // look-ahead when there is one.
 func (tx *txn) earlierMessage(m store.Message) (store.Message, error) {
-	if h := tx.earlier; h != nil {
+	if h := tx.chunk.earlierHint(); h != nil {
 		if h.found {
 			return h.m, nil
 		}
@@ -468,10 +418,7 @@ func (s *Service) Reprocess(ctx context.Context, id int64) (Result, error) {
 	}
 	in := Incoming{Mailbox: m.Mailbox, UIDValidity: uint32(m.UIDValidity), UID: uint32(m.UID), Raw: m.Raw,
 		Size: m.Size, ReceivedAt: m.ReceivedAt}
-	m.Disposition = store.DispPending
-	res, herr := s.handle(ctx, in, m)
-	if herr != nil {
-		return s.recordFailure(ctx, in, m, herr)
-	}
-	return res, nil
+	c := s.ParseChunk([]Incoming{in})
+	c.again = true // on its record, whatever its disposition
+	return s.handleOne(ctx, c)
 }

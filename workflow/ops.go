@@ -262,7 +262,7 @@ func (i InvitationInfo) recipient() string {
 // without changing anything: a GET must never change state. A used,
 // revoked or expired token gives a *GoneError.
 func (s *Service) LookupInvitation(ctx context.Context, token string) (InvitationInfo, error) {
-	return s.lookupInvitation(&txn{Q: s.st.Q(ctx), s: s}, token)
+	return s.lookupInvitation(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
 }
 
 func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error) {

@@ -20,11 +20,11 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	}
 	var toAddr, toPartner int64
 	var err error
-	if tx.tally != nil {
+	if c := tx.chunk; c != nil {
 		var took bool
-		toAddr, toPartner, took, err = tx.tally.take(to, partner.ID, int64(o.AnswerLimitSender), int64(o.AnswerLimitPartner), ask)
-		if took && tx.took != nil {
-			*tx.took = append(*tx.took, tallyKey{to, partner.ID})
+		toAddr, toPartner, took, err = c.tally.take(to, partner.ID, int64(o.AnswerLimitSender), int64(o.AnswerLimitPartner), ask)
+		if took {
+			*c.took = append(*c.took, tallyKey{to, partner.ID})
 		}
 	} else {
 		toAddr, toPartner, err = ask()
@@ -41,7 +41,7 @@ func (tx *txn) rateLimited(partner *store.Partner, to string) (string, error) {
 	return "", nil
 }
 
-// answerTally counts, for one chunk of mail (HandleMails), the answers not
+// answerTally counts, for one chunk of mail (HandleChunk), the answers not
 // held per address and per partner: the count the database had when the
 // chunk first asked about a key, plus every answer the chunk's mails
 // queued since, in whichever lane. Without it each answer asked the

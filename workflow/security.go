@@ -78,7 +78,7 @@ func (o *Options) securityDefaults() {
 // did not fail are turned into "unchecked", with the reason in Detail: a
 // spammer's own valid DKIM signature, or an SPF pass for a bulk mailer's
 // envelope, says nothing about the From address.
-func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.Mail) {
+func (s *Service) ownAuthentication(ctx context.Context, q *store.Q, raw []byte, p *parser.Mail) {
 	if a := p.Auth; a.Checked && !a.Failed && a.DMARC != "pass" {
 		detail := "trusted Authentication-Results without a DMARC pass for the From domain (" + authDetail(a) + ")"
 		if a.Detail != "" {
@@ -95,7 +95,7 @@ func (s *Service) ownAuthentication(ctx context.Context, raw []byte, p *parser.M
 	if p.SenderProblem != "" || p.FromCount != 1 || p.From.Addr == "" {
 		return
 	}
-	if _, err := s.st.Q(ctx).PartnerForSender(p.From.Addr); err != nil {
+	if _, err := q.PartnerForSender(p.From.Addr); err != nil {
 		return // unknown senders are rejected anyway: no DNS work for them
 	}
 	domain := p.From.Addr[strings.LastIndexByte(p.From.Addr, '@')+1:]

@@ -7,6 +7,10 @@
 // audit entry and the rendered outbox rows together, so a crash leaves either
 // all of it or none. workflow does no network I/O: mail is rendered here and
 // sent later by the outbox dispatcher.
+//
+// Received mail has one way in: a Chunk, parsed by ParseChunk (the worker
+// does it for the next chunk while this one is handled), then handled by
+// HandleChunk (batch.go); HandleMail and Reprocess hand in a chunk of one.
 package workflow
 
 import (
@@ -182,8 +186,11 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 func (s *Service) transact(ctx context.Context, fn func(tx *txn) error) error {
 	queued, hooks := false, false
 	err := s.st.Transact(ctx, func(q *store.Q) error {
-		t := &txn{Q: q, s: s}
+		t := &txn{Deferred: q.Deferred(), s: s}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.Flush(); err != nil {
 			return err
 		}
 		queued, hooks = t.queued > 0, t.webhooks > 0
@@ -198,29 +205,26 @@ func (s *Service) transact(ctx context.Context, fn func(tx *txn) error) error {
 	return err
 }
 
-// txn is one transaction of the workflow.
+// txn is one transaction of the workflow. Its findings, audit entries and
+// answer-log rows go to the database together when it ends
+// (store.Deferred; transact and the intake flush it).
 type txn struct {
-	*store.Q
-	s      *Service
-	queued int
-	// webhooks counts the webhook events written (webhooks.go).
-	webhooks int
-	// firstOfTwo: approve recorded the first of two approvals (foureyes.go).
-	firstOfTwo bool
+	*store.Deferred
+	s *Service
+
+	// What the transaction did so far.
+	queued     int   // mails queued to be sent (not held)
+	webhooks   int   // webhook events written (webhooks.go)
+	lastOutbox int64 // the id of the outbox row queue wrote last
+	firstOfTwo bool  // approve recorded the first of two approvals (foureyes.go)
+
+	// What the transition was given.
 	// org is the directory's answer for the mail being handled, asked
-	// before the transaction (directory.go); nil when there is none.
+	// before the transaction (directory.go); nil asks the database.
 	org *orgLookup
-	// lastOutbox is the id of the outbox row queue wrote last.
-	lastOutbox int64
-	// earlier answers EarlierMessage for the mail being handled, when the
-	// chunk's look-ahead read it (batch.go); nil asks the database.
-	earlier *earlierHint
-	// tally counts the answers of the chunk being handled, for the rate
-	// limits (ratelimit.go); nil asks the database every time.
-	tally *answerTally
-	// took collects the answers this transaction's attempt counted in the
-	// tally, to take them back if it is rolled back (batch.go).
-	took *[]tallyKey
+	// chunk is what the chunk of the mail being handled read ahead and
+	// counts across its lanes (batch.go); nil asks the database.
+	chunk *chunkMail
 	// notBefore delays the invitation approve queues (one per organization
 	// per hour); zero sends it now.
 	notBefore time.Time
