@@ -20,30 +20,18 @@ RUN go mod download
 COPY . .
 RUN bash scripts/image.sh rootfs /rootfs
 
-<<<<<<< HEAD
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/onboarder /onboarder
-# /data holds the SQLite database when no PostgreSQL is configured.
-COPY --from=build --chown=65532:65532 /out/data /data
-WORKDIR /data
-# 9090: /metrics and /readyz with its reason; publish it to the monitoring only.
-=======
 FROM scratch
 COPY --from=build /rootfs/root/ /
 COPY --from=build --chown=65532:65532 /rootfs/data/ /data/
->>>>>>> image
 ENV ONBOARDER_HTTP_ADDR=0.0.0.0:8080 \
     ONBOARDER_ADMIN_ADDR=0.0.0.0:9090 \
     ONBOARDER_DATABASE_URL=sqlite:/data/onboarder.db
 LABEL org.opencontainers.image.title="onboarder" \
       org.opencontainers.image.description="the worker behind the partners@ mailbox"
 USER 65532:65532
-<<<<<<< HEAD
-EXPOSE 8080 9090
-=======
 WORKDIR /data
 VOLUME /data
-EXPOSE 8080
->>>>>>> image
+# 9090: /metrics and /readyz with its reason; publish it to the monitoring only.
+EXPOSE 8080 9090
 ENTRYPOINT ["/onboarder"]
 CMD ["run"]

@@ -111,9 +111,9 @@ inspect() {
   expect cmd "$(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE")" '["run"]'
   expect volumes "$(podman image inspect --format '{{range $k, $v := .Config.Volumes}}{{$k}} {{end}}' "$IMAGE")" "/data "
   expect workdir "$(podman image inspect --format '{{.Config.WorkingDir}}' "$IMAGE")" /data
-  expect ports "$(podman image inspect --format '{{range $k, $v := .Config.ExposedPorts}}{{$k}} {{end}}' "$IMAGE")" "8080/tcp "
+  expect ports "$(podman image inspect --format '{{range $k, $v := .Config.ExposedPorts}}{{$k}} {{end}}' "$IMAGE")" "8080/tcp 9090/tcp "
   got=$(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE")
-  for want in ONBOARDER_DATABASE_URL=sqlite:/data/onboarder.db ONBOARDER_HTTP_ADDR=0.0.0.0:8080; do
+  for want in ONBOARDER_DATABASE_URL=sqlite:/data/onboarder.db ONBOARDER_HTTP_ADDR=0.0.0.0:8080 ONBOARDER_ADMIN_ADDR=0.0.0.0:9090; do
     grep -qx "$want" <<<"$got" || bad+="  env: $want missing"$'\n'
   done
   expect layers "$(podman image inspect --format '{{len .RootFS.Layers}}' "$IMAGE")" 1
@@ -214,7 +214,7 @@ check() {
 
   # --- demo: the tour, in-process servers, its database in /tmp (a tmpfs) ---
   local t0=$SECONDS
-  out=$("${run[@]}" --rm --tmpfs /tmp:rw,mode=1777,size=64m -e ONBOARDER_HTTP_ADDR="127.0.0.1:$(free_port)" \
+  out=$("${run[@]}" --rm --tmpfs /tmp:rw,mode=1777,size=64m -e ONBOARDER_HTTP_ADDR="127.0.0.1:$(free_port)" -e ONBOARDER_ADMIN_ADDR=none \
     "$IMAGE" demo --no-serve 2>&1) || die "demo --no-serve failed:"$'\n'"$out"
   local want
   for want in REQ-000001 pending_approval needs_info rejected auto_reply ignored /invite/ "The outbox sent"; do
@@ -241,7 +241,7 @@ check() {
   http=127.0.0.1:$(free_port)
   podman volume create "$vol" >/dev/null
   "${run[@]}" -d --name "$ctr" -v "$vol:/data" -v "$PWD/deploy:/demo:ro" \
-    -e ONBOARDER_HTTP_ADDR="$http" -e ONBOARDER_PUBLIC_URL="http://$http" \
+    -e ONBOARDER_HTTP_ADDR="$http" -e ONBOARDER_ADMIN_ADDR="127.0.0.1:$(free_port)" -e ONBOARDER_PUBLIC_URL="http://$http" \
     -e ONBOARDER_IMAP_URL="imap://partners%40onboarding.example:$E2E_PASSWORD@127.0.0.1:$E2E_IMAP_PORT/INBOX?tls=none" \
     -e ONBOARDER_SMTP_URL="smtp://127.0.0.1:$E2E_SMTP_PORT?tls=none" \
     -e ONBOARDER_MAIL_FROM="Partner Onboarding <$box>" \
