@@ -154,11 +154,11 @@ func (d *Deferred) Flush() error {
 		ins = append(ins, insert{"INSERT INTO findings (request_id, code, detail, created_at) VALUES " + values(len(p.findings), 4), args})
 	}
 	if len(p.audit) > 0 {
-		args := make([]any, 0, 7*len(p.audit))
+		args := make([]any, 0, 8*len(p.audit))
 		for _, e := range p.audit {
-			args = append(args, e.RequestID, e.LinkID, e.At, e.Actor, e.FromState, e.ToState, e.Reason)
+			args = append(args, e.RequestID, e.LinkID, e.At, e.Actor, e.FromState, e.ToState, e.Reason, e.Subject)
 		}
-		ins = append(ins, insert{"INSERT INTO audit_entries (request_id, link_id, at, actor, from_state, to_state, reason) VALUES " + values(len(p.audit), 7), args})
+		ins = append(ins, insert{"INSERT INTO audit_entries (request_id, link_id, at, actor, from_state, to_state, reason, subject) VALUES " + values(len(p.audit), 8), args})
 	}
 	if len(p.answers) > 0 {
 		args := make([]any, 0, 6*len(p.answers))
