@@ -117,7 +117,9 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity) (string, store.O
 		var err error
 		u, err = tx.OpsUserByEmail(email)
 		if errors.Is(err, store.ErrNotFound) {
-			u = store.OpsUser{Email: email}
+			// The row's own role is the least; the identity provider's
+			// role counts per session.
+			u = store.OpsUser{Email: email, Role: RoleViewer}
 			if err := tx.CreateOpsUser(&u); err != nil {
 				return err
 			}
