@@ -34,10 +34,15 @@ type jsonRequest struct {
 	Sender         string        `json:"sender"`
 	MessageID      *string       `json:"message_id"`
 	Findings       []jsonFinding `json:"findings"`
-	ReceivedAt     string        `json:"received_at"`
-	UpdatedAt      string        `json:"updated_at"`
-	Mails          []jsonOutbox  `json:"mails,omitempty"`
-	Audit          []jsonAudit   `json:"audit,omitempty"`
+	Kind           string        `json:"kind"`
+	Distributor    *jsonRef      `json:"distributor"`
+	// NewOrganization is the parsed company and contact fields of a
+	// new_organization request, as stored; null for other kinds.
+	NewOrganization json.RawMessage `json:"new_organization"`
+	ReceivedAt      string          `json:"received_at"`
+	UpdatedAt       string          `json:"updated_at"`
+	Mails           []jsonOutbox    `json:"mails,omitempty"`
+	Audit           []jsonAudit     `json:"audit,omitempty"`
 }
 
 // jsonRecipient is whom a request's invitation goes (or went) to.
@@ -96,15 +101,19 @@ type jsonOutbox struct {
 }
 
 type jsonLink struct {
-	ID             int64   `json:"id"`
-	Partner        jsonRef `json:"partner"`
-	OrganizationID string  `json:"organization_id"`
-	Type           string  `json:"type"`
-	Status         string  `json:"status"`
-	RequestID      *int64  `json:"request_id"`
-	StartedAt      string  `json:"started_at"`
-	EndedAt        *string `json:"ended_at"`
-	UpdatedAt      string  `json:"updated_at"`
+	ID             int64    `json:"id"`
+	Partner        jsonRef  `json:"partner"`
+	OrganizationID string   `json:"organization_id"`
+	Distributor    *jsonRef `json:"distributor"`
+	Type           string   `json:"type"`
+	Status         string   `json:"status"`
+	RequestID      *int64   `json:"request_id"`
+	StartedAt      string   `json:"started_at"`
+	EndsAt         *string  `json:"ends_at"`
+	EndedAt        *string  `json:"ended_at"`
+	EndedBy        *string  `json:"ended_by"`
+	EndReason      *string  `json:"end_reason"`
+	UpdatedAt      string   `json:"updated_at"`
 }
 
 type jsonPartner struct {
@@ -173,9 +182,19 @@ func messageJSON(m store.Message) jsonMessage {
 func requestJSON(r store.Request, partners map[int64]string, findings []store.Finding) jsonRequest {
 	j := jsonRequest{ID: r.ID, Reference: r.Reference(), State: r.State, CustomerName: r.CustomerName,
 		OrganizationID: r.OrganizationID, Sender: r.Sender, MessageID: nullable(r.MessageID),
-		Findings: []jsonFinding{}, ReceivedAt: ts(r.ReceivedAt), UpdatedAt: ts(r.UpdatedAt)}
+		Findings: []jsonFinding{}, Kind: r.Kind, NewOrganization: json.RawMessage("null"),
+		ReceivedAt: ts(r.ReceivedAt), UpdatedAt: ts(r.UpdatedAt)}
+	if j.Kind == "" {
+		j.Kind = store.KindConnect
+	}
 	if r.PartnerID != nil {
 		j.Partner = &jsonRef{ID: *r.PartnerID, Name: partners[*r.PartnerID]}
+	}
+	if r.DistributorID != nil {
+		j.Distributor = &jsonRef{ID: *r.DistributorID, Name: partners[*r.DistributorID]}
+	}
+	if r.NewOrg != "" && json.Valid([]byte(r.NewOrg)) {
+		j.NewOrganization = json.RawMessage(r.NewOrg)
 	}
 	for _, f := range findings {
 		j.Findings = append(j.Findings, jsonFinding{Code: f.Code, Detail: f.Detail})

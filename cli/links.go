@@ -79,7 +79,12 @@ func cmdInvitesResend(e *env) error {
 }
 
 func linkJSON(l store.Link, names map[int64]string) jsonLink {
-	return jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
+	j := jsonLink{ID: l.ID, Partner: jsonRef{ID: l.PartnerID, Name: names[l.PartnerID]},
 		OrganizationID: l.OrganizationID, Type: l.Type, Status: l.Status, RequestID: l.RequestID,
-		StartedAt: ts(l.StartedAt), EndedAt: tsp(l.EndedAt), UpdatedAt: ts(l.UpdatedAt)}
+		StartedAt: ts(l.StartedAt), EndsAt: tsp(l.EndsAt), EndedAt: tsp(l.EndedAt),
+		EndedBy: nullable(l.EndedBy), EndReason: nullable(l.EndReason), UpdatedAt: ts(l.UpdatedAt)}
+	if l.DistributorID != nil {
+		j.Distributor = &jsonRef{ID: *l.DistributorID, Name: names[*l.DistributorID]}
+	}
+	return j
 }

@@ -105,7 +105,7 @@ const (
 )
 
 // OpenStates are the states from which a request may still move on.
-var OpenStates = []string{StateNeedsInfo, StatePendingApproval, StateInvited}
+var OpenStates = []string{StateNeedsInfo, StatePendingPartner, StatePendingReseller, StatePendingApproval, StateInvited}
 
 // Request is one partner's ask to connect one organization.
 type Request struct {
@@ -119,9 +119,25 @@ type Request struct {
 	Subject        string
 	ContactEmail   string
 	Note           string
-	ReceivedAt     time.Time
-	UpdatedAt      time.Time
+	// Kind is how the relation begins: KindConnect, KindNewOrganization or
+	// KindCustomerFirst.
+	Kind string
+	// DistributorID is the distributor that asked for one of its resellers
+	// (PartnerID, the reseller of record); nil otherwise.
+	DistributorID *int64
+	// NewOrg is a new organization's parsed company and contact fields
+	// (JSON); "" for other kinds.
+	NewOrg     string
+	ReceivedAt time.Time
+	UpdatedAt  time.Time
 }
+
+// Request kinds: the ways a customer relation begins (product.md).
+const (
+	KindConnect         = "connect"          // a partner asks for an existing organization
+	KindNewOrganization = "new_organization" // a partner asks for a new organization (STACKIT Method 1)
+	KindCustomerFirst   = "customer_first"   // the organization's administrator asks for a partner
+)
 
 // Reference is the request's human reference, e.g. REQ-000042.
 func (r Request) Reference() string { return Reference(r.ID) }
@@ -214,10 +230,19 @@ type Link struct {
 	Type           string
 	Status         string
 	RequestID      *int64
-	StartedAt      time.Time
-	EndedAt        *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// DistributorID is the distributor through which the partner (the
+	// reseller of record) sells to the organization; nil when direct.
+	DistributorID *int64
+	StartedAt     time.Time
+	// EndsAt is the end date ops set; nil when open-ended.
+	EndsAt  *time.Time
+	EndedAt *time.Time
+	// EndedBy and EndReason: who ended the link (an address, or "system")
+	// and why; "" while it holds.
+	EndedBy   string
+	EndReason string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Invitation statuses.

@@ -267,6 +267,9 @@ func (q *Q) InsertRequest(r *Request) error {
 		r.ReceivedAt = t
 	}
 	r.UpdatedAt = t
+	if r.Kind == "" {
+		r.Kind = KindConnect
+	}
 	if err := q.db.Create(r).Error; err != nil {
 		return fmt.Errorf("recording request: %w", err)
 	}

@@ -54,8 +54,33 @@ type Request struct {
 		Code   string `json:"code"`
 		Detail string `json:"detail"`
 	} `json:"findings"`
-	ReceivedAt string `json:"received_at"`
-	UpdatedAt  string `json:"updated_at"`
+	Kind        string `json:"kind"`
+	Distributor *Ref   `json:"distributor"`
+	ReceivedAt  string `json:"received_at"`
+	UpdatedAt   string `json:"updated_at"`
+}
+
+// Ref is a {"id","name"} reference to a partner.
+type Ref struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Link mirrors `links list --json`.
+type Link struct {
+	ID             int64   `json:"id"`
+	Partner        Ref     `json:"partner"`
+	Distributor    *Ref    `json:"distributor"`
+	OrganizationID string  `json:"organization_id"`
+	Type           string  `json:"type"`
+	Status         string  `json:"status"`
+	RequestID      *int64  `json:"request_id"`
+	StartedAt      string  `json:"started_at"`
+	EndsAt         *string `json:"ends_at"`
+	EndedAt        *string `json:"ended_at"`
+	EndedBy        *string `json:"ended_by"`
+	EndReason      *string `json:"end_reason"`
+	UpdatedAt      string  `json:"updated_at"`
 }
 
 // Message mirrors `messages list --json`.
