@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // InsertOutbox writes a new outbox row. Status defaults to pending and
@@ -35,38 +33,7 @@ func outboxDefaults(m *OutboxMail) {
 // until now+lease. On PostgreSQL concurrent claimers skip each other's rows
 // (FOR UPDATE SKIP LOCKED).
 func (s *Store) ClaimOutbox(ctx context.Context, holder string, limit int, lease time.Duration, at time.Time) ([]OutboxMail, error) {
-	at = at.UTC()
-	until := at.Add(lease)
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	var rows []OutboxMail
-	err := s.Transact(ctx, func(q *Q) error {
-		rows = nil
-		var ids []int64
-		err := q.db.Raw(`SELECT id FROM outbox_mails
-			WHERE status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
-			ORDER BY next_attempt_at, id LIMIT ?`+lock,
-			OutboxPending, at, at, limit).Scan(&ids).Error
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		err = q.db.Model(&OutboxMail{}).Where("id IN ?", ids).Updates(map[string]any{
-			"locked_by":       holder,
-			"locked_until":    until,
-			"attempts":        gorm.Expr("attempts + 1"),
-			"last_attempt_at": at,
-			"updated_at":      at,
-		}).Error
-		if err != nil {
-			return err
-		}
-		return q.db.Where("id IN ?", ids).Order("next_attempt_at, id").Find(&rows).Error
-	})
+	rows, err := claimRows[OutboxMail](ctx, s, "outbox_mails", OutboxPending, holder, limit, lease, at)
 	if err != nil {
 		return nil, fmt.Errorf("claiming outbox mails: %w", err)
 	}
@@ -127,35 +94,13 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, id int64, holder string, e
 }
 
 func (s *Store) finishOutbox(ctx context.Context, id int64, holder string, set map[string]any) error {
-	set["locked_by"] = ""
-	set["locked_until"] = nil
-	set["updated_at"] = now()
-	res := s.db.WithContext(ctx).Model(&OutboxMail{}).
-		Where("id = ? AND status = ? AND locked_by = ?", id, OutboxPending, holder).
-		Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("updating outbox mail %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("updating outbox mail %d: lease lost: %w", id, ErrConflict)
-	}
-	return nil
+	return finishClaimed[OutboxMail](ctx, s, "outbox mail", id, OutboxPending, holder, set)
 }
 
 // NextOutboxDue returns when the earliest pending row becomes due; ok is
 // false when nothing is pending.
 func (s *Store) NextOutboxDue(ctx context.Context) (due time.Time, ok bool, err error) {
-	var rows []OutboxMail
-	err = s.db.WithContext(ctx).Select("id, next_attempt_at, locked_until").
-		Where("status = ?", OutboxPending).Order("next_attempt_at").Limit(1).Find(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return time.Time{}, false, err
-	}
-	due = rows[0].NextAttemptAt
-	if rows[0].LockedUntil != nil && rows[0].LockedUntil.After(due) {
-		due = *rows[0].LockedUntil
-	}
-	return due, true, nil
+	return nextDue(ctx, s, "outbox_mails", OutboxPending)
 }
 
 // RetryOutbox puts a failed or held row back to pending now (ops' retry,

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Webhook event statuses.
@@ -56,31 +54,7 @@ func (q *Q) InsertWebhook(e *WebhookEvent) error {
 // ClaimWebhooks takes up to limit due pending events for holder, recording
 // the attempt before anything is sent (as ClaimOutbox does).
 func (s *Store) ClaimWebhooks(ctx context.Context, holder string, limit int, lease time.Duration, at time.Time) ([]WebhookEvent, error) {
-	at = at.UTC()
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	var rows []WebhookEvent
-	err := s.Transact(ctx, func(q *Q) error {
-		rows = nil
-		var ids []int64
-		err := q.db.Raw(`SELECT id FROM webhook_events
-			WHERE status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
-			ORDER BY next_attempt_at, id LIMIT ?`+lock,
-			WebhookPending, at, at, limit).Scan(&ids).Error
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		err = q.db.Model(&WebhookEvent{}).Where("id IN ?", ids).Updates(map[string]any{
-			"locked_by": holder, "locked_until": at.Add(lease), "attempts": gorm.Expr("attempts + 1"),
-			"last_attempt_at": at, "updated_at": at,
-		}).Error
-		if err != nil {
-			return err
-		}
-		return q.db.Where("id IN ?", ids).Order("next_attempt_at, id").Find(&rows).Error
-	})
+	rows, err := claimRows[WebhookEvent](ctx, s, "webhook_events", WebhookPending, holder, limit, lease, at)
 	if err != nil {
 		return nil, fmt.Errorf("claiming webhook events: %w", err)
 	}
@@ -103,33 +77,12 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id int64, holder string, 
 }
 
 func (s *Store) finishWebhook(ctx context.Context, id int64, holder string, set map[string]any) error {
-	set["locked_by"] = ""
-	set["locked_until"] = nil
-	set["updated_at"] = now()
-	res := s.db.WithContext(ctx).Model(&WebhookEvent{}).
-		Where("id = ? AND status = ? AND locked_by = ?", id, WebhookPending, holder).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("updating webhook event %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("updating webhook event %d: lease lost: %w", id, ErrConflict)
-	}
-	return nil
+	return finishClaimed[WebhookEvent](ctx, s, "webhook event", id, WebhookPending, holder, set)
 }
 
 // NextWebhookDue returns when the earliest pending event becomes due.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
-	var rows []WebhookEvent
-	err := s.db.WithContext(ctx).Select("id, next_attempt_at, locked_until").
-		Where("status = ?", WebhookPending).Order("next_attempt_at").Limit(1).Find(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return time.Time{}, false, err
-	}
-	due := rows[0].NextAttemptAt
-	if rows[0].LockedUntil != nil && rows[0].LockedUntil.After(due) {
-		due = *rows[0].LockedUntil
-	}
-	return due, true, nil
+	return nextDue(ctx, s, "webhook_events", WebhookPending)
 }
 
 // ListWebhooks lists events, oldest first (status "" for all).
