@@ -197,13 +197,14 @@ func (m Machine) Can(state, action string) bool {
 	return false
 }
 
-// Open lists the states something built today moves on from (to another
-// state): store.OpenStates must agree for requests.
+// Open lists the states a record may still move on from (to another
+// state), planned moves included, so that the unique index on open requests
+// covers a state from the day it is added: store.OpenStates must agree.
 func (m Machine) Open() []string {
 	var out []string
 	for _, s := range m.States {
 		for _, t := range m.Transitions {
-			if t.From == s.Name && t.To != s.Name && !t.Planned {
+			if t.From == s.Name && t.To != s.Name {
 				out = append(out, s.Name)
 				break
 			}
