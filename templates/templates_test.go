@@ -113,7 +113,7 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "established admin", kind: KindConnectionEstablished, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 		{name: "declined", kind: KindInvitationDeclined, want: []string{"We work with another partner"}},
 		{name: "expired", kind: KindInvitationExpired},
-		{name: "too large", kind: KindRequestTooLarge, mutate: func(d *Data) { d.MessageSize, d.SizeLimit = 13002342, 10 << 20 },
+		{name: "too large", kind: KindRequestTooLarge, mutate: func(d *Data) { d.MessageSize, d.SizeLimit = 13002342, 10<<20 },
 			wantLoc: map[string][]string{"en": {"12.4 MB", "10 MB", "Organization ID"}, "de": {"12,4 MB", "10 MB", "Organisations-ID"}}},
 	}
 	seen := map[string]bool{}
