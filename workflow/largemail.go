@@ -85,8 +85,10 @@ func envelopeSender(e *Envelope) (addr, problem string) {
 	switch {
 	case len(from) == 0:
 		return "", "the mail names no sender address"
-	case len(from) > 1 || !plain:
-		return addr, fmt.Sprintf("%d From addresses (%s)", len(e.From), strings.Join(from, ", "))
+	case !plain:
+		return addr, "the From is not one plain address (a group, or an address without a domain)"
+	case len(from) > 1:
+		return addr, fmt.Sprintf("%d From addresses (%s)", len(from), strings.Join(from, ", "))
 	}
 	for _, sd := range e.Sender {
 		if !strings.EqualFold(sd, addr) {
