@@ -281,6 +281,7 @@ func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow
 		AnswerLimitSender:  cfg.AnswerLimitSender,
 		AnswerLimitPartner: cfg.AnswerLimitPartner,
 		RawRetention:       cfg.RawRetention,
+		MaxMessageBytes:    cfg.MaxMessageBytes,
 		SessionMaxAge:      cfg.SessionMaxAge,
 		Queued: func() {
 			if e.onQueued != nil {

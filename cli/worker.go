@@ -63,6 +63,10 @@ func (h *intakeHandler) Prepare(b mailbox.Batch) mailbox.Handling {
 	for i, m := range b.Messages {
 		in[i] = workflow.Incoming{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, UID: m.UID,
 			Raw: m.Raw, Size: m.Size, TooLarge: m.TooLarge, ReceivedAt: m.InternalDate}
+		if e := m.Envelope; e != nil {
+			in[i].Envelope = &workflow.Envelope{MessageID: e.MessageID, Subject: e.Subject,
+				From: e.From, Sender: e.Sender, InReplyTo: e.InReplyTo}
+		}
 	}
 	chunk := h.wf.ParseChunk(in)
 	return func(ctx context.Context) ([]mailbox.Action, error) { return h.handle(ctx, chunk) }

@@ -103,7 +103,7 @@ func (c *Config) settings() []setting {
 			"most answers per hour that received mail causes to all of one partner's addresses; more are held for ops"),
 		duration(EnvRawRetention, &c.RawRetention, defaults.RawRetention,
 			"how long the raw source of a received mail is kept before the schedule deletes it (Go duration; 2160h = 90 days)"),
-		count(EnvMaxMessageBytes, &c.MaxMessageBytes, defaults.MaxMessageBytes, 1<<62, "larger mail is recorded, not parsed (bytes)"),
+		count(EnvMaxMessageBytes, &c.MaxMessageBytes, defaults.MaxMessageBytes, 1<<62, "larger mail is not fetched: recorded from its envelope, and a registered partner is told to send it again (bytes)"),
 		count(EnvPollBatch, &c.PollBatch, defaults.PollBatch, 1<<31-1, "most mails one intake pass takes"),
 		val(EnvTemplatesDir, &c.TemplatesDir, "", "", (*loader).templatesDir, same,
 			"templates that override the built-in ones, file by file"),

@@ -135,6 +135,19 @@ type Message struct {
 	InternalDate time.Time
 	Raw          []byte // nil when TooLarge
 	TooLarge     bool   // over MaxMessageBytes: the body was not fetched
+	// Envelope is what the server's ENVELOPE says about a TooLarge mail
+	// (nil for others, and when the server sent none): whose it is, read
+	// without its body.
+	Envelope *Envelope
+}
+
+// Envelope is the part of an IMAP ENVELOPE that tells whose a mail is.
+type Envelope struct {
+	MessageID string   // without <>
+	Subject   string   // decoded (RFC 2047)
+	From      []string // one per From address; "" for a group marker or an address without a domain
+	Sender    []string // as From (the server repeats From when there is no Sender field)
+	InReplyTo []string // without <>
 }
 
 // Batch is one chunk of mails for the handler, in UID order.

@@ -488,15 +488,18 @@ func TestTooLarge(t *testing.T) {
 		Size     int64
 		Raw      string
 		TooLarge bool
+		Envelope *Envelope
 	}
 	var got []view
 	for _, m := range h.batches[0].Messages {
-		got = append(got, view{m.UID, m.Size, string(m.Raw), m.TooLarge})
+		got = append(got, view{m.UID, m.Size, string(m.Raw), m.TooLarge, m.Envelope})
 	}
+	// Whose the large mail is comes from its ENVELOPE, without the body.
 	want := []view{
-		{1, int64(len(mail(1))), string(mail(1)), false},
-		{2, int64(len(big)), "", true},
-		{3, int64(len(mail(3))), string(mail(3)), false},
+		{1, int64(len(mail(1))), string(mail(1)), false, nil},
+		{2, int64(len(big)), "", true, &Envelope{MessageID: "m2@example.com", Subject: "mail 2",
+			From: []string{"partner2@example.com"}, Sender: []string{"partner2@example.com"}}},
+		{3, int64(len(mail(3))), string(mail(3)), false, nil},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)

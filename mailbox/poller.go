@@ -442,7 +442,8 @@ func countUIDs(set imap.UIDSet) int {
 	return n
 }
 
-// fetchMeta gets size, date and flags of the chunk in one UID FETCH.
+// fetchMeta gets size, date and flags of the chunk in one UID FETCH, and
+// the envelopes of the mails too large to fetch in another.
 func (p *Poller) fetchMeta(ctx context.Context, s *session, chunk []uint32) (map[uint32]msgMeta, error) {
 	var set imap.UIDSet
 	for _, uid := range chunk {
@@ -458,6 +459,7 @@ func (p *Poller) fetchMeta(ctx context.Context, s *session, chunk []uint32) (map
 		return nil, err
 	}
 	out := make(map[uint32]msgMeta, len(bufs))
+	var large imap.UIDSet
 	for _, b := range bufs {
 		if b.UID == 0 {
 			continue
@@ -482,8 +484,60 @@ func (p *Poller) fetchMeta(ctx context.Context, s *session, chunk []uint32) (map
 				TooLarge:     b.RFC822Size > p.cfg.MaxMessageBytes,
 			},
 		}
+		if m := out[uid]; m.msg.TooLarge && !m.skip {
+			large.AddNum(imap.UID(uid))
+		}
+	}
+	if len(large) == 0 {
+		return out, nil
+	}
+	envs, err := p.fetchEnvelopes(ctx, s, large)
+	if err != nil {
+		return nil, err
+	}
+	for uid, e := range envs {
+		if m, ok := out[uid]; ok {
+			m.msg.Envelope = e
+			out[uid] = m
+		}
 	}
 	return out, nil
+}
+
+// fetchEnvelopes gets the ENVELOPE of the mails of set, too large to
+// fetch: it names sender, subject and Message-ID without the body. It is
+// asked only for them, as most chunks have none.
+func (p *Poller) fetchEnvelopes(ctx context.Context, s *session, set imap.UIDSet) (map[uint32]*Envelope, error) {
+	var bufs []*imapclient.FetchMessageBuffer
+	err := s.do(ctx, fmt.Sprintf("UID FETCH %s (ENVELOPE)", set), func() error {
+		var err error
+		bufs, err = s.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint32]*Envelope, len(bufs))
+	for _, b := range bufs {
+		if b.UID == 0 || b.Envelope == nil {
+			continue
+		}
+		e := b.Envelope
+		out[uint32(b.UID)] = &Envelope{MessageID: e.MessageID, Subject: e.Subject,
+			From: addrs(e.From), Sender: addrs(e.Sender), InReplyTo: e.InReplyTo}
+	}
+	return out, nil
+}
+
+// addrs returns the addresses of an ENVELOPE address list, "" for group
+// markers and addresses without a domain, so that callers can tell one
+// plain address from anything else.
+func addrs(list []imap.Address) []string {
+	var out []string
+	for _, a := range list {
+		out = append(out, a.Addr())
+	}
+	return out
 }
 
 // fetchBodies gets the full source of every mail of set in one UID FETCH

@@ -45,6 +45,9 @@ func samples() []Data {
 			}
 		}
 		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
+		// request_too_large answers a mail that made no request.
+		out = append(out, Data{Audience: aud, PartnerName: full.PartnerName, Mailbox: full.Mailbox,
+			MessageSize: 13002342, SizeLimit: 10 << 20})
 	}
 	return out
 }

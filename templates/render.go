@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -136,6 +137,7 @@ func funcs(loc string) template.FuncMap {
 		"date": date,
 		"day":  day,
 		"join": func(elems []string, sep string) string { return strings.Join(elems, sep) },
+		"size": func(n int64) string { return HumanSize(n, loc) },
 		"lines": func(s string) []string {
 			if s == "" {
 				return nil
@@ -149,4 +151,30 @@ func funcs(loc string) template.FuncMap {
 			return "> " + strings.ReplaceAll(s, "\n", "\n> ")
 		},
 	}
+}
+
+// HumanSize writes a size in bytes for people, in binary units as mail
+// programs show them ("12.4 MB", "10 MB"; "12,4 MB" in German).
+func HumanSize(n int64, locale string) string {
+	const unit = 1024
+	loc := normalizeLocale(locale)
+	if n < unit {
+		if loc == "de" {
+			return fmt.Sprintf("%d Bytes", n)
+		}
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, suffix := float64(n)/unit, "KB"
+	for _, s := range []string{"MB", "GB", "TB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	num := strconv.FormatFloat(v, 'f', 1, 64)
+	num = strings.TrimSuffix(num, ".0")
+	if loc == "de" {
+		num = strings.Replace(num, ".", ",", 1)
+	}
+	return num + " " + suffix
 }

@@ -17,6 +17,7 @@ const (
 	KindConnectionEstablished = "connection_established" // to both; Data.Audience says which
 	KindInvitationDeclined    = "invitation_declined"    // to the partner
 	KindInvitationExpired     = "invitation_expired"     // to the partner
+	KindRequestTooLarge       = "request_too_large"      // to the partner: its mail was over the size limit, not read
 )
 
 // Audiences.
@@ -36,6 +37,7 @@ var Kinds = []string{
 	KindConnectionEstablished,
 	KindInvitationDeclined,
 	KindInvitationExpired,
+	KindRequestTooLarge,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -65,6 +67,8 @@ type Data struct {
 	InviteURL         string    // full link to the invitation page
 	ExpiresAt         time.Time // invitation expiry
 	Mailbox           string    // our address, for "reply to this mail" hints
+	MessageSize       int64     // for request_too_large: the partner's mail, in bytes
+	SizeLimit         int64     // for request_too_large: the largest mail read, in bytes
 }
 
 // Rendered is one rendered mail.

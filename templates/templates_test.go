@@ -113,6 +113,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "established admin", kind: KindConnectionEstablished, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 		{name: "declined", kind: KindInvitationDeclined, want: []string{"We work with another partner"}},
 		{name: "expired", kind: KindInvitationExpired},
+		{name: "too large", kind: KindRequestTooLarge, mutate: func(d *Data) { d.MessageSize, d.SizeLimit = 13002342, 10<<20 },
+			wantLoc: map[string][]string{"en": {"12.4 MB", "10 MB", "Organization ID"}, "de": {"12,4 MB", "10 MB", "Organisations-ID"}}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -747,6 +749,68 @@ func BenchmarkRender(b *testing.B) {
 	for b.Loop() {
 		if _, err := s.Render(KindInvitation, "de", d); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A mail over the size limit made no request: the answer names its size,
+// the limit and what to do, and no empty reference anywhere.
+func TestTooLargeAnswer(t *testing.T) {
+	s := loadBuiltin(t)
+	d := Data{PartnerName: "Acme Reseller AG", Mailbox: "partners@onboarder.example", MessageSize: 13002342, SizeLimit: 10 << 20}
+	want := map[string][]string{
+		"en": {"Your mail was too large to be read", "12.4 MB", "10 MB",
+			"send your request again, as a new mail without large attachments", "Organization ID: 3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53"},
+		"de": {"Ihre E-Mail war zu groß, um gelesen zu werden", "12,4 MB", "10 MB",
+			"senden Sie Ihre Anfrage erneut, als neue E-Mail ohne große Anhänge", "Organisations-ID: 3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53"},
+	}
+	for _, loc := range Locales {
+		t.Run(loc, func(t *testing.T) {
+			r, err := s.Render(KindRequestTooLarge, loc, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := r.Subject + "\n" + r.Text
+			for _, w := range want[loc] {
+				if !strings.Contains(all, w) {
+					t.Errorf("subject and text lack %q:\n%s", w, all)
+				}
+				if w != want[loc][0] && !strings.Contains(r.HTML, html.EscapeString(w)) {
+					t.Errorf("HTML lacks %q:\n%s", w, r.HTML)
+				}
+			}
+			for _, part := range []string{r.Subject, r.Text, r.HTML} {
+				if strings.Contains(part, "[]") || strings.Contains(part, "REQ-") {
+					t.Errorf("a reference is named though there is none:\n%s", part)
+				}
+			}
+			d := d
+			d.ThreadSubject = "Re: Please establish reseller connection to customer Example GmbH"
+			if r, err := s.Render(KindRequestTooLarge, loc, d); err != nil || r.Subject != d.ThreadSubject {
+				t.Errorf("in the partner's thread: subject %q, %v; want %q", r.Subject, err, d.ThreadSubject)
+			}
+		})
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	for _, c := range []struct {
+		n      int64
+		en, de string
+	}{
+		{0, "0 bytes", "0 Bytes"},
+		{1000, "1000 bytes", "1000 Bytes"},
+		{4096, "4 KB", "4 KB"},
+		{5000, "4.9 KB", "4,9 KB"},
+		{10 << 20, "10 MB", "10 MB"},
+		{13002342, "12.4 MB", "12,4 MB"},
+		{3 << 30, "3 GB", "3 GB"},
+	} {
+		if got := HumanSize(c.n, "en"); got != c.en {
+			t.Errorf("HumanSize(%d, en) = %q, want %q", c.n, got, c.en)
+		}
+		if got := HumanSize(c.n, "de"); got != c.de {
+			t.Errorf("HumanSize(%d, de) = %q, want %q", c.n, got, c.de)
 		}
 	}
 }

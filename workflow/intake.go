@@ -22,7 +22,10 @@ type Incoming struct {
 	Raw         []byte // nil when TooLarge
 	Size        int64
 	TooLarge    bool
-	ReceivedAt  time.Time
+	// Envelope is what the mailbox server said about a TooLarge mail
+	// without sending it (nil when it said nothing).
+	Envelope   *Envelope
+	ReceivedAt time.Time
 }
 
 // Outcome tells the mailbox what to do with a handled mail.
@@ -162,14 +165,7 @@ func (tx *txn) handleIn(ctx context.Context, in Incoming, prev store.Message, p 
 		m.ID, m.Attempts, m.CreatedAt = prev.ID, prev.Attempts, prev.CreatedAt
 	}
 	if in.TooLarge {
-		m.Disposition = store.DispTooLarge
-		m.Detail = fmt.Sprintf("%d bytes: over the size limit, not parsed", in.Size)
-		res := Result{Outcome: Move, Disposition: m.Disposition}
-		if err := tx.SaveMessage(&m); err != nil {
-			return Result{}, err
-		}
-		res.MessageID = m.ID
-		return res, nil
+		return tx.tooLarge(in, m, prev)
 	}
 	// The same mail seen before (delivered twice, or at a new UID after
 	// a UIDVALIDITY change)?

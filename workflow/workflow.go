@@ -117,6 +117,10 @@ type Options struct {
 	// Beyond them the answer is written but held, and ops see why.
 	AnswerLimitSender, AnswerLimitPartner int
 	AnswerWindow                          time.Duration
+	// MaxMessageBytes is the size over which the mailbox does not fetch a
+	// mail (ONBOARDER_MAX_MESSAGE_BYTES): the limit the answer to such a
+	// mail names.
+	MaxMessageBytes int64
 	// RawRetention is how long the raw source of a received mail is kept
 	// (ONBOARDER_RAW_RETENTION); PurgeRawSources deletes older ones.
 	RawRetention time.Duration
@@ -164,6 +168,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = defaults.MaxMessageBytes
 	}
 	if opts.SessionMaxAge <= 0 {
 		opts.SessionMaxAge = defaults.SessionMaxAge
