@@ -37,8 +37,3 @@ func (q *Q) LinkPage(f LinkList, p Paging) (Page[Link], error) {
 	}
 	return pg, nil
 }
-
-// EachLink calls fn with every link of the list, the latest started first.
-func (q *Q) EachLink(f LinkList, fn func(Link) error) error {
-	return linkKeyset.each(q.linkList(f), fn)
-}

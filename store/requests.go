@@ -64,8 +64,3 @@ func (q *Q) RequestPage(f RequestList, p Paging) (Page[Request], error) {
 	}
 	return pg, nil
 }
-
-// EachRequest calls fn with every request of the list, newest first.
-func (q *Q) EachRequest(f RequestList, fn func(Request) error) error {
-	return requestKeyset.each(q.requestList(f), fn)
-}
