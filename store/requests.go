@@ -64,3 +64,18 @@ func (q *Q) RequestPage(f RequestList, p Paging) (Page[Request], error) {
 	}
 	return pg, nil
 }
+
+// FindingCodes lists the finding codes requests have, for the queue's
+// filter.
+func (q *Q) FindingCodes() ([]string, error) {
+	var out []string
+	err := q.db.Model(&Finding{}).Distinct("code").Order("code").Pluck("code", &out).Error
+	return out, err
+}
+
+// RequestKinds lists the kinds requests have, for the queue's filter.
+func (q *Q) RequestKinds() ([]string, error) {
+	var out []string
+	err := q.db.Model(&Request{}).Distinct("kind").Order("kind").Pluck("kind", &out).Error
+	return out, err
+}

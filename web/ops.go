@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,13 +264,26 @@ type tab struct {
 	Count int64
 }
 
+// queueRow is one request of the queue with its age against the target.
+type queueRow struct {
+	workflow.QueueItem
+	// Overdue: open, and older than ONBOARDER_QUEUE_TARGET in business time.
+	Overdue bool
+}
+
 type queueData struct {
-	Items    []workflow.QueueItem
-	Filter   store.QueueFilter
+	Items    []queueRow
+	Filter   store.RequestList
 	Partners []store.Partner
+	Kinds    []string
+	Findings []string
 	Tabs     []tab
-	Limit    int
-	Now      time.Time
+	Pager    pager
+	// CSV is the link to this list's export.
+	CSV string
+	Now time.Time
+	// Target is the queue target, shown with the overdue.
+	Target string
 	// FraudReports are the open ones, shown above the queue.
 	FraudReports []workflow.FraudReportView
 }
@@ -277,27 +291,49 @@ type queueData struct {
 var queueStates = []string{"open", store.StatePendingApproval, store.StateNeedsInfo, store.StateInvited,
 	store.StateCompleted, store.StateDeclined, store.StateExpired, store.StateRejected, store.StateDuplicate, "all"}
 
-func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
+// codeLike accepts what a kind or finding code looks like (lower-case
+// letters, digits, _), so a filter value is never more than that.
+func codeLike(s string) string {
+	if len(s) > 64 || strings.TrimFunc(s, func(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }) != "" {
+		return ""
+	}
+	return s
+}
+
+// queueFilter reads the queue's filter from the query; its values as
+// query values are for the page, tab and export links.
+func queueFilter(r *http.Request) (store.RequestList, url.Values) {
 	qv := r.URL.Query()
-	f := store.QueueFilter{State: qv.Get("state"), Search: strings.TrimSpace(qv.Get("q")), Limit: 200}
-	if len(f.Search) > 200 {
-		f.Search = f.Search[:200]
+	f := store.RequestList{State: oneOf(qv.Get("state"), queueStates), Kind: codeLike(qv.Get("kind")),
+		Finding: codeLike(qv.Get("finding")), Text: strings.TrimSpace(qv.Get("q"))}
+	if len(f.Text) > 200 {
+		f.Text = f.Text[:200]
 	}
 	if f.State == "" {
 		f.State = "open"
 	}
-	known := false
-	for _, st := range queueStates {
-		known = known || st == f.State
-	}
-	if !known {
-		f.State = "open"
-	}
 	f.PartnerID, _ = strconv.ParseInt(qv.Get("partner"), 10, 64)
+	partner := ""
+	if f.PartnerID > 0 {
+		partner = strconv.FormatInt(f.PartnerID, 10)
+	}
+	v := filterValues("state", f.State, "kind", f.Kind, "partner", partner, "finding", f.Finding, "q", f.Text)
+	if f.State == "all" {
+		f.State = ""
+	}
+	return f, v
+}
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
+	f, fv := queueFilter(r)
+	if wantsCSV(r) {
+		s.queueCSV(w, r, f)
+		return
+	}
 	ctx := r.Context()
-	items, err := s.wf.Queue(ctx, f)
+	pg, err := s.wf.Queue(ctx, f, pagingOf(r))
 	if err != nil {
-		s.opsFail(w, r, err)
+		s.listFail(w, r, err)
 		return
 	}
 	q := s.wf.Store().Q(ctx)
@@ -311,31 +347,121 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		s.opsFail(w, r, err)
 		return
 	}
+	kinds, err := q.RequestKinds()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	codes, err := q.FindingCodes()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
 	frauds, err := s.wf.OpenFraudReports(ctx)
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	state := fv.Get("state")
 	var tabs []tab
 	for _, st := range queueStates {
-		v := url.Values{"state": {st}}
-		if f.Search != "" {
-			v.Set("q", f.Search)
+		v := url.Values{}
+		for k, vs := range fv {
+			v[k] = vs
 		}
-		if f.PartnerID != 0 {
-			v.Set("partner", strconv.FormatInt(f.PartnerID, 10))
-		}
+		v.Set("state", st)
 		n := counts[st]
 		switch st {
 		case "open":
-			n = counts[store.StateNeedsInfo] + counts[store.StatePendingApproval] + counts[store.StateInvited]
+			n = 0
+			for _, o := range store.OpenStates {
+				n += counts[o]
+			}
 		case "all":
 			n = -1
 		}
-		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == f.State, Count: n})
+		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == state, Count: n})
+	}
+	now := s.opts.Now()
+	rows := make([]queueRow, len(pg.Items))
+	for i, it := range pg.Items {
+		rows[i] = queueRow{QueueItem: it, Overdue: s.overdue(it.Request, now)}
+	}
+	csvv := url.Values{"format": {"csv"}}
+	for k, vs := range fv {
+		csvv[k] = vs
 	}
 	s.ops(w, r, http.StatusOK, "queue.html", "Queue", "queue",
-		queueData{Items: items, FraudReports: frauds, Filter: f, Partners: partners, Tabs: tabs, Limit: f.Limit, Now: s.opts.Now()})
+		queueData{Items: rows, FraudReports: frauds, Filter: f, Partners: partners, Kinds: kinds, Findings: codes, Tabs: tabs,
+			Pager: pagerOf("/ops/", fv, pg), CSV: "/ops/?" + csvv.Encode(), Now: now, Target: s.targetText()})
+}
+
+// overdue says whether an open request waited longer than the queue
+// target, in business time.
+func (s *Server) overdue(r store.Request, now time.Time) bool {
+	return slices.Contains(store.OpenStates, r.State) && workflow.Overdue(r.ReceivedAt, now, s.opts.QueueTarget)
+}
+
+// targetText writes the queue target as ONBOARDER_QUEUE_TARGET does.
+func (s *Server) targetText() string {
+	d := s.opts.QueueTarget
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d business day(s)", d/(24*time.Hour))
+	}
+	return d.String() + " of business time"
+}
+
+// queueCSV exports the filtered queue, every page of it.
+func (s *Server) queueCSV(w http.ResponseWriter, r *http.Request, f store.RequestList) {
+	now := s.opts.Now()
+	var out *csvExport
+	p := store.Paging{Limit: 500}
+	for {
+		pg, err := s.wf.Queue(r.Context(), f, p)
+		if err != nil {
+			s.exportFail(w, r, out, err)
+			return
+		}
+		if out == nil {
+			out = startCSV(w, "requests", now, "reference", "state", "kind", "partner", "sender", "customer_name",
+				"organization_id", "organization_name", "findings", "received_at", "overdue")
+		}
+		for _, it := range pg.Items {
+			var codes []string
+			for _, fd := range it.Findings {
+				codes = append(codes, fd.Code)
+			}
+			org := ""
+			if it.Organization != nil {
+				org = it.Organization.Name
+			}
+			out.write(it.Request.Reference(), it.Request.State, it.Request.Kind, it.PartnerName, it.Request.Sender,
+				it.Request.CustomerName, deref(it.Request.OrganizationID), org, strings.Join(codes, " "),
+				csvTime(&it.Request.ReceivedAt), strconv.FormatBool(s.overdue(it.Request, now)))
+		}
+		if !out.flush() || pg.Next == "" {
+			return
+		}
+		p.After = pg.Next
+	}
+}
+
+// exportFail ends an export that failed: an error page before the first
+// byte, else a broken connection, so no cut-short file looks complete.
+func (s *Server) exportFail(w http.ResponseWriter, r *http.Request, out *csvExport, err error) {
+	if out == nil {
+		s.listFail(w, r, err)
+		return
+	}
+	s.log.Error("CSV export failed", "path", r.URL.Path, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // ---- one request ----
