@@ -553,10 +553,23 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 
 // ---- lists ----
 
-func tabsFor(base, param, current string, values []string) []tab {
-	out := []tab{{Label: "all", URL: base, On: current == ""}}
+// tabsFor makes the tabs of one filter param over values ("all" first),
+// each keeping the list's other filters.
+func tabsFor(base, param, current string, values []string, filter url.Values) []tab {
+	link := func(v string) string {
+		q := url.Values{}
+		for k, vs := range filter {
+			q[k] = vs
+		}
+		q.Del(param)
+		if v != "" {
+			q.Set(param, v)
+		}
+		return withQuery(base, q)
+	}
+	out := []tab{{Label: "all", URL: link(""), On: current == ""}}
 	for _, v := range values {
-		out = append(out, tab{Label: strings.ReplaceAll(v, "_", " "), URL: base + "?" + param + "=" + url.QueryEscape(v), On: v == current})
+		out = append(out, tab{Label: strings.ReplaceAll(v, "_", " "), URL: link(v), On: v == current})
 	}
 	return out
 }
@@ -572,34 +585,120 @@ func oneOf(v string, allowed []string) string {
 
 var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked}
 
+type linksData struct {
+	Links    []store.Link
+	Partners map[int64]string
+	Orgs     map[string]store.Organization
+	Tabs     []tab
+	Filter   store.LinkList
+	// PartnerList is every partner, for the filter.
+	PartnerList []store.Partner
+	Pager       pager
+	CSV         string
+}
+
+// linkFilter reads the links list's filter from the query.
+func linkFilter(r *http.Request) (store.LinkList, url.Values) {
+	qv := r.URL.Query()
+	f := store.LinkList{Status: oneOf(qv.Get("status"), linkStatuses)}
+	f.PartnerID, _ = strconv.ParseInt(qv.Get("partner"), 10, 64)
+	if org := strings.ToLower(strings.Trim(strings.TrimSpace(qv.Get("organization")), "{}")); len(org) <= 64 {
+		f.OrganizationID = org
+	}
+	partner := ""
+	if f.PartnerID > 0 {
+		partner = strconv.FormatInt(f.PartnerID, 10)
+	}
+	return f, filterValues("status", f.Status, "partner", partner, "organization", f.OrganizationID)
+}
+
 func (s *Server) links(w http.ResponseWriter, r *http.Request) {
-	status := oneOf(r.URL.Query().Get("status"), linkStatuses)
+	f, fv := linkFilter(r)
+	if wantsCSV(r) {
+		s.linksCSV(w, r, f)
+		return
+	}
 	q := s.wf.Store().Q(r.Context())
-	ls, err := q.ConsoleLinks(store.LinkFilter{Status: status, Limit: 500})
+	pg, err := q.LinkPage(f, pagingOf(r))
+	if err != nil {
+		s.listFail(w, r, err)
+		return
+	}
+	partners, err := q.Partners()
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	names := map[int64]string{}
+	for _, p := range partners {
+		names[p.ID] = p.Name
+	}
+	orgs, err := q.OrganizationsByID(linkOrgIDs(pg.Items))
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	csvv := url.Values{"format": {"csv"}}
+	for k, vs := range fv {
+		csvv[k] = vs
+	}
+	s.ops(w, r, http.StatusOK, "links.html", "Links", "links", linksData{Links: pg.Items, Partners: names, Orgs: orgs,
+		Tabs: tabsFor("/ops/links", "status", f.Status, linkStatuses, fv), Filter: f, PartnerList: partners,
+		Pager: pagerOf("/ops/links", fv, pg), CSV: "/ops/links?" + csvv.Encode()})
+}
+
+func linkOrgIDs(ls []store.Link) []string {
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.OrganizationID)
+	}
+	return ids
+}
+
+// linksCSV exports the filtered links, every page of them.
+func (s *Server) linksCSV(w http.ResponseWriter, r *http.Request, f store.LinkList) {
+	q := s.wf.Store().Q(r.Context())
 	names, err := s.wf.PartnerNames(r.Context())
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
-	var ids []string
-	for _, l := range ls {
-		ids = append(ids, l.OrganizationID)
+	name := func(id *int64) string {
+		if id == nil {
+			return ""
+		}
+		return names[*id]
 	}
-	orgs, err := q.OrganizationsByID(ids)
-	if err != nil {
-		s.opsFail(w, r, err)
-		return
+	var out *csvExport
+	p := store.Paging{Limit: 500}
+	for {
+		pg, err := q.LinkPage(f, p)
+		var orgs map[string]store.Organization
+		if err == nil {
+			orgs, err = q.OrganizationsByID(linkOrgIDs(pg.Items))
+		}
+		if err != nil {
+			s.exportFail(w, r, out, err)
+			return
+		}
+		if out == nil {
+			out = startCSV(w, "links", s.opts.Now(), "id", "partner", "distributor", "organization_id", "organization_name",
+				"type", "status", "request", "started_at", "ends_at", "ended_at", "ended_by", "end_reason")
+		}
+		for _, l := range pg.Items {
+			req := ""
+			if l.RequestID != nil {
+				req = store.Reference(*l.RequestID)
+			}
+			out.write(strconv.FormatInt(l.ID, 10), names[l.PartnerID], name(l.DistributorID), l.OrganizationID,
+				orgs[l.OrganizationID].Name, l.Type, l.Status, req, csvTime(&l.StartedAt), csvTime(l.EndsAt),
+				csvTime(l.EndedAt), l.EndedBy, l.EndReason)
+		}
+		if !out.flush() || pg.Next == "" {
+			return
+		}
+		p.After = pg.Next
 	}
-	s.ops(w, r, http.StatusOK, "links.html", "Links", "links", struct {
-		Links    []store.Link
-		Partners map[int64]string
-		Orgs     map[string]store.Organization
-		Tabs     []tab
-	}{ls, names, orgs, tabsFor("/ops/links", "status", status, linkStatuses)})
 }
 
 var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
@@ -607,15 +706,17 @@ var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoRe
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	disp := oneOf(r.URL.Query().Get("disposition"), dispositions)
-	ms, err := s.wf.Store().Q(r.Context()).RecentMessages(disp, 500)
+	fv := filterValues("disposition", disp)
+	pg, err := s.wf.Store().Q(r.Context()).MessagePage(disp, pagingOf(r))
 	if err != nil {
-		s.opsFail(w, r, err)
+		s.listFail(w, r, err)
 		return
 	}
 	s.ops(w, r, http.StatusOK, "messages.html", "Mails received", "messages", struct {
 		Messages []store.Message
 		Tabs     []tab
-	}{ms, tabsFor("/ops/messages", "disposition", disp, dispositions)})
+		Pager    pager
+	}{pg.Items, tabsFor("/ops/messages", "disposition", disp, dispositions, fv), pagerOf("/ops/messages", fv, pg)})
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
@@ -658,16 +759,26 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 var outboxStatuses = []string{store.OutboxPending, store.OutboxSent, store.OutboxFailed, store.OutboxBounced}
 
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
-	status := oneOf(r.URL.Query().Get("status"), outboxStatuses)
-	ms, err := s.wf.Store().Q(r.Context()).RecentOutbox(status, 500)
+	q := s.wf.Store().Q(r.Context())
+	kinds, err := q.OutboxKinds()
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	f := store.OutboxList{Status: oneOf(r.URL.Query().Get("status"), outboxStatuses), Kind: oneOf(r.URL.Query().Get("kind"), kinds)}
+	fv := filterValues("status", f.Status, "kind", f.Kind)
+	pg, err := q.OutboxPage(f, pagingOf(r))
+	if err != nil {
+		s.listFail(w, r, err)
+		return
+	}
 	s.ops(w, r, http.StatusOK, "outbox.html", "Outbox", "outbox", struct {
-		Mails []store.OutboxMail
-		Tabs  []tab
-	}{ms, tabsFor("/ops/outbox", "status", status, outboxStatuses)})
+		Mails    []store.OutboxMail
+		Tabs     []tab
+		KindTabs []tab
+		Pager    pager
+	}{pg.Items, tabsFor("/ops/outbox", "status", f.Status, outboxStatuses, fv),
+		tabsFor("/ops/outbox", "kind", f.Kind, kinds, fv), pagerOf("/ops/outbox", fv, pg)})
 }
 
 func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
