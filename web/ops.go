@@ -99,6 +99,7 @@ func (s *Server) routeConsole() {
 	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.need(workflow.RoleApprover, s.act)))
 	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.need(workflow.RoleApprover, s.clearFraud)))
 	m.Handle("GET /ops/links", s.auth(s.links))
+	m.Handle("GET /ops/audit", s.auth(s.auditPage))
 	m.Handle("GET /ops/messages", s.auth(s.messages))
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
