@@ -62,9 +62,9 @@ func TestAuditListCommand(t *testing.T) {
 				args []string
 				want func(clitest.AuditEntry) bool
 			}{
-				"--request REQ":   {[]string{"--request", "REQ-000002"}, func(e clitest.AuditEntry) bool { return e.Subject == "request:2" }},
-				"--request 1":     {[]string{"--request", "1"}, func(e clitest.AuditEntry) bool { return e.Subject == "request:1" }},
-				"--actor":         {[]string{"--actor", "ops:olga"}, func(e clitest.AuditEntry) bool { return e.Actor == "ops:olga" }},
+				"--request REQ": {[]string{"--request", "REQ-000002"}, func(e clitest.AuditEntry) bool { return e.Subject == "request:2" }},
+				"--request 1":   {[]string{"--request", "1"}, func(e clitest.AuditEntry) bool { return e.Subject == "request:1" }},
+				"--actor":       {[]string{"--actor", "ops:olga"}, func(e clitest.AuditEntry) bool { return e.Actor == "ops:olga" }},
 				// Only the approval came after mid.
 				"--since RFC3339": {[]string{"--since", mid.Format(time.RFC3339Nano)}, func(e clitest.AuditEntry) bool { return e.Actor == "ops:olga" }},
 			} {
