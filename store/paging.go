@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -69,7 +70,8 @@ func (k keyset[T]) decode(c string) (key, id any, err error) {
 		return nil, nil, ErrBadCursor
 	}
 	ids, ks, ok := strings.Cut(string(b), "\x00")
-	if !ok {
+	// Text goes to the database as it is: it must be text PostgreSQL takes.
+	if !ok || ids == "" || strings.ContainsRune(ks, 0) || !utf8.ValidString(ks) || !utf8.ValidString(ids) {
 		return nil, nil, ErrBadCursor
 	}
 	if k.textID {

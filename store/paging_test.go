@@ -183,3 +183,57 @@ func ids(rs []store.Request) []int64 {
 	}
 	return out
 }
+
+// TestOrganizationPageByName pages the directory by name, A to Z, where
+// many organizations share a name (ties broken by their text IDs), forward
+// to the end and back to the start.
+func TestOrganizationPageByName(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		q := st.Q(context.Background())
+		var want []string
+		for i := 0; i < 8; i++ {
+			name := "Same GmbH"
+			if i == 0 {
+				name = "Aachen AG"
+			} else if i == 7 {
+				name = "Zeta SE"
+			}
+			o := store.Organization{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", 7-i), Name: name, Status: store.OrgActive}
+			storetest.Must(t, q.UpsertOrganization(&o))
+		}
+		// By name, then by ID: Aachen (…07), the Same GmbH from …01 to
+		// …06, Zeta (…00).
+		want = append(want, "00000000-0000-4000-8000-000000000007")
+		for i := 1; i <= 6; i++ {
+			want = append(want, fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+		}
+		want = append(want, "00000000-0000-4000-8000-000000000000")
+		var got []string
+		var pages []store.Page[store.Organization]
+		p := store.Paging{Limit: 3}
+		for {
+			pg, err := q.OrganizationPage(store.OrganizationList{}, p)
+			storetest.Must(t, err)
+			pages = append(pages, pg)
+			for _, o := range pg.Items {
+				got = append(got, o.ID)
+			}
+			if pg.Next == "" {
+				break
+			}
+			p.After = pg.Next
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(pages) != 3 {
+			t.Fatalf("pages gave %v, want %v", got, want)
+		}
+		back, err := q.OrganizationPage(store.OrganizationList{}, store.Paging{Before: pages[1].Prev, Limit: 3})
+		storetest.Must(t, err)
+		var first []string
+		for _, o := range back.Items {
+			first = append(first, o.ID)
+		}
+		if fmt.Sprint(first) != fmt.Sprint(want[:3]) || back.Prev != "" || back.Next == "" {
+			t.Errorf("back to the first page: %v (prev %q)", first, back.Prev)
+		}
+	})
+}

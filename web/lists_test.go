@@ -388,3 +388,89 @@ func TestConsoleAuditPage(t *testing.T) {
 		}
 	})
 }
+
+// Mails in, the outbox, partners and organizations page by 50 with links
+// that keep the filter, and filter by disposition, status and kind, and
+// status and name.
+func TestConsoleOtherListsPageAndFilter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, "")
+		c := f.client()
+		c.login()
+		q := st.Q(context.Background())
+		for i := 0; i < 55; i++ {
+			disp := store.DispIgnored
+			if i == 0 {
+				disp = store.DispRequest
+			}
+			storetest.Must(t, q.SaveMessage(&store.Message{Mailbox: "INBOX", UIDValidity: 1, UID: int64(i + 1),
+				FromAddr: "x@example.com", Subject: fmt.Sprintf("Mail in %03d", i), Disposition: disp,
+				ReceivedAt: f.clock.Now().Add(time.Duration(i) * time.Second)}))
+			kind, status := "needs_info", store.OutboxPending
+			if i == 0 {
+				kind, status = "invitation", store.OutboxSent
+			}
+			storetest.Must(t, q.InsertOutbox(&store.OutboxMail{Kind: kind, Status: status, ToAddrs: `["a@example.com"]`,
+				Subject: fmt.Sprintf("Mail out %03d", i), MessageID: fmt.Sprintf("m%d@example.com", i)}))
+			storetest.Must(t, q.CreatePartner(&store.Partner{Name: fmt.Sprintf("Partner %03d", i), Locale: "en"}, nil, nil))
+			storetest.Must(t, q.UpsertOrganization(&store.Organization{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+				Name: fmt.Sprintf("Organization %03d", i), Status: store.OrgActive}))
+		}
+		suspended, err := q.PartnerForSender("sam@cloudharbor.example")
+		storetest.Must(t, err)
+		storetest.Must(t, q.SetPartnerStatus(suspended.ID, store.PartnerActive, store.PartnerSuspended))
+
+		for _, c2 := range []struct {
+			path  string
+			row   string
+			first int // rows on the first page
+			total int // rows over all pages
+		}{
+			{"/ops/messages", `>Mail in \d{3}<`, 50, 55},
+			{"/ops/messages?disposition=request", `>Mail in \d{3}<`, 1, 1},
+			{"/ops/outbox", `>Mail out \d{3}<`, 50, 55},
+			{"/ops/outbox?kind=needs_info&status=pending", `>Mail out \d{3}<`, 50, 54},
+			{"/ops/outbox?kind=invitation", `>Mail out \d{3}<`, 1, 1},
+			{"/ops/partners", `<td><a href="/ops/partners/\d+">`, 50, 57},
+			{"/ops/partners?status=active", `<td><a href="/ops/partners/\d+">`, 50, 56},
+			{"/ops/partners?status=suspended", `<td><a href="/ops/partners/\d+">Cloud Harbor`, 1, 1},
+			{"/ops/partners?name=HARBOR", `<td><a href="/ops/partners/\d+">`, 1, 1},
+			{"/ops/organizations", `<td><a href="/ops/organizations/`, 50, 58},
+			{"/ops/organizations?name=organization+05", `<td><a href="/ops/organizations/`, 5, 5},
+			{"/ops/organizations?status=suspended", `<td><a href="/ops/organizations/`, 0, 0},
+		} {
+			re := regexp.MustCompile(c2.row)
+			path, total, pages := c2.path, 0, 0
+			for path != "" {
+				r := c.get(path)
+				if r.Status != http.StatusOK {
+					t.Fatalf("%s: %d", path, r.Status)
+				}
+				n := len(re.FindAllString(r.Body, -1))
+				if pages == 0 && n != c2.first {
+					t.Errorf("%s: %d rows on the first page, want %d", c2.path, n, c2.first)
+				}
+				total += n
+				pages++
+				next := link(r.Body, "next-page")
+				if next != "" && strings.Contains(c2.path, "?") {
+					u, _ := url.Parse(c2.path)
+					for k := range u.Query() {
+						if !strings.Contains(next, k+"=") {
+							t.Errorf("%s: the next-page link %s lost %s", c2.path, next, k)
+						}
+					}
+				}
+				path = next
+			}
+			if total != c2.total {
+				t.Errorf("%s: %d rows over %d pages, want %d", c2.path, total, pages, c2.total)
+			}
+		}
+		for _, p := range []string{"/ops/messages", "/ops/outbox", "/ops/partners", "/ops/organizations", "/ops/links", "/ops/audit"} {
+			if r := c.get(p + "?after=AAAA"); r.Status != http.StatusBadRequest {
+				t.Errorf("%s with a forged cursor: %d", p, r.Status)
+			}
+		}
+	})
+}
