@@ -105,6 +105,7 @@ func init() {
 		{[]string{"ops-users", "enable"}, "EMAIL [--by WHO]", "let a disabled console user log in again", cmdOpsUsersEnable},
 		{[]string{"ops-users", "passwd"}, "EMAIL [--by WHO]", "give a console user a new password, read from stdin; their sessions end", cmdOpsUsersPasswd},
 		{[]string{"ops-users", "role"}, "EMAIL viewer|approver|admin [--by WHO]", "give a console user a role: viewer reads, approver acts on requests, admin also changes registry, directory and users", cmdOpsUsersRole},
+		{[]string{"audit", "list"}, "[--request ID] [--actor A] [--since T] [--json]", "every audit entry, newest first", cmdAuditList},
 		{[]string{"config", "check"}, "", "print the effective configuration (secrets redacted) and try every connection", cmdConfigCheck},
 		{[]string{"demo"}, "", "the zero-setup tour: in-process mail servers, sample data, the real pipeline, the web console", cmdDemo},
 	}

@@ -71,6 +71,17 @@ type jsonAudit struct {
 	Reason string  `json:"reason"`
 }
 
+// jsonAuditEntry is one entry of `audit list`: jsonAudit with what it is
+// about (request:42, partner:3, link:7, organization:UUID, ops_user:EMAIL).
+type jsonAuditEntry struct {
+	At      string  `json:"at"`
+	Actor   string  `json:"actor"`
+	Subject string  `json:"subject"`
+	From    *string `json:"from"`
+	To      *string `json:"to"`
+	Reason  string  `json:"reason"`
+}
+
 type jsonMessage struct {
 	ID          int64   `json:"id"`
 	MessageID   *string `json:"message_id"`

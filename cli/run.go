@@ -73,7 +73,7 @@ func (e *env) serve(ln, admin net.Listener, sch interface{ Next(time.Time) time.
 	}
 	handler := web.New(web.Options{Workflow: e.wf, Ready: w.ready, Gatherer: reg, PublicURL: e.cfg.PublicURL,
 		TrustedProxies: e.cfg.TrustedProxies, Logger: e.log.With("component", "web"),
-		OIDC: oidcOptions(e.cfg.OIDC), NoPasswordLogin: !e.cfg.PasswordLogin})
+		OIDC: oidcOptions(e.cfg.OIDC), NoPasswordLogin: !e.cfg.PasswordLogin, QueueTarget: e.cfg.QueueTarget})
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 30 * time.Second}

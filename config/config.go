@@ -95,6 +95,7 @@ const (
 	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
 	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
 	EnvFourEyesFindings    = "ONBOARDER_FOUR_EYES_FINDINGS"
+	EnvQueueTarget         = "ONBOARDER_QUEUE_TARGET"
 	EnvVerifyDKIM          = "ONBOARDER_VERIFY_DKIM"
 	EnvAnswerLimitSender   = "ONBOARDER_ANSWER_LIMIT_SENDER"
 	EnvAnswerLimitPartner  = "ONBOARDER_ANSWER_LIMIT_PARTNER"
@@ -221,6 +222,7 @@ type Config struct {
 	AutoApproveTrusted  bool          // ONBOARDER_AUTO_APPROVE_TRUSTED
 	InviteTTL           time.Duration // ONBOARDER_INVITE_TTL
 	FourEyesFindings    []string      // ONBOARDER_FOUR_EYES_FINDINGS: findings that need two approvers; empty: none
+	QueueTarget         time.Duration // ONBOARDER_QUEUE_TARGET: business time (Monday to Friday) an open request may wait
 	VerifyDKIM          bool          // ONBOARDER_VERIFY_DKIM: own DKIM check when no trusted Authentication-Results
 	AnswerLimitSender   int           // ONBOARDER_ANSWER_LIMIT_SENDER: answers per hour to one address
 	AnswerLimitPartner  int           // ONBOARDER_ANSWER_LIMIT_PARTNER: answers per hour to one partner

@@ -185,6 +185,11 @@ func varCases(t *testing.T) []varCase {
 			bad:   []string{"name mismatch", "fraud-reported", ",", "a;b"},
 		},
 		{
+			name: EnvQueueTarget, get: func(c Config) any { return c.QueueTarget }, def: 24 * time.Hour,
+			val: "2bd", want: 48 * time.Hour, other: "8h",
+			bad: []string{"1d", "0bd", "-1h", "xbd", "0"},
+		},
+		{
 			name: EnvVerifyDKIM, get: func(c Config) any { return c.VerifyDKIM }, def: false,
 			val: "true", want: true, other: "false",
 			bad: []string{"maybe"},
@@ -822,6 +827,7 @@ func TestRedacted(t *testing.T) {
 		{EnvAutoApproveTrusted, "false"},
 		{EnvInviteTTL, "336h0m0s"},
 		{EnvFourEyesFindings, "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization"},
+		{EnvQueueTarget, "1bd"},
 		{EnvVerifyDKIM, "false"},
 		{EnvAnswerLimitSender, "20"},
 		{EnvAnswerLimitPartner, "100"},

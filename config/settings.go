@@ -95,6 +95,8 @@ func (c *Config) settings() []setting {
 		val(EnvFourEyesFindings, &c.FourEyesFindings, splitCodes(defaults.FourEyesFindings), defaults.FourEyesFindings,
 			(*loader).findingCodes, joinCodes,
 			"findings (comma-separated codes) that make a request need approvals by two different ops users; none: no request does"),
+		val(EnvQueueTarget, &c.QueueTarget, defaults.QueueTarget, "1bd", (*loader).businessTime, showBusinessTime,
+			"how long an open request may wait before the queue shows it overdue, counting Monday to Friday only: a Go duration or Nbd (N business days)"),
 		flag(EnvVerifyDKIM, &c.VerifyDKIM,
 			"true: without trusted Authentication-Results, check a partner's DKIM signatures ourselves (DNS; an aligned valid signature authenticates)"),
 		count(EnvAnswerLimitSender, &c.AnswerLimitSender, defaults.AnswerLimitSender, 1<<31-1,
@@ -245,6 +247,27 @@ func password(name, meaning string) setting {
 }
 
 func same(s string) string { return s }
+
+// businessTime reads a Go duration or Nbd, N business days of 24 hours of
+// Monday-to-Friday time each.
+func (l *loader) businessTime(name, raw string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.ToLower(strings.TrimSpace(raw)), "bd"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 1000 {
+			return 0, l.invalid(name, "is not a number of business days (like 1bd)", "set it to a value such as 1bd or 8h")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return l.duration(name, raw, "1bd or 8h")
+}
+
+// showBusinessTime writes whole days of business time as Nbd.
+func showBusinessTime(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dbd", d/(24*time.Hour))
+	}
+	return d.String()
+}
 
 func showAddress(a mail.Address) string { return a.String() }
 

@@ -1,6 +1,13 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // RecentAudit lists the newest audit entries of every subject, newest
 // first.
@@ -10,4 +17,113 @@ func (q *Q) RecentAudit(limit int) ([]AuditEntry, error) {
 		return nil, fmt.Errorf("reading the audit trail: %w", err)
 	}
 	return out, nil
+}
+
+// AuditSubject names what an entry is about: its Subject when it has one
+// (partner:3, organization:UUID, ops_user:EMAIL), else request:ID or
+// link:ID.
+func (e AuditEntry) AuditSubject() string {
+	switch {
+	case e.Subject != "":
+		return e.Subject
+	case e.RequestID != nil:
+		return "request:" + strconv.FormatInt(*e.RequestID, 10)
+	case e.LinkID != nil:
+		return "link:" + strconv.FormatInt(*e.LinkID, 10)
+	}
+	return ""
+}
+
+// AuditList filters the global audit trail.
+type AuditList struct {
+	// Actor is who acted, exactly (an address, "system", partner:ADDR).
+	Actor string
+	// Subject is what the entries are about, as AuditSubject writes it;
+	// request:ID matches every entry of the request, REQ-000042 included.
+	Subject string
+	// Since and Until bound the entries' time (zero: open).
+	Since, Until time.Time
+}
+
+// ParseAuditSubject checks a subject filter (request:42, request:REQ-000042,
+// partner:3, link:7, organization:UUID, ops_user:EMAIL) and returns it in
+// the form AuditSubject writes.
+func ParseAuditSubject(s string) (string, error) {
+	kind, val, ok := strings.Cut(strings.TrimSpace(s), ":")
+	val = strings.TrimSpace(val)
+	if !ok || val == "" {
+		return "", fmt.Errorf("subject %q: use request:42, partner:3, link:7, organization:UUID or ops_user:EMAIL", s)
+	}
+	switch kind {
+	case "request":
+		id, ok := ParseReference(val)
+		if !ok {
+			return "", fmt.Errorf("subject %q: a request is 42 or REQ-000042", s)
+		}
+		return "request:" + strconv.FormatInt(id, 10), nil
+	case "partner", "link":
+		id, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || id <= 0 {
+			return "", fmt.Errorf("subject %q: a %s is a number", s, kind)
+		}
+		return kind + ":" + strconv.FormatInt(id, 10), nil
+	case "organization", "ops_user":
+		return kind + ":" + strings.ToLower(val), nil
+	}
+	return "", fmt.Errorf("subject %q: use request:42, partner:3, link:7, organization:UUID or ops_user:EMAIL", s)
+}
+
+var auditKeyset = keyset[AuditEntry]{col: "at", key: func(e AuditEntry) (any, any) { return e.At, e.ID }}
+
+func (q *Q) auditList(f AuditList) (*gorm.DB, error) {
+	db := q.db.Model(&AuditEntry{})
+	if f.Actor != "" {
+		db = db.Where("actor = ?", f.Actor)
+	}
+	if f.Subject != "" {
+		s, err := ParseAuditSubject(f.Subject)
+		if err != nil {
+			return nil, err
+		}
+		kind, val, _ := strings.Cut(s, ":")
+		switch kind {
+		case "request":
+			id, _ := strconv.ParseInt(val, 10, 64)
+			db = db.Where("request_id = ?", id)
+		case "link":
+			id, _ := strconv.ParseInt(val, 10, 64)
+			db = db.Where("(subject = ? OR link_id = ?)", s, id)
+		default:
+			db = db.Where("subject = ?", s)
+		}
+	}
+	if !f.Since.IsZero() {
+		db = db.Where("at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		db = db.Where("at < ?", f.Until.UTC())
+	}
+	return db, nil
+}
+
+// AuditPage lists one page of the audit trail, newest first.
+func (q *Q) AuditPage(f AuditList, p Paging) (Page[AuditEntry], error) {
+	db, err := q.auditList(f)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	pg, err := auditKeyset.page(db, p)
+	if err != nil {
+		return pg, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	return pg, nil
+}
+
+// EachAudit calls fn with every audit entry of the list, newest first.
+func (q *Q) EachAudit(f AuditList, fn func(AuditEntry) error) error {
+	db, err := q.auditList(f)
+	if err != nil {
+		return err
+	}
+	return auditKeyset.each(db, fn)
 }

@@ -6,61 +6,8 @@ import (
 	"time"
 )
 
-// Queries for the operations console: the filtered queue, lists newest
-// first, and console sessions.
-
-// QueueFilter narrows ConsoleRequests. The zero value lists the open
-// requests.
-type QueueFilter struct {
-	// State is a request state, "open" (needs_info, pending_approval,
-	// invited; the default) or "all".
-	State     string
-	PartnerID int64
-	// Search matches a reference (REQ-000042 or 42), an Organization ID
-	// (or its start), or a part of the customer's or organization's name.
-	Search string
-	Limit  int
-}
-
-// ConsoleRequests lists requests for the queue: pending_approval first,
-// then needs_info, then invited, each oldest first; closed requests after
-// them, newest first.
-func (q *Q) ConsoleRequests(f QueueFilter) ([]Request, error) {
-	db := q.db.Model(&Request{})
-	switch f.State {
-	case "", "open":
-		db = db.Where("state IN ?", OpenStates)
-	case "all":
-	default:
-		db = db.Where("state = ?", f.State)
-	}
-	if f.PartnerID != 0 {
-		db = db.Where("partner_id = ?", f.PartnerID)
-	}
-	if s := strings.TrimSpace(f.Search); s != "" {
-		like := "%" + escapeLike(strings.ToLower(s)) + "%"
-		cond := "LOWER(customer_name) LIKE ? ESCAPE '\\' OR organization_id LIKE ? ESCAPE '\\'" +
-			" OR organization_id IN (SELECT id FROM organizations WHERE LOWER(name) LIKE ? ESCAPE '\\')"
-		args := []any{like, escapeLike(strings.ToLower(strings.Trim(s, "{}"))) + "%", like}
-		if id, ok := ParseReference(s); ok {
-			cond += " OR id = ?"
-			args = append(args, id)
-		}
-		db = db.Where("("+cond+")", args...)
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 500
-	}
-	var out []Request
-	err := db.Order(`CASE state WHEN 'pending_approval' THEN 0 WHEN 'needs_info' THEN 1 WHEN 'invited' THEN 2 ELSE 3 END`).
-		Order(`CASE WHEN state IN ('pending_approval', 'needs_info', 'invited') THEN id ELSE -id END`).
-		Limit(limit).Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("listing the queue: %w", err)
-	}
-	return out, nil
-}
+// Queries for the operations console: lists newest first, and console
+// sessions.
 
 // escapeLike escapes LIKE's wildcards with a backslash.
 func escapeLike(s string) string {

@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Organization queries for the database directory as ops edit it, one
 // organization at a time (workflow/organizations.go).
@@ -58,4 +61,31 @@ func (q *Q) OrganizationLinks(orgID string) ([]Link, error) {
 		return nil, fmt.Errorf("listing the links of organization %s: %w", orgID, err)
 	}
 	return out, nil
+}
+
+// OrganizationList filters the console's organization list.
+type OrganizationList struct {
+	Status string
+	// Name matches a part of the name, or the start of the ID.
+	Name string
+}
+
+var organizationKeyset = keyset[Organization]{col: "name", asc: true, text: true, textID: true,
+	key: func(o Organization) (any, any) { return o.Name, o.ID }}
+
+// OrganizationPage lists one page of the database directory, by name.
+func (q *Q) OrganizationPage(f OrganizationList, p Paging) (Page[Organization], error) {
+	db := q.db.Model(&Organization{})
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if s := strings.TrimSpace(f.Name); s != "" {
+		db = db.Where("(LOWER(name) LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')",
+			"%"+escapeLike(strings.ToLower(s))+"%", escapeLike(strings.ToLower(s))+"%")
+	}
+	pg, err := organizationKeyset.page(db, p)
+	if err != nil {
+		return pg, fmt.Errorf("listing organizations: %w", err)
+	}
+	return pg, nil
 }

@@ -159,3 +159,36 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// OutboxList filters the console's outbox list.
+type OutboxList struct {
+	Status string
+	// Kind is a mail's template name (invitation, needs_info…).
+	Kind string
+}
+
+var outboxKeyset = keyset[OutboxMail]{col: "created_at", key: func(m OutboxMail) (any, any) { return m.CreatedAt, m.ID }}
+
+// OutboxPage lists one page of outbox mails, newest first, without their
+// bodies.
+func (q *Q) OutboxPage(f OutboxList, p Paging) (Page[OutboxMail], error) {
+	db := q.db.Model(&OutboxMail{}).Omit("text_body", "html_body")
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if f.Kind != "" {
+		db = db.Where("kind = ?", f.Kind)
+	}
+	pg, err := outboxKeyset.page(db, p)
+	if err != nil {
+		return pg, fmt.Errorf("listing the outbox: %w", err)
+	}
+	return pg, nil
+}
+
+// OutboxKinds lists the kinds of mail the outbox holds, for its filter.
+func (q *Q) OutboxKinds() ([]string, error) {
+	var out []string
+	err := q.db.Model(&OutboxMail{}).Distinct("kind").Order("kind").Pluck("kind", &out).Error
+	return out, err
+}

@@ -141,3 +141,28 @@ func (q *Q) SubjectAudit(subject string, limit int) ([]AuditEntry, error) {
 	}
 	return out, nil
 }
+
+// PartnerList filters the console's partner list.
+type PartnerList struct {
+	Status string
+	// Name matches a part of the partner's name.
+	Name string
+}
+
+var partnerKeyset = keyset[Partner]{col: "name", asc: true, text: true, key: func(p Partner) (any, any) { return p.Name, p.ID }}
+
+// PartnerPage lists one page of partners with their rules, by name.
+func (q *Q) PartnerPage(f PartnerList, p Paging) (Page[Partner], error) {
+	db := q.db.Model(&Partner{}).Preload("Rules", func(db *gorm.DB) *gorm.DB { return db.Order("id") })
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if s := strings.TrimSpace(f.Name); s != "" {
+		db = db.Where("LOWER(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(s))+"%")
+	}
+	pg, err := partnerKeyset.page(db, p)
+	if err != nil {
+		return pg, fmt.Errorf("listing partners: %w", err)
+	}
+	return pg, nil
+}

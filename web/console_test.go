@@ -141,18 +141,18 @@ func TestConsoleQueue(t *testing.T) {
 			query string
 			want  []string
 		}{
-			{"", a(pendingOld, pendingNew, invited)}, // open: pending first, oldest first
-			{"?state=all", a(pendingOld, pendingNew, invited, rejected)},
+			{"", a(pendingNew, pendingOld, invited)}, // open, newest first
+			{"?state=all", a(rejected, pendingNew, pendingOld, invited)},
 			{"?state=rejected", a(rejected)},
 			{"?state=open&partner=" + strconv.FormatInt(f.partner.ID, 10), a(pendingOld, invited)},
 			{"?q=" + store.Reference(pendingNew), a(pendingNew)},
 			{"?q=" + strconv.FormatInt(pendingNew, 10), a(pendingNew)},
 			{"?q=" + orgDE[:13], a(invited)},
-			{"?q=" + strings.ToUpper(orgEN), a(pendingOld, pendingNew)},
+			{"?q=" + strings.ToUpper(orgEN), a(pendingNew, pendingOld)},
 			{"?q=b%C3%A4ckerei", a(invited)},
-			{"?q=traders+ltd", a(pendingOld, pendingNew)}, // the directory's name
+			{"?q=traders+ltd", a(pendingNew, pendingOld)}, // the directory's name
 			{"?q=%25", nil}, // a LIKE wildcard is a plain character
-			{"?state=bogus", a(pendingOld, pendingNew, invited)},
+			{"?state=bogus", a(pendingNew, pendingOld, invited)},
 		}
 		for _, tt := range tests {
 			r := c.get("/ops/" + tt.query)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,7 @@ func (s *Server) routeConsole() {
 	m.Handle("POST /ops/requests/{id}/{action}", s.auth(s.need(workflow.RoleApprover, s.act)))
 	m.Handle("POST /ops/requests/{id}/clear-fraud", s.auth(s.need(workflow.RoleApprover, s.clearFraud)))
 	m.Handle("GET /ops/links", s.auth(s.links))
+	m.Handle("GET /ops/audit", s.auth(s.auditPage))
 	m.Handle("GET /ops/messages", s.auth(s.messages))
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
@@ -263,13 +265,26 @@ type tab struct {
 	Count int64
 }
 
+// queueRow is one request of the queue with its age against the target.
+type queueRow struct {
+	workflow.QueueItem
+	// Overdue: open, and older than ONBOARDER_QUEUE_TARGET in business time.
+	Overdue bool
+}
+
 type queueData struct {
-	Items    []workflow.QueueItem
-	Filter   store.QueueFilter
+	Items    []queueRow
+	Filter   store.RequestList
 	Partners []store.Partner
+	Kinds    []string
+	Findings []string
 	Tabs     []tab
-	Limit    int
-	Now      time.Time
+	Pager    pager
+	// CSV is the link to this list's export.
+	CSV string
+	Now time.Time
+	// Target is the queue target, shown with the overdue.
+	Target string
 	// FraudReports are the open ones, shown above the queue.
 	FraudReports []workflow.FraudReportView
 }
@@ -277,27 +292,49 @@ type queueData struct {
 var queueStates = []string{"open", store.StatePendingApproval, store.StateNeedsInfo, store.StateInvited,
 	store.StateCompleted, store.StateDeclined, store.StateExpired, store.StateRejected, store.StateDuplicate, "all"}
 
-func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
+// codeLike accepts what a kind or finding code looks like (lower-case
+// letters, digits, _), so a filter value is never more than that.
+func codeLike(s string) string {
+	if len(s) > 64 || strings.TrimFunc(s, func(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }) != "" {
+		return ""
+	}
+	return s
+}
+
+// queueFilter reads the queue's filter from the query; its values as
+// query values are for the page, tab and export links.
+func queueFilter(r *http.Request) (store.RequestList, url.Values) {
 	qv := r.URL.Query()
-	f := store.QueueFilter{State: qv.Get("state"), Search: strings.TrimSpace(qv.Get("q")), Limit: 200}
-	if len(f.Search) > 200 {
-		f.Search = f.Search[:200]
+	f := store.RequestList{State: oneOf(qv.Get("state"), queueStates), Kind: codeLike(qv.Get("kind")),
+		Finding: codeLike(qv.Get("finding")), Text: strings.TrimSpace(qv.Get("q"))}
+	if len(f.Text) > 200 {
+		f.Text = f.Text[:200]
 	}
 	if f.State == "" {
 		f.State = "open"
 	}
-	known := false
-	for _, st := range queueStates {
-		known = known || st == f.State
-	}
-	if !known {
-		f.State = "open"
-	}
 	f.PartnerID, _ = strconv.ParseInt(qv.Get("partner"), 10, 64)
+	partner := ""
+	if f.PartnerID > 0 {
+		partner = strconv.FormatInt(f.PartnerID, 10)
+	}
+	v := filterValues("state", f.State, "kind", f.Kind, "partner", partner, "finding", f.Finding, "q", f.Text)
+	if f.State == "all" {
+		f.State = ""
+	}
+	return f, v
+}
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
+	f, fv := queueFilter(r)
+	if wantsCSV(r) {
+		s.queueCSV(w, r, f)
+		return
+	}
 	ctx := r.Context()
-	items, err := s.wf.Queue(ctx, f)
+	pg, err := s.wf.Queue(ctx, f, pagingOf(r))
 	if err != nil {
-		s.opsFail(w, r, err)
+		s.listFail(w, r, err)
 		return
 	}
 	q := s.wf.Store().Q(ctx)
@@ -311,31 +348,121 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		s.opsFail(w, r, err)
 		return
 	}
+	kinds, err := q.RequestKinds()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	codes, err := q.FindingCodes()
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
 	frauds, err := s.wf.OpenFraudReports(ctx)
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	state := fv.Get("state")
 	var tabs []tab
 	for _, st := range queueStates {
-		v := url.Values{"state": {st}}
-		if f.Search != "" {
-			v.Set("q", f.Search)
+		v := url.Values{}
+		for k, vs := range fv {
+			v[k] = vs
 		}
-		if f.PartnerID != 0 {
-			v.Set("partner", strconv.FormatInt(f.PartnerID, 10))
-		}
+		v.Set("state", st)
 		n := counts[st]
 		switch st {
 		case "open":
-			n = counts[store.StateNeedsInfo] + counts[store.StatePendingApproval] + counts[store.StateInvited]
+			n = 0
+			for _, o := range store.OpenStates {
+				n += counts[o]
+			}
 		case "all":
 			n = -1
 		}
-		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == f.State, Count: n})
+		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == state, Count: n})
+	}
+	now := s.opts.Now()
+	rows := make([]queueRow, len(pg.Items))
+	for i, it := range pg.Items {
+		rows[i] = queueRow{QueueItem: it, Overdue: s.overdue(it.Request, now)}
+	}
+	csvv := url.Values{"format": {"csv"}}
+	for k, vs := range fv {
+		csvv[k] = vs
 	}
 	s.ops(w, r, http.StatusOK, "queue.html", "Queue", "queue",
-		queueData{Items: items, FraudReports: frauds, Filter: f, Partners: partners, Tabs: tabs, Limit: f.Limit, Now: s.opts.Now()})
+		queueData{Items: rows, FraudReports: frauds, Filter: f, Partners: partners, Kinds: kinds, Findings: codes, Tabs: tabs,
+			Pager: pagerOf("/ops/", fv, pg), CSV: "/ops/?" + csvv.Encode(), Now: now, Target: s.targetText()})
+}
+
+// overdue says whether an open request waited longer than the queue
+// target, in business time.
+func (s *Server) overdue(r store.Request, now time.Time) bool {
+	return slices.Contains(store.OpenStates, r.State) && workflow.Overdue(r.ReceivedAt, now, s.opts.QueueTarget)
+}
+
+// targetText writes the queue target as ONBOARDER_QUEUE_TARGET does.
+func (s *Server) targetText() string {
+	d := s.opts.QueueTarget
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d business day(s)", d/(24*time.Hour))
+	}
+	return d.String() + " of business time"
+}
+
+// queueCSV exports the filtered queue, every page of it.
+func (s *Server) queueCSV(w http.ResponseWriter, r *http.Request, f store.RequestList) {
+	now := s.opts.Now()
+	var out *csvExport
+	p := store.Paging{Limit: 500}
+	for {
+		pg, err := s.wf.Queue(r.Context(), f, p)
+		if err != nil {
+			s.exportFail(w, r, out, err)
+			return
+		}
+		if out == nil {
+			out = startCSV(w, "requests", now, "reference", "state", "kind", "partner", "sender", "customer_name",
+				"organization_id", "organization_name", "findings", "received_at", "overdue")
+		}
+		for _, it := range pg.Items {
+			var codes []string
+			for _, fd := range it.Findings {
+				codes = append(codes, fd.Code)
+			}
+			org := ""
+			if it.Organization != nil {
+				org = it.Organization.Name
+			}
+			out.write(it.Request.Reference(), it.Request.State, it.Request.Kind, it.PartnerName, it.Request.Sender,
+				it.Request.CustomerName, deref(it.Request.OrganizationID), org, strings.Join(codes, " "),
+				csvTime(&it.Request.ReceivedAt), strconv.FormatBool(s.overdue(it.Request, now)))
+		}
+		if !out.flush() || pg.Next == "" {
+			return
+		}
+		p.After = pg.Next
+	}
+}
+
+// exportFail ends an export that failed: an error page before the first
+// byte, else a broken connection, so no cut-short file looks complete.
+func (s *Server) exportFail(w http.ResponseWriter, r *http.Request, out *csvExport, err error) {
+	if out == nil {
+		s.listFail(w, r, err)
+		return
+	}
+	s.log.Error("CSV export failed", "path", r.URL.Path, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // ---- one request ----
@@ -427,10 +554,23 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 
 // ---- lists ----
 
-func tabsFor(base, param, current string, values []string) []tab {
-	out := []tab{{Label: "all", URL: base, On: current == ""}}
+// tabsFor makes the tabs of one filter param over values ("all" first),
+// each keeping the list's other filters.
+func tabsFor(base, param, current string, values []string, filter url.Values) []tab {
+	link := func(v string) string {
+		q := url.Values{}
+		for k, vs := range filter {
+			q[k] = vs
+		}
+		q.Del(param)
+		if v != "" {
+			q.Set(param, v)
+		}
+		return withQuery(base, q)
+	}
+	out := []tab{{Label: "all", URL: link(""), On: current == ""}}
 	for _, v := range values {
-		out = append(out, tab{Label: strings.ReplaceAll(v, "_", " "), URL: base + "?" + param + "=" + url.QueryEscape(v), On: v == current})
+		out = append(out, tab{Label: strings.ReplaceAll(v, "_", " "), URL: link(v), On: v == current})
 	}
 	return out
 }
@@ -446,34 +586,120 @@ func oneOf(v string, allowed []string) string {
 
 var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked}
 
+type linksData struct {
+	Links    []store.Link
+	Partners map[int64]string
+	Orgs     map[string]store.Organization
+	Tabs     []tab
+	Filter   store.LinkList
+	// PartnerList is every partner, for the filter.
+	PartnerList []store.Partner
+	Pager       pager
+	CSV         string
+}
+
+// linkFilter reads the links list's filter from the query.
+func linkFilter(r *http.Request) (store.LinkList, url.Values) {
+	qv := r.URL.Query()
+	f := store.LinkList{Status: oneOf(qv.Get("status"), linkStatuses)}
+	f.PartnerID, _ = strconv.ParseInt(qv.Get("partner"), 10, 64)
+	if org := strings.ToLower(strings.Trim(strings.TrimSpace(qv.Get("organization")), "{}")); len(org) <= 64 {
+		f.OrganizationID = org
+	}
+	partner := ""
+	if f.PartnerID > 0 {
+		partner = strconv.FormatInt(f.PartnerID, 10)
+	}
+	return f, filterValues("status", f.Status, "partner", partner, "organization", f.OrganizationID)
+}
+
 func (s *Server) links(w http.ResponseWriter, r *http.Request) {
-	status := oneOf(r.URL.Query().Get("status"), linkStatuses)
+	f, fv := linkFilter(r)
+	if wantsCSV(r) {
+		s.linksCSV(w, r, f)
+		return
+	}
 	q := s.wf.Store().Q(r.Context())
-	ls, err := q.ConsoleLinks(store.LinkFilter{Status: status, Limit: 500})
+	pg, err := q.LinkPage(f, pagingOf(r))
+	if err != nil {
+		s.listFail(w, r, err)
+		return
+	}
+	partners, err := q.Partners()
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	names := map[int64]string{}
+	for _, p := range partners {
+		names[p.ID] = p.Name
+	}
+	orgs, err := q.OrganizationsByID(linkOrgIDs(pg.Items))
+	if err != nil {
+		s.opsFail(w, r, err)
+		return
+	}
+	csvv := url.Values{"format": {"csv"}}
+	for k, vs := range fv {
+		csvv[k] = vs
+	}
+	s.ops(w, r, http.StatusOK, "links.html", "Links", "links", linksData{Links: pg.Items, Partners: names, Orgs: orgs,
+		Tabs: tabsFor("/ops/links", "status", f.Status, linkStatuses, fv), Filter: f, PartnerList: partners,
+		Pager: pagerOf("/ops/links", fv, pg), CSV: "/ops/links?" + csvv.Encode()})
+}
+
+func linkOrgIDs(ls []store.Link) []string {
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.OrganizationID)
+	}
+	return ids
+}
+
+// linksCSV exports the filtered links, every page of them.
+func (s *Server) linksCSV(w http.ResponseWriter, r *http.Request, f store.LinkList) {
+	q := s.wf.Store().Q(r.Context())
 	names, err := s.wf.PartnerNames(r.Context())
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
-	var ids []string
-	for _, l := range ls {
-		ids = append(ids, l.OrganizationID)
+	name := func(id *int64) string {
+		if id == nil {
+			return ""
+		}
+		return names[*id]
 	}
-	orgs, err := q.OrganizationsByID(ids)
-	if err != nil {
-		s.opsFail(w, r, err)
-		return
+	var out *csvExport
+	p := store.Paging{Limit: 500}
+	for {
+		pg, err := q.LinkPage(f, p)
+		var orgs map[string]store.Organization
+		if err == nil {
+			orgs, err = q.OrganizationsByID(linkOrgIDs(pg.Items))
+		}
+		if err != nil {
+			s.exportFail(w, r, out, err)
+			return
+		}
+		if out == nil {
+			out = startCSV(w, "links", s.opts.Now(), "id", "partner", "distributor", "organization_id", "organization_name",
+				"type", "status", "request", "started_at", "ends_at", "ended_at", "ended_by", "end_reason")
+		}
+		for _, l := range pg.Items {
+			req := ""
+			if l.RequestID != nil {
+				req = store.Reference(*l.RequestID)
+			}
+			out.write(strconv.FormatInt(l.ID, 10), names[l.PartnerID], name(l.DistributorID), l.OrganizationID,
+				orgs[l.OrganizationID].Name, l.Type, l.Status, req, csvTime(&l.StartedAt), csvTime(l.EndsAt),
+				csvTime(l.EndedAt), l.EndedBy, l.EndReason)
+		}
+		if !out.flush() || pg.Next == "" {
+			return
+		}
+		p.After = pg.Next
 	}
-	s.ops(w, r, http.StatusOK, "links.html", "Links", "links", struct {
-		Links    []store.Link
-		Partners map[int64]string
-		Orgs     map[string]store.Organization
-		Tabs     []tab
-	}{ls, names, orgs, tabsFor("/ops/links", "status", status, linkStatuses)})
 }
 
 var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
@@ -481,15 +707,17 @@ var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoRe
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	disp := oneOf(r.URL.Query().Get("disposition"), dispositions)
-	ms, err := s.wf.Store().Q(r.Context()).RecentMessages(disp, 500)
+	fv := filterValues("disposition", disp)
+	pg, err := s.wf.Store().Q(r.Context()).MessagePage(disp, pagingOf(r))
 	if err != nil {
-		s.opsFail(w, r, err)
+		s.listFail(w, r, err)
 		return
 	}
 	s.ops(w, r, http.StatusOK, "messages.html", "Mails received", "messages", struct {
 		Messages []store.Message
 		Tabs     []tab
-	}{ms, tabsFor("/ops/messages", "disposition", disp, dispositions)})
+		Pager    pager
+	}{pg.Items, tabsFor("/ops/messages", "disposition", disp, dispositions, fv), pagerOf("/ops/messages", fv, pg)})
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
@@ -532,16 +760,26 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 var outboxStatuses = []string{store.OutboxPending, store.OutboxSent, store.OutboxFailed, store.OutboxBounced}
 
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
-	status := oneOf(r.URL.Query().Get("status"), outboxStatuses)
-	ms, err := s.wf.Store().Q(r.Context()).RecentOutbox(status, 500)
+	q := s.wf.Store().Q(r.Context())
+	kinds, err := q.OutboxKinds()
 	if err != nil {
 		s.opsFail(w, r, err)
 		return
 	}
+	f := store.OutboxList{Status: oneOf(r.URL.Query().Get("status"), outboxStatuses), Kind: oneOf(r.URL.Query().Get("kind"), kinds)}
+	fv := filterValues("status", f.Status, "kind", f.Kind)
+	pg, err := q.OutboxPage(f, pagingOf(r))
+	if err != nil {
+		s.listFail(w, r, err)
+		return
+	}
 	s.ops(w, r, http.StatusOK, "outbox.html", "Outbox", "outbox", struct {
-		Mails []store.OutboxMail
-		Tabs  []tab
-	}{ms, tabsFor("/ops/outbox", "status", status, outboxStatuses)})
+		Mails    []store.OutboxMail
+		Tabs     []tab
+		KindTabs []tab
+		Pager    pager
+	}{pg.Items, tabsFor("/ops/outbox", "status", f.Status, outboxStatuses, fv),
+		tabsFor("/ops/outbox", "kind", f.Kind, kinds, fv), pagerOf("/ops/outbox", fv, pg)})
 }
 
 func (s *Server) retry(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/workflow"
@@ -33,20 +34,32 @@ type organizationsData struct {
 	Organizations []store.Organization
 	ReadOnly      bool
 	Form          orgForm
+	Filter        store.OrganizationList
+	Tabs          []tab
+	Pager         pager
 }
+
+var orgStatuses = []string{store.OrgActive, store.OrgSuspended}
 
 func (s *Server) organizations(w http.ResponseWriter, r *http.Request) {
 	s.showOrganizations(w, r, http.StatusOK, "", orgForm{Locale: "en"})
 }
 
 func (s *Server) showOrganizations(w http.ResponseWriter, r *http.Request, status int, errMsg string, form orgForm) {
-	os, err := s.wf.Store().Q(r.Context()).Organizations()
+	qv := r.URL.Query()
+	f := store.OrganizationList{Status: oneOf(qv.Get("status"), orgStatuses), Name: strings.TrimSpace(qv.Get("name"))}
+	if len(f.Name) > 200 {
+		f.Name = f.Name[:200]
+	}
+	fv := filterValues("status", f.Status, "name", f.Name)
+	pg, err := s.wf.Store().Q(r.Context()).OrganizationPage(f, pagingOf(r))
 	if err != nil {
-		s.opsFail(w, r, err)
+		s.listFail(w, r, err)
 		return
 	}
 	p := page{L: langOf("en"), Title: "Organizations", User: userOf(r), Nav: "organizations", Wide: true, Error: errMsg,
-		D: organizationsData{Organizations: os, ReadOnly: s.wf.DirectoryReadOnly(), Form: form}}
+		D: organizationsData{Organizations: pg.Items, ReadOnly: s.wf.DirectoryReadOnly(), Form: form, Filter: f,
+			Tabs: tabsFor("/ops/organizations", "status", f.Status, orgStatuses, fv), Pager: pagerOf("/ops/organizations", fv, pg)}}
 	if errMsg == "" {
 		p.Flash = flashes[r.URL.Query().Get("done")]
 	}

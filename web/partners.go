@@ -99,20 +99,38 @@ func refusal(err error) string {
 }
 
 type partnersData struct {
-	Partners []store.Partner
+	// Partners is the page shown; All every partner (the form's parents).
+	Partners, All []store.Partner
 	// Parents maps a partner's id to its parent distributor's name.
 	Parents map[int64]string
 	Form    partnerForm
+	Filter  store.PartnerList
+	Tabs    []tab
+	Pager   pager
 }
+
+var partnerStatuses = []string{store.PartnerActive, store.PartnerSuspended}
 
 func (s *Server) partners(w http.ResponseWriter, r *http.Request) {
 	s.showPartners(w, r, http.StatusOK, "", partnerForm{Locale: "en"})
 }
 
 func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int, errMsg string, form partnerForm) {
-	ps, err := s.wf.Store().Q(r.Context()).Partners()
+	q := s.wf.Store().Q(r.Context())
+	ps, err := q.Partners()
 	if err != nil {
 		s.opsFail(w, r, err)
+		return
+	}
+	qv := r.URL.Query()
+	f := store.PartnerList{Status: oneOf(qv.Get("status"), partnerStatuses), Name: strings.TrimSpace(qv.Get("name"))}
+	if len(f.Name) > 200 {
+		f.Name = f.Name[:200]
+	}
+	fv := filterValues("status", f.Status, "name", f.Name)
+	pg, err := q.PartnerPage(f, pagingOf(r))
+	if err != nil {
+		s.listFail(w, r, err)
 		return
 	}
 	names, parents := map[int64]string{}, map[int64]string{}
@@ -125,7 +143,8 @@ func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	p := page{L: langOf("en"), Title: "Partners", User: userOf(r), Nav: "partners", Wide: true, Error: errMsg,
-		D: partnersData{Partners: ps, Parents: parents, Form: form}}
+		D: partnersData{Partners: pg.Items, All: ps, Parents: parents, Form: form, Filter: f,
+			Tabs: tabsFor("/ops/partners", "status", f.Status, partnerStatuses, fv), Pager: pagerOf("/ops/partners", fv, pg)}}
 	if errMsg == "" {
 		p.Flash = flashes[r.URL.Query().Get("done")]
 	}

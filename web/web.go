@@ -53,6 +53,10 @@ type Options struct {
 	PublicURL string
 	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
+	// QueueTarget is how long an open request may wait, in business time
+	// (workflow.BusinessAge), before the queue shows it overdue (default
+	// one business day).
+	QueueTarget time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (for the login limiter and the log); a request from any
 	// other peer is the peer's own.
@@ -93,6 +97,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.QueueTarget <= 0 {
+		opts.QueueTarget = 24 * time.Hour // one business day, as ONBOARDER_QUEUE_TARGET's default
 	}
 	if opts.Ready == nil {
 		opts.Ready = func(ctx context.Context) error { return opts.Workflow.Store().Ping(ctx) }

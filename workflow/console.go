@@ -45,13 +45,19 @@ type QueueItem struct {
 	FourEyes FourEyes
 }
 
-// Queue lists requests for the console (see store.QueueFilter for the order).
-func (s *Service) Queue(ctx context.Context, f store.QueueFilter) ([]QueueItem, error) {
+// Queue lists one page of requests for the console, newest first, with
+// their partners, organizations, findings and approvals.
+func (s *Service) Queue(ctx context.Context, f store.RequestList, p store.Paging) (store.Page[QueueItem], error) {
 	q := s.st.Q(ctx)
-	rs, err := q.ConsoleRequests(f)
+	pg, err := q.RequestPage(f, p)
 	if err != nil {
-		return nil, err
+		return store.Page[QueueItem]{}, err
 	}
+	items, err := s.queueItems(q, pg.Items)
+	return store.Page[QueueItem]{Items: items, Next: pg.Next, Prev: pg.Prev}, err
+}
+
+func (s *Service) queueItems(q *store.Q, rs []store.Request) ([]QueueItem, error) {
 	partners, err := s.partnerNames(q)
 	if err != nil {
 		return nil, err

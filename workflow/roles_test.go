@@ -129,8 +129,9 @@ func TestFourEyes(t *testing.T) {
 		if !v.FourEyes.Waiting() || v.FourEyes.By() != "olga" || !strings.Contains(strings.Join(v.FourEyes.Findings, ","), workflow.FindNameMismatch) {
 			t.Errorf("view %+v", v.FourEyes)
 		}
-		items, err := f.wf.Queue(ctx, store.QueueFilter{State: "open", Limit: 10})
+		pg, err := f.wf.Queue(ctx, store.RequestList{State: "open"}, store.Paging{})
 		storetest.Must(t, err)
+		items := pg.Items
 		if len(items) != 1 || !items[0].FourEyes.Waiting() {
 			t.Errorf("queue %+v", items)
 		}

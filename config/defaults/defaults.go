@@ -29,6 +29,7 @@ const (
 	AdminAddr           = "127.0.0.1:9090"                          // ONBOARDER_ADMIN_ADDR
 	SessionMaxAge       = 24 * time.Hour                            // ONBOARDER_SESSION_MAX_AGE
 	InviteTTL           = 336 * time.Hour                           // ONBOARDER_INVITE_TTL
+	QueueTarget         = 24 * time.Hour                            // ONBOARDER_QUEUE_TARGET (1bd: one business day)
 	AnswerLimitSender   = 20                                        // ONBOARDER_ANSWER_LIMIT_SENDER
 	AnswerLimitPartner  = 100                                       // ONBOARDER_ANSWER_LIMIT_PARTNER
 	RawRetention        = 2160 * time.Hour                          // ONBOARDER_RAW_RETENTION (90 days)

@@ -106,3 +106,13 @@ type Outbox struct {
 	RequestID *int64   `json:"request_id"`
 	LastError *string  `json:"last_error"`
 }
+
+// AuditEntry mirrors one entry of `audit list --json`.
+type AuditEntry struct {
+	At      string  `json:"at"`
+	Actor   string  `json:"actor"`
+	Subject string  `json:"subject"`
+	From    *string `json:"from"`
+	To      *string `json:"to"`
+	Reason  string  `json:"reason"`
+}
