@@ -91,3 +91,17 @@ func (q *Q) LinksEndingBy(until time.Time, limit int) ([]Link, error) {
 		Order("ends_at, id").Limit(limit).Find(&out).Error
 	return out, err
 }
+
+// CountRequests counts the requests in any of states.
+func (q *Q) CountRequests(states []string) (int64, error) {
+	var n int64
+	err := q.db.Model(&Request{}).Where("state IN ?", states).Count(&n).Error
+	return n, err
+}
+
+// CountOutbox counts the outbox mails in status.
+func (q *Q) CountOutbox(status string) (int64, error) {
+	var n int64
+	err := q.db.Model(&OutboxMail{}).Where("status = ?", status).Count(&n).Error
+	return n, err
+}
