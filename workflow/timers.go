@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onboarder/onboarder/store"
@@ -347,7 +348,7 @@ func (s *Service) digest(ctx context.Context, now time.Time) (templates.Digest, 
 		}
 		d.MoreMails += int(total) - len(rows)
 		for _, m := range rows {
-			row := templates.DigestMail{ID: m.ID, Kind: m.Kind, Status: m.Status, Error: truncateString(m.LastError, 200)}
+			row := templates.DigestMail{ID: m.ID, Kind: m.Kind, Status: m.Status, Error: truncateString(strings.TrimPrefix(m.LastError, "held: "), 200)}
 			row.To = joinAddrs(m.To())
 			if m.RequestID != nil {
 				row.Reference, row.URL = store.Reference(*m.RequestID), reqURL(*m.RequestID)
