@@ -47,9 +47,9 @@ func mailCommand(p *parser.Mail) string {
 	return ""
 }
 
-// Cancellable says whether a partner may still cancel a request in state
+// cancellable says whether a partner may still cancel a request in state
 // (before the customer answered).
-func Cancellable(state string) bool { return Requests.Allows(state, store.StateCancelled) == nil }
+func cancellable(state string) bool { return Requests.Allows(state, store.StateCancelled) == nil }
 
 // command acts on a command in the thread of request r: only the request's
 // partner, from an address that authenticates, gets an answer; anyone else
@@ -73,7 +73,7 @@ func (tx *txn) command(cmd string, r store.Request, m *store.Message, p *parser.
 		}
 		return tx.audit(r.ID, nil, actor, r.State, r.State, what+" failed sender authentication")
 	}
-	if cmd == cmdCancel && Cancellable(r.State) {
+	if cmd == cmdCancel && cancellable(r.State) {
 		return tx.cancel(r, partner, m, p)
 	}
 	refused := cmd == cmdCancel
