@@ -191,6 +191,17 @@ func TestCancelByReply(t *testing.T) {
 			t.Fatalf("accepting after cancel: %v", err)
 		}
 
+		// pending_reseller (no flow enters it yet: the request is written
+		// as a distributor's would be), cancelled through the [REQ-…] tag.
+		org := orgGlobex
+		pr := &store.Request{State: store.StatePendingReseller, PartnerID: &f.acme.ID, OrganizationID: &org, CustomerName: "Globex",
+			Sender: "ops@acme.example", MessageID: "pr1@acme.example", Subject: "Please establish reseller connection to customer Globex"}
+		storetest.Must(t, st.Q(ctx).InsertRequest(pr))
+		f.deliver("From: ops@acme.example\r\nMessage-ID: <pr2@acme.example>\r\nSubject: Re: Globex [" + pr.Reference() + "]\r\n\r\nCancel.\r\n")
+		if s := f.request(pr.ID).State; s != store.StateCancelled || f.last(pr.ID).Kind != templates.KindRequestCancelled {
+			t.Fatalf("pending_reseller after cancel: %s, %s", s, f.kinds(pr.ID))
+		}
+
 		// After the customer answered: refused, with the status.
 		f.now = f.now.Add(2 * time.Hour)
 		done := f.deliver(request("ops@acme.example", "d1@acme.example", "Globex", "Organization ID: "+orgGlobex)).RequestID
