@@ -44,9 +44,9 @@ func TestStatusByReplyAndSubject(t *testing.T) {
 		}
 		text := unwrap(ans.TextBody)
 		for _, want := range []string{
-			"is being checked by our operations team",      // the state
-			"since 16~November~2026, 10:00~UTC",            // its date
-			"Next step: our operations team approves",      // the next step
+			"is being checked by our operations team",     // the state
+			"since 16~November~2026, 10:00~UTC",           // its date
+			"Next step: our operations team approves",     // the next step
 			"reply to this mail with the word \"cancel\"", // how to cancel
 		} {
 			if !strings.Contains(text, want) {
