@@ -259,7 +259,7 @@ func (e *env) open() error {
 // workflowOptions is the workflow's part of the configuration: every setting
 // the workflow uses is passed here (the workflow's own fallbacks are for tests).
 func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow.Directory) workflow.Options {
-	return workflow.Options{
+	o := workflow.Options{
 		Directory: dir,
 		Webhooks:  cfg.WebhookURL != "",
 		WebhookQueued: func() {
@@ -267,32 +267,31 @@ func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow
 				e.onWebhook()
 			}
 		},
-		From:                 cfg.MailFrom,
-		ReplyTo:              cfg.ReplyTo,
-		PublicURL:            cfg.PublicURL,
-		TrustedAuthServID:    cfg.TrustedAuthServID,
-		AutoApproveTrusted:   cfg.AutoApproveTrusted,
-		InviteTTL:            cfg.InviteTTL,
-		FourEyesFindings:     cfg.FourEyesFindings,
-		Templates:            tpl,
-		Logger:               e.log,
-		VerifyDKIM:           cfg.VerifyDKIM,
-		LookupTXT:            net.DefaultResolver.LookupTXT,
-		AnswerLimitSender:    cfg.AnswerLimitSender,
-		AnswerLimitPartner:   cfg.AnswerLimitPartner,
-		RawRetention:         cfg.RawRetention,
-		SessionMaxAge:        cfg.SessionMaxAge,
-		InviteReminderBefore: cfg.InviteReminderBefore,
-		NeedsInfoChaseAfter:  cfg.NeedsInfoChaseAfter,
-		NeedsInfoExpireAfter: cfg.NeedsInfoExpireAfter,
-		DigestTo:             cfg.OpsDigestTo,
-		DigestSchedule:       digestSchedule(cfg),
+		From:               cfg.MailFrom,
+		ReplyTo:            cfg.ReplyTo,
+		PublicURL:          cfg.PublicURL,
+		TrustedAuthServID:  cfg.TrustedAuthServID,
+		AutoApproveTrusted: cfg.AutoApproveTrusted,
+		InviteTTL:          cfg.InviteTTL,
+		FourEyesFindings:   cfg.FourEyesFindings,
+		Templates:          tpl,
+		Logger:             e.log,
+		VerifyDKIM:         cfg.VerifyDKIM,
+		LookupTXT:          net.DefaultResolver.LookupTXT,
+		AnswerLimitSender:  cfg.AnswerLimitSender,
+		AnswerLimitPartner: cfg.AnswerLimitPartner,
+		RawRetention:       cfg.RawRetention,
+		SessionMaxAge:      cfg.SessionMaxAge,
 		Queued: func() {
 			if e.onQueued != nil {
 				e.onQueued()
 			}
 		},
 	}
+	// The timers (workflow.RunTimers).
+	o.InviteReminderBefore, o.NeedsInfoChaseAfter, o.NeedsInfoExpireAfter = cfg.InviteReminderBefore, cfg.NeedsInfoChaseAfter, cfg.NeedsInfoExpireAfter
+	o.DigestTo, o.DigestSchedule = cfg.OpsDigestTo, digestSchedule(cfg)
+	return o
 }
 
 func (e *env) close() {

@@ -71,44 +71,39 @@ const Prefix = "ONBOARDER_"
 
 // Environment variable names.
 const (
-	EnvDatabaseURL          = "ONBOARDER_DATABASE_URL"
-	EnvIMAPURL              = "ONBOARDER_IMAP_URL"
-	EnvIMAPPassword         = "ONBOARDER_IMAP_PASSWORD"
-	EnvIMAPProcessedFolder  = "ONBOARDER_IMAP_PROCESSED_FOLDER"
-	EnvIMAPIdle             = "ONBOARDER_IMAP_IDLE"
-	EnvIMAPTimeout          = "ONBOARDER_IMAP_TIMEOUT"
-	EnvPollLease            = "ONBOARDER_POLL_LEASE"
-	EnvPollSchedule         = "ONBOARDER_POLL_SCHEDULE"
-	EnvSMTPURL              = "ONBOARDER_SMTP_URL"
-	EnvSMTPPassword         = "ONBOARDER_SMTP_PASSWORD"
-	EnvSMTPTimeout          = "ONBOARDER_SMTP_TIMEOUT"
-	EnvSMTPConnections      = "ONBOARDER_SMTP_CONNECTIONS"
-	EnvOutboxLease          = "ONBOARDER_OUTBOX_LEASE"
-	EnvMailFrom             = "ONBOARDER_MAIL_FROM"
-	EnvReplyTo              = "ONBOARDER_REPLY_TO"
-	EnvPublicURL            = "ONBOARDER_PUBLIC_URL"
-	EnvHTTPAddr             = "ONBOARDER_HTTP_ADDR"
-	EnvAdminAddr            = "ONBOARDER_ADMIN_ADDR"
-	EnvTrustedProxies       = "ONBOARDER_TRUSTED_PROXIES"
-	EnvSessionMaxAge        = "ONBOARDER_SESSION_MAX_AGE"
-	EnvTrustedAuthServID    = "ONBOARDER_TRUSTED_AUTHSERV_ID"
-	EnvAutoApproveTrusted   = "ONBOARDER_AUTO_APPROVE_TRUSTED"
-	EnvInviteTTL            = "ONBOARDER_INVITE_TTL"
-	EnvInviteReminderBefore = "ONBOARDER_INVITE_REMINDER_BEFORE"
-	EnvNeedsInfoChaseAfter  = "ONBOARDER_NEEDS_INFO_CHASE_AFTER"
-	EnvNeedsInfoExpireAfter = "ONBOARDER_NEEDS_INFO_EXPIRE_AFTER"
-	EnvOpsDigestTo          = "ONBOARDER_OPS_DIGEST_TO"
-	EnvOpsDigestSchedule    = "ONBOARDER_OPS_DIGEST_SCHEDULE"
-	EnvFourEyesFindings     = "ONBOARDER_FOUR_EYES_FINDINGS"
-	EnvVerifyDKIM           = "ONBOARDER_VERIFY_DKIM"
-	EnvAnswerLimitSender    = "ONBOARDER_ANSWER_LIMIT_SENDER"
-	EnvAnswerLimitPartner   = "ONBOARDER_ANSWER_LIMIT_PARTNER"
-	EnvRawRetention         = "ONBOARDER_RAW_RETENTION"
-	EnvMaxMessageBytes      = "ONBOARDER_MAX_MESSAGE_BYTES"
-	EnvPollBatch            = "ONBOARDER_POLL_BATCH"
-	EnvTemplatesDir         = "ONBOARDER_TEMPLATES_DIR"
-	EnvLogFormat            = "ONBOARDER_LOG_FORMAT"
-	EnvLogLevel             = "ONBOARDER_LOG_LEVEL"
+	EnvDatabaseURL         = "ONBOARDER_DATABASE_URL"
+	EnvIMAPURL             = "ONBOARDER_IMAP_URL"
+	EnvIMAPPassword        = "ONBOARDER_IMAP_PASSWORD"
+	EnvIMAPProcessedFolder = "ONBOARDER_IMAP_PROCESSED_FOLDER"
+	EnvIMAPIdle            = "ONBOARDER_IMAP_IDLE"
+	EnvIMAPTimeout         = "ONBOARDER_IMAP_TIMEOUT"
+	EnvPollLease           = "ONBOARDER_POLL_LEASE"
+	EnvPollSchedule        = "ONBOARDER_POLL_SCHEDULE"
+	EnvSMTPURL             = "ONBOARDER_SMTP_URL"
+	EnvSMTPPassword        = "ONBOARDER_SMTP_PASSWORD"
+	EnvSMTPTimeout         = "ONBOARDER_SMTP_TIMEOUT"
+	EnvSMTPConnections     = "ONBOARDER_SMTP_CONNECTIONS"
+	EnvOutboxLease         = "ONBOARDER_OUTBOX_LEASE"
+	EnvMailFrom            = "ONBOARDER_MAIL_FROM"
+	EnvReplyTo             = "ONBOARDER_REPLY_TO"
+	EnvPublicURL           = "ONBOARDER_PUBLIC_URL"
+	EnvHTTPAddr            = "ONBOARDER_HTTP_ADDR"
+	EnvAdminAddr           = "ONBOARDER_ADMIN_ADDR"
+	EnvTrustedProxies      = "ONBOARDER_TRUSTED_PROXIES"
+	EnvSessionMaxAge       = "ONBOARDER_SESSION_MAX_AGE"
+	EnvTrustedAuthServID   = "ONBOARDER_TRUSTED_AUTHSERV_ID"
+	EnvAutoApproveTrusted  = "ONBOARDER_AUTO_APPROVE_TRUSTED"
+	EnvInviteTTL           = "ONBOARDER_INVITE_TTL"
+	EnvFourEyesFindings    = "ONBOARDER_FOUR_EYES_FINDINGS"
+	EnvVerifyDKIM          = "ONBOARDER_VERIFY_DKIM"
+	EnvAnswerLimitSender   = "ONBOARDER_ANSWER_LIMIT_SENDER"
+	EnvAnswerLimitPartner  = "ONBOARDER_ANSWER_LIMIT_PARTNER"
+	EnvRawRetention        = "ONBOARDER_RAW_RETENTION"
+	EnvMaxMessageBytes     = "ONBOARDER_MAX_MESSAGE_BYTES"
+	EnvPollBatch           = "ONBOARDER_POLL_BATCH"
+	EnvTemplatesDir        = "ONBOARDER_TEMPLATES_DIR"
+	EnvLogFormat           = "ONBOARDER_LOG_FORMAT"
+	EnvLogLevel            = "ONBOARDER_LOG_LEVEL"
 
 	EnvIMAPAuth            = "ONBOARDER_IMAP_AUTH"
 	EnvSMTPAuth            = "ONBOARDER_SMTP_AUTH"
@@ -131,6 +126,15 @@ const (
 	EnvOIDCRoleClaim       = "ONBOARDER_OIDC_ROLE_CLAIM"
 	EnvOIDCRoles           = "ONBOARDER_OIDC_ROLES"
 	EnvPasswordLogin       = "ONBOARDER_PASSWORD_LOGIN"
+)
+
+// The timers' variables (workflow.RunTimers).
+const (
+	EnvInviteReminderBefore = "ONBOARDER_INVITE_REMINDER_BEFORE"
+	EnvNeedsInfoChaseAfter  = "ONBOARDER_NEEDS_INFO_CHASE_AFTER"
+	EnvNeedsInfoExpireAfter = "ONBOARDER_NEEDS_INFO_EXPIRE_AFTER"
+	EnvOpsDigestTo          = "ONBOARDER_OPS_DIGEST_TO"
+	EnvOpsDigestSchedule    = "ONBOARDER_OPS_DIGEST_SCHEDULE"
 )
 
 // Mailbox sign-in methods (ONBOARDER_IMAP_AUTH, ONBOARDER_SMTP_AUTH).
@@ -207,39 +211,34 @@ func (s Server) Hostname() string {
 // its variable; its meaning, default and parsing are that variable's row in the settings
 // table (settings.go), which `onboarder COMMAND --help` prints.
 type Config struct {
-	DatabaseURL          string         // ONBOARDER_DATABASE_URL: postgres://… or sqlite:PATH
-	IMAP                 *Server        // ONBOARDER_IMAP_URL; nil when unset
-	IMAPProcessedFolder  string         // ONBOARDER_IMAP_PROCESSED_FOLDER
-	IMAPIdle             bool           // ONBOARDER_IMAP_IDLE
-	IMAPTimeout          time.Duration  // ONBOARDER_IMAP_TIMEOUT: deadline per IMAP command
-	PollLease            time.Duration  // ONBOARDER_POLL_LEASE: how long a poller's claim lasts unless renewed
-	PollSchedule         string         // ONBOARDER_POLL_SCHEDULE: robfig/cron spec, checked by the cli
-	SMTP                 *Server        // ONBOARDER_SMTP_URL; nil when unset
-	SMTPTimeout          time.Duration  // ONBOARDER_SMTP_TIMEOUT
-	SMTPConnections      int            // ONBOARDER_SMTP_CONNECTIONS: most SMTP connections the outbox sends over at once
-	OutboxLease          time.Duration  // ONBOARDER_OUTBOX_LEASE: how long a claimed outbox mail is a worker's own
-	MailFrom             mail.Address   // ONBOARDER_MAIL_FROM
-	ReplyTo              mail.Address   // ONBOARDER_REPLY_TO; MailFrom when unset
-	PublicURL            string         // ONBOARDER_PUBLIC_URL: absolute http(s), no trailing slash
-	HTTPAddr             string         // ONBOARDER_HTTP_ADDR: host:port
-	TrustedAuthServID    string         // ONBOARDER_TRUSTED_AUTHSERV_ID; "" trusts no Authentication-Results
-	AutoApproveTrusted   bool           // ONBOARDER_AUTO_APPROVE_TRUSTED
-	InviteTTL            time.Duration  // ONBOARDER_INVITE_TTL
-	InviteReminderBefore time.Duration  // ONBOARDER_INVITE_REMINDER_BEFORE: remind the administrator this long before an invitation expires
-	NeedsInfoChaseAfter  time.Duration  // ONBOARDER_NEEDS_INFO_CHASE_AFTER: chase a needs_info request's partner once after this
-	NeedsInfoExpireAfter time.Duration  // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER: close a needs_info request as expired after this
-	OpsDigestTo          []mail.Address // ONBOARDER_OPS_DIGEST_TO: recipients of the daily ops digest; empty: none
-	OpsDigestSchedule    string         // ONBOARDER_OPS_DIGEST_SCHEDULE: robfig/cron spec (UTC), checked by the cli
-	FourEyesFindings     []string       // ONBOARDER_FOUR_EYES_FINDINGS: findings that need two approvers; empty: none
-	VerifyDKIM           bool           // ONBOARDER_VERIFY_DKIM: own DKIM check when no trusted Authentication-Results
-	AnswerLimitSender    int            // ONBOARDER_ANSWER_LIMIT_SENDER: answers per hour to one address
-	AnswerLimitPartner   int            // ONBOARDER_ANSWER_LIMIT_PARTNER: answers per hour to one partner
-	RawRetention         time.Duration  // ONBOARDER_RAW_RETENTION: how long raw mail sources are kept
-	MaxMessageBytes      int64          // ONBOARDER_MAX_MESSAGE_BYTES
-	PollBatch            int            // ONBOARDER_POLL_BATCH
-	TemplatesDir         string         // ONBOARDER_TEMPLATES_DIR; "" uses the built-in templates only
-	LogFormat            string         // ONBOARDER_LOG_FORMAT: text | json
-	LogLevel             string         // ONBOARDER_LOG_LEVEL: debug | info | warn | error
+	DatabaseURL         string        // ONBOARDER_DATABASE_URL: postgres://… or sqlite:PATH
+	IMAP                *Server       // ONBOARDER_IMAP_URL; nil when unset
+	IMAPProcessedFolder string        // ONBOARDER_IMAP_PROCESSED_FOLDER
+	IMAPIdle            bool          // ONBOARDER_IMAP_IDLE
+	IMAPTimeout         time.Duration // ONBOARDER_IMAP_TIMEOUT: deadline per IMAP command
+	PollLease           time.Duration // ONBOARDER_POLL_LEASE: how long a poller's claim lasts unless renewed
+	PollSchedule        string        // ONBOARDER_POLL_SCHEDULE: robfig/cron spec, checked by the cli
+	SMTP                *Server       // ONBOARDER_SMTP_URL; nil when unset
+	SMTPTimeout         time.Duration // ONBOARDER_SMTP_TIMEOUT
+	SMTPConnections     int           // ONBOARDER_SMTP_CONNECTIONS: most SMTP connections the outbox sends over at once
+	OutboxLease         time.Duration // ONBOARDER_OUTBOX_LEASE: how long a claimed outbox mail is a worker's own
+	MailFrom            mail.Address  // ONBOARDER_MAIL_FROM
+	ReplyTo             mail.Address  // ONBOARDER_REPLY_TO; MailFrom when unset
+	PublicURL           string        // ONBOARDER_PUBLIC_URL: absolute http(s), no trailing slash
+	HTTPAddr            string        // ONBOARDER_HTTP_ADDR: host:port
+	TrustedAuthServID   string        // ONBOARDER_TRUSTED_AUTHSERV_ID; "" trusts no Authentication-Results
+	AutoApproveTrusted  bool          // ONBOARDER_AUTO_APPROVE_TRUSTED
+	InviteTTL           time.Duration // ONBOARDER_INVITE_TTL
+	FourEyesFindings    []string      // ONBOARDER_FOUR_EYES_FINDINGS: findings that need two approvers; empty: none
+	VerifyDKIM          bool          // ONBOARDER_VERIFY_DKIM: own DKIM check when no trusted Authentication-Results
+	AnswerLimitSender   int           // ONBOARDER_ANSWER_LIMIT_SENDER: answers per hour to one address
+	AnswerLimitPartner  int           // ONBOARDER_ANSWER_LIMIT_PARTNER: answers per hour to one partner
+	RawRetention        time.Duration // ONBOARDER_RAW_RETENTION: how long raw mail sources are kept
+	MaxMessageBytes     int64         // ONBOARDER_MAX_MESSAGE_BYTES
+	PollBatch           int           // ONBOARDER_POLL_BATCH
+	TemplatesDir        string        // ONBOARDER_TEMPLATES_DIR; "" uses the built-in templates only
+	LogFormat           string        // ONBOARDER_LOG_FORMAT: text | json
+	LogLevel            string        // ONBOARDER_LOG_LEVEL: debug | info | warn | error
 
 	IMAPAuth string // ONBOARDER_IMAP_AUTH: password | oauth2
 	SMTPAuth string // ONBOARDER_SMTP_AUTH: password | oauth2 (default: IMAPAuth)
@@ -261,6 +260,13 @@ type Config struct {
 
 	OIDC          OIDC // ONBOARDER_OIDC_*: console single sign-on; Issuer "" switches it off
 	PasswordLogin bool // ONBOARDER_PASSWORD_LOGIN: false hides and refuses the console's password login
+
+	// The timers (workflow.RunTimers).
+	InviteReminderBefore time.Duration  // ONBOARDER_INVITE_REMINDER_BEFORE: remind the administrator this long before an invitation expires
+	NeedsInfoChaseAfter  time.Duration  // ONBOARDER_NEEDS_INFO_CHASE_AFTER: chase a needs_info request's partner once after this
+	NeedsInfoExpireAfter time.Duration  // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER: close a needs_info request as expired after this
+	OpsDigestTo          []mail.Address // ONBOARDER_OPS_DIGEST_TO: recipients of the daily ops digest; empty: none
+	OpsDigestSchedule    string         // ONBOARDER_OPS_DIGEST_SCHEDULE: robfig/cron spec (UTC), checked by the cli
 }
 
 // OIDC is the OpenID Connect client of the console's single sign-on.
