@@ -288,12 +288,6 @@ func lastSlot(sch Schedule, now time.Time) (time.Time, bool) {
 	return last, !last.IsZero()
 }
 
-// OpsDigest gathers what the ops digest would say now (the console and
-// tests read it; sendDigest mails it).
-func (s *Service) OpsDigest(ctx context.Context) (templates.Digest, error) {
-	return s.digest(ctx, s.now())
-}
-
 // digest gathers the ops digest's lists.
 func (s *Service) digest(ctx context.Context, now time.Time) (templates.Digest, error) {
 	q := s.st.Q(ctx)
