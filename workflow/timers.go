@@ -332,9 +332,11 @@ func (s *Service) digest(ctx context.Context, now time.Time) (templates.Digest, 
 	}
 
 	for _, status := range []string{store.OutboxHeld, store.OutboxFailed} {
-		rows, err := q.ListOutbox(store.OutboxFilter{Status: status, Limit: digestRows - len(d.Mails)})
-		if err != nil {
-			return d, err
+		var rows []store.OutboxMail
+		if room := digestRows - len(d.Mails); room > 0 { // (a zero Limit lists all)
+			if rows, err = q.ListOutbox(store.OutboxFilter{Status: status, Limit: room}); err != nil {
+				return d, err
+			}
 		}
 		total, err := q.CountOutbox(status)
 		if err != nil {
