@@ -75,6 +75,13 @@ func TestStatusByReplyAndSubject(t *testing.T) {
 			}
 		}
 
+		// A needs_info reply that starts with "Status" but brings the ID resumes the request.
+		ni := f.deliver(request("ops@acme.example", "n1@acme.example", "Initech", "no ID yet")).RequestID
+		f.deliver(replyTo("ops@acme.example", "n2@acme.example", f.outbox(ni)[0], "Status update: Organization ID "+orgGlobex))
+		if s := f.request(ni).State; s == store.StateNeedsInfo || f.last(ni).Kind == templates.KindRequestStatus {
+			t.Fatalf("a reply with the ID was taken for a status request: %s %s", s, f.kinds(ni))
+		}
+
 		// An invited request's answer names the invitation's expiry.
 		storetest.Must(t, f.wf.Approve(context.Background(), id, "olga", ""))
 		f.deliver(replyTo("ops@acme.example", "s2@acme.example", received, "status please"))

@@ -364,7 +364,9 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	if err != nil {
 		return err
 	}
-	if cmd := mailCommand(p); cmd != "" {
+	// A `Status …` that brings the missing Organization ID resumes the
+	// request instead: its answer says where it stands too.
+	if cmd := mailCommand(p); cmd != "" && (cmd != cmdStatus || r.State != store.StateNeedsInfo || tx.orgIDOf(p) == "") {
 		return tx.command(cmd, r, m, p)
 	}
 	actor := "partner:" + p.From.Addr
