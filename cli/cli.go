@@ -260,7 +260,7 @@ func (e *env) open() error {
 // workflowOptions is the workflow's part of the configuration: every setting
 // the workflow uses is passed here (the workflow's own fallbacks are for tests).
 func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow.Directory) workflow.Options {
-	return workflow.Options{
+	o := workflow.Options{
 		Directory: dir,
 		Webhooks:  cfg.WebhookURL != "",
 		WebhookQueued: func() {
@@ -290,6 +290,10 @@ func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow
 			}
 		},
 	}
+	// The timers (workflow.RunTimers).
+	o.InviteReminderBefore, o.NeedsInfoChaseAfter, o.NeedsInfoExpireAfter = cfg.InviteReminderBefore, cfg.NeedsInfoChaseAfter, cfg.NeedsInfoExpireAfter
+	o.DigestTo, o.DigestSchedule = cfg.OpsDigestTo, digestSchedule(cfg)
+	return o
 }
 
 func (e *env) close() {

@@ -29,6 +29,9 @@ func cmdRun(e *env) error {
 	if err != nil {
 		return err
 	}
+	if _, err := parseDigestSchedule(e.cfg.OpsDigestSchedule); err != nil {
+		return err
+	}
 	if err := e.open(); err != nil {
 		return err
 	}
@@ -149,6 +152,9 @@ func cmdConfigCheck(e *env) error {
 	check("database "+config.RedactURL(e.cfg.DatabaseURL), e.open())
 	if _, _, err := schedule(e.cfg.PollSchedule); err != nil {
 		check("poll schedule", err)
+	}
+	if _, err := parseDigestSchedule(e.cfg.OpsDigestSchedule); err != nil {
+		check("ops digest schedule", err)
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 	defer cancel()

@@ -361,19 +361,67 @@ func schedule(spec string) (cron.Schedule, time.Duration, error) {
 	return sch, sch.Next(a).Sub(a), nil
 }
 
+// timersLease is the lease name that lets one worker run the timers
+// (workflow.RunTimers) at a time; timersLeaseTTL is how long a worker that
+// died keeps it. The leader renews it every minute and keeps it.
+const (
+	timersLease    = "timers"
+	timersLeaseTTL = 3 * time.Minute
+)
+
+// runTimers runs one pass of the clock-driven work (expiry, reminders, the
+// ops digest) if this worker holds the timers lease. The pass is
+// idempotent, so a pass that outlives the lease does no harm.
+func (w *worker) runTimers(ctx context.Context) {
+	ok, err := w.e.st.AcquireLease(ctx, timersLease, w.holder, timersLeaseTTL)
+	if err != nil {
+		w.e.log.Error("timers skipped: cannot take the timers lease", "err", err)
+		return
+	}
+	if !ok {
+		return // another worker runs them
+	}
+	rep, err := w.e.wf.RunTimers(ctx)
+	if err != nil {
+		w.e.log.Error("timers failed", "err", err)
+	}
+	if !rep.Empty() {
+		w.e.log.Info("timers done", "invitations_expired", rep.InvitationsExpired, "invitations_reminded", rep.InvitesReminded,
+			"needs_info_chased", rep.NeedsInfoChased, "needs_info_expired", rep.NeedsInfoExpired, "digests", rep.Digests)
+	}
+}
+
+// parseDigestSchedule parses ONBOARDER_OPS_DIGEST_SCHEDULE (in UTC).
+func parseDigestSchedule(spec string) (cron.Schedule, error) {
+	sch, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q is not a cron schedule (%v): use e.g. '0 8 * * 1-5' (08:00 UTC on weekdays)",
+			config.EnvOpsDigestSchedule, spec, err)
+	}
+	return sch, nil
+}
+
+// digestSchedule is the ops digest's schedule for the workflow: nil (no
+// digest) without recipients or with a spec that does not parse (run and
+// config check refuse that one).
+func digestSchedule(cfg config.Config) workflow.Schedule {
+	if len(cfg.OpsDigestTo) == 0 {
+		return nil
+	}
+	sch, err := parseDigestSchedule(cfg.OpsDigestSchedule)
+	if err != nil {
+		return nil
+	}
+	return sch
+}
+
 // loop runs everything until ctx ends: the cron schedule, IDLE, the
-// dispatcher and the invitation expiry. It returns when all have stopped.
+// dispatcher and the timers. It returns when all have stopped.
 func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
 	var wg sync.WaitGroup
 	c := cron.New(cron.WithLocation(time.UTC))
 	c.Schedule(sch, cron.FuncJob(w.trigger))
-	c.Schedule(cron.Every(time.Minute), cron.FuncJob(func() {
-		if n, err := w.e.wf.ExpireDue(ctx); err != nil {
-			w.e.log.Error("expiring invitations failed", "err", err)
-		} else if n > 0 {
-			w.e.log.Info("invitations expired", "count", n)
-		}
-	}))
+	c.Schedule(cron.Every(time.Minute), cron.FuncJob(func() { w.runTimers(ctx) }))
 	c.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { // ONBOARDER_RAW_RETENTION
 		if _, err := w.e.wf.PurgeRawSources(ctx); err != nil {
 			w.e.log.Error("deleting old raw mail sources failed", "err", err)

@@ -129,6 +129,15 @@ const (
 	EnvPasswordLogin       = "ONBOARDER_PASSWORD_LOGIN"
 )
 
+// The timers' variables (workflow.RunTimers).
+const (
+	EnvInviteReminderBefore = "ONBOARDER_INVITE_REMINDER_BEFORE"
+	EnvNeedsInfoChaseAfter  = "ONBOARDER_NEEDS_INFO_CHASE_AFTER"
+	EnvNeedsInfoExpireAfter = "ONBOARDER_NEEDS_INFO_EXPIRE_AFTER"
+	EnvOpsDigestTo          = "ONBOARDER_OPS_DIGEST_TO"
+	EnvOpsDigestSchedule    = "ONBOARDER_OPS_DIGEST_SCHEDULE"
+)
+
 // Mailbox sign-in methods (ONBOARDER_IMAP_AUTH, ONBOARDER_SMTP_AUTH).
 const (
 	AuthPassword = "password"
@@ -253,6 +262,13 @@ type Config struct {
 
 	OIDC          OIDC // ONBOARDER_OIDC_*: console single sign-on; Issuer "" switches it off
 	PasswordLogin bool // ONBOARDER_PASSWORD_LOGIN: false hides and refuses the console's password login
+
+	// The timers (workflow.RunTimers).
+	InviteReminderBefore time.Duration  // ONBOARDER_INVITE_REMINDER_BEFORE: remind the administrator this long before an invitation expires
+	NeedsInfoChaseAfter  time.Duration  // ONBOARDER_NEEDS_INFO_CHASE_AFTER: chase a needs_info request's partner once after this
+	NeedsInfoExpireAfter time.Duration  // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER: close a needs_info request as expired after this
+	OpsDigestTo          []mail.Address // ONBOARDER_OPS_DIGEST_TO: recipients of the daily ops digest; empty: none
+	OpsDigestSchedule    string         // ONBOARDER_OPS_DIGEST_SCHEDULE: robfig/cron spec (UTC), checked by the cli
 }
 
 // OIDC is the OpenID Connect client of the console's single sign-on.

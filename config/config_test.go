@@ -178,6 +178,31 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2 weeks", "14d", "-5m", "0"},
 		},
 		{
+			name: EnvInviteReminderBefore, get: func(c Config) any { return c.InviteReminderBefore }, def: 72 * time.Hour,
+			val: "48h", want: 48 * time.Hour, other: "1h",
+			bad: []string{"3d", "0", "-1h"},
+		},
+		{
+			name: EnvNeedsInfoChaseAfter, get: func(c Config) any { return c.NeedsInfoChaseAfter }, def: 72 * time.Hour,
+			val: "24h", want: 24 * time.Hour, other: "96h",
+			bad: []string{"3 days", "0"},
+		},
+		{
+			name: EnvNeedsInfoExpireAfter, get: func(c Config) any { return c.NeedsInfoExpireAfter }, def: 336 * time.Hour,
+			val: "168h", want: 168 * time.Hour, other: "720h",
+			bad: []string{"2w", "-336h"},
+		},
+		{
+			name: EnvOpsDigestTo, get: func(c Config) any { return joinAddresses(c.OpsDigestTo) }, def: "",
+			val: "ops@example.com, Ops Team <team@example.com>", want: `<ops@example.com>, "Ops Team" <team@example.com>`, other: "a@example.com",
+			bad: []string{"ops", "ops@example.com;team@example.com", "a@example.com\r\nBcc: b@example.com"},
+		},
+		{
+			name: EnvOpsDigestSchedule, get: func(c Config) any { return c.OpsDigestSchedule }, def: "0 8 * * 1-5",
+			val: "30 7 * * *", want: "30 7 * * *", other: "@daily",
+			bad: []string{"0 8\n* * *"},
+		},
+		{
 			name: EnvFourEyesFindings, get: func(c Config) any { return c.FourEyesFindings },
 			def: []string{"org_has_other_reseller", "name_mismatch", "fraud_reported", "similar_organization"},
 			val: " Name_Mismatch, fraud_reported ,", want: []string{"name_mismatch", "fraud_reported"},
@@ -826,6 +851,11 @@ func TestRedacted(t *testing.T) {
 		{EnvTrustedAuthServID, "mx.example.com"},
 		{EnvAutoApproveTrusted, "false"},
 		{EnvInviteTTL, "336h0m0s"},
+		{EnvInviteReminderBefore, "72h0m0s"},
+		{EnvNeedsInfoChaseAfter, "72h0m0s"},
+		{EnvNeedsInfoExpireAfter, "336h0m0s"},
+		{EnvOpsDigestTo, ""},
+		{EnvOpsDigestSchedule, "0 8 * * 1-5"},
 		{EnvFourEyesFindings, "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization"},
 		{EnvQueueTarget, "1bd"},
 		{EnvVerifyDKIM, "false"},

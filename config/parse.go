@@ -172,6 +172,23 @@ func (l *loader) address(name, v string) (mail.Address, error) {
 	return *a, nil
 }
 
+// addressList reads one or more mail addresses, comma-separated.
+func (l *loader) addressList(name, v string) ([]mail.Address, error) {
+	const fix = `set it to one or more addresses, comma-separated, such as "ops@example.com, Ops Team <team@example.com>"`
+	if hasControl(v) {
+		return nil, l.invalid(name, "contains control characters", fix)
+	}
+	as, perr := mail.ParseAddressList(v)
+	if perr != nil {
+		return nil, l.invalid(name, "is not a list of mail addresses ("+perr.Error()+")", fix)
+	}
+	out := make([]mail.Address, len(as))
+	for i, a := range as {
+		out[i] = *a
+	}
+	return out, nil
+}
+
 func (l *loader) publicURL(name, v string) (string, error) {
 	const fix = "set it to the absolute http(s) URL the invitation links start with, such as https://onboarding.example.com"
 	u, perr := url.Parse(v)

@@ -92,6 +92,16 @@ func (c *Config) settings() []setting {
 			"authserv-id of our own MX whose Authentication-Results are trusted").unset("sender_auth_unchecked"),
 		flag(EnvAutoApproveTrusted, &c.AutoApproveTrusted, "approve clean requests from trusted partners"),
 		duration(EnvInviteTTL, &c.InviteTTL, defaults.InviteTTL, "how long an invitation stays valid (Go duration)"),
+		duration(EnvInviteReminderBefore, &c.InviteReminderBefore, defaults.InviteReminderBefore,
+			"the administrator is reminded of an unanswered invitation this long before it expires, once (Go duration)"),
+		duration(EnvNeedsInfoChaseAfter, &c.NeedsInfoChaseAfter, defaults.NeedsInfoChaseAfter,
+			"a request waiting for its Organization ID is chased with the partner once this long after it came in (Go duration)"),
+		duration(EnvNeedsInfoExpireAfter, &c.NeedsInfoExpireAfter, defaults.NeedsInfoExpireAfter,
+			"a request still waiting for its Organization ID this long after it came in is closed as expired, the partner told (Go duration)"),
+		val(EnvOpsDigestTo, &c.OpsDigestTo, nil, "", (*loader).addressList, joinAddresses,
+			"where the daily ops digest goes (addresses, comma-separated): open requests, held and failed mail, links ending soon, open fraud reports").unset("no digest"),
+		val(EnvOpsDigestSchedule, &c.OpsDigestSchedule, defaults.OpsDigestSchedule, defaults.OpsDigestSchedule, text("a cron spec such as 0 8 * * 1-5"), same,
+			"robfig/cron spec of the ops digest, in UTC"),
 		val(EnvFourEyesFindings, &c.FourEyesFindings, splitCodes(defaults.FourEyesFindings), defaults.FourEyesFindings,
 			(*loader).findingCodes, joinCodes,
 			"findings (comma-separated codes) that make a request need approvals by two different ops users; none: no request does"),
@@ -270,6 +280,15 @@ func showBusinessTime(d time.Duration) string {
 }
 
 func showAddress(a mail.Address) string { return a.String() }
+
+// joinAddresses shows an address list as it is written.
+func joinAddresses(as []mail.Address) string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return strings.Join(out, ", ")
+}
 
 // shortDuration writes a default as a user would: 60s, 2m, 336h.
 func shortDuration(d time.Duration) string {

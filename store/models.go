@@ -130,6 +130,8 @@ type Request struct {
 	NewOrg     string
 	ReceivedAt time.Time
 	UpdatedAt  time.Time
+	// ChasedAt is when a needs_info request was chased (once); nil before.
+	ChasedAt *time.Time
 }
 
 // Request kinds: the ways a customer relation begins (product.md).
@@ -282,8 +284,11 @@ type Invitation struct {
 	// where that address came from.
 	Recipient       string
 	RecipientSource string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Reminder: this invitation is the reminder of an earlier one (same
+	// expiry); an invitation is reminded of once.
+	Reminder  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Outbox statuses.

@@ -34,6 +34,9 @@ func samples() []Data {
 		InviteURL:         "https://onboarder.example.com/invitations/sample-token",
 		ExpiresAt:         time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC),
 		Mailbox:           "partners@example.com",
+		State:             "invited",
+		StateAt:           time.Date(2026, time.February, 28, 10, 0, 0, 0, time.UTC),
+		Digest:            sampleDigest(),
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
@@ -49,7 +52,39 @@ func samples() []Data {
 		out = append(out, Data{Audience: aud, PartnerName: full.PartnerName, Mailbox: full.Mailbox,
 			MessageSize: 13002342, SizeLimit: 10 << 20})
 	}
-	return out
+	for _, state := range sampleStates {
+		for _, refused := range []bool{false, true} {
+			d := full
+			d.Audience, d.State, d.CancelRefused = AudiencePartner, state, refused
+			out = append(out, d)
+		}
+	}
+	empty := full
+	empty.Audience, empty.Digest = AudiencePartner, &Digest{}
+	return append(out, empty)
+}
+
+// sampleStates are the request states request_status explains, and one it
+// does not know.
+var sampleStates = []string{"needs_info", "pending_partner", "pending_reseller", "pending_approval", "invited",
+	"completed", "declined", "expired", "rejected", "cancelled", "duplicate", "other"}
+
+// sampleDigest is an ops digest with one row in every list.
+func sampleDigest() *Digest {
+	at := time.Date(2026, time.March, 1, 8, 0, 0, 0, time.UTC)
+	return &Digest{
+		Requests: []DigestRequest{{Reference: "REQ-000123", State: "pending_approval", Partner: "Example Partner AG",
+			Customer: "Example GmbH", Since: at, AgeDays: 3, URL: "https://onboarder.example.com/ops/requests/123"}},
+		MoreRequests: 2,
+		Mails: []DigestMail{{ID: 7, Kind: "request_received", Status: "held", To: "sales@partner.example",
+			Error: "held: answer limit", Reference: "REQ-000123", URL: "https://onboarder.example.com/ops/requests/123"}},
+		MoreMails:   1,
+		Links:       []DigestLink{{ID: 9, Partner: "Example Partner AG", Organization: "Example GmbH", EndsAt: at}},
+		LinksWithin: 30,
+		Fraud: []DigestFraud{{ID: 4, Organization: "Example GmbH", Partner: "Example Partner AG",
+			Reference: "REQ-000100", URL: "https://onboarder.example.com/ops/requests/100", ReportedAt: at}},
+		MoreFraud: 1,
+	}
 }
 
 // allowedNames collects every field and method name reachable from view, so
@@ -59,7 +94,7 @@ func allowedNames() map[string]bool {
 	seen := map[reflect.Type]bool{}
 	var walk func(t reflect.Type, depth int)
 	walk = func(t reflect.Type, depth int) {
-		if t == nil || seen[t] || depth > 4 {
+		if t == nil || seen[t] || depth > 6 { // view → Data → *Digest → Digest → []T → T
 			return
 		}
 		seen[t] = true

@@ -33,8 +33,10 @@ func (s *Set) Render(kind, locale string, d Data) (Rendered, error) {
 // render executes one parsed mail: subject, then text, then HTML.
 func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 	switch kind {
-	case KindInvitation:
+	case KindInvitation, KindInvitationReminder:
 		d.Audience = AudienceAdmin
+	case KindOpsDigest:
+		d.Audience = AudienceOps
 	case KindConnectionEstablished:
 		if d.Audience != AudiencePartner && d.Audience != AudienceAdmin {
 			return Rendered{}, fmt.Errorf("rendering %s: audience %q is neither %q nor %q", kind, d.Audience, AudiencePartner, AudienceAdmin)
@@ -89,7 +91,7 @@ func cleanData(d Data) Data {
 		&d.Audience, &d.Reference, &d.ThreadSubject, &d.PartnerName, &d.PartnerRef,
 		&d.RecipientName, &d.CustomerName, &d.OrganizationID, &d.OrganizationName,
 		&d.AdminName, &d.AdminEmail, &d.ReasonCode, &d.ExistingReference, &d.Problem,
-		&d.InviteURL, &d.Mailbox,
+		&d.InviteURL, &d.Mailbox, &d.State,
 	} {
 		*p = oneLine(*p)
 	}
@@ -103,7 +105,37 @@ func cleanData(d Data) Data {
 		}
 		d.Candidates = c
 	}
+	if d.Digest != nil {
+		d.Digest = cleanDigest(*d.Digest)
+	}
 	return d
+}
+
+// cleanDigest is cleanData for the digest's lists (partner and customer
+// names come from mail).
+func cleanDigest(g Digest) *Digest {
+	rs := make([]DigestRequest, len(g.Requests))
+	for i, r := range g.Requests {
+		r.Reference, r.State, r.Partner, r.Customer, r.URL = oneLine(r.Reference), oneLine(r.State), oneLine(r.Partner), oneLine(r.Customer), oneLine(r.URL)
+		rs[i] = r
+	}
+	ms := make([]DigestMail, len(g.Mails))
+	for i, m := range g.Mails {
+		m.Kind, m.Status, m.To, m.Error, m.Reference, m.URL = oneLine(m.Kind), oneLine(m.Status), oneLine(m.To), oneLine(m.Error), oneLine(m.Reference), oneLine(m.URL)
+		ms[i] = m
+	}
+	ls := make([]DigestLink, len(g.Links))
+	for i, l := range g.Links {
+		l.Partner, l.Organization = oneLine(l.Partner), oneLine(l.Organization)
+		ls[i] = l
+	}
+	fs := make([]DigestFraud, len(g.Fraud))
+	for i, f := range g.Fraud {
+		f.Organization, f.Partner, f.Reference, f.URL = oneLine(f.Organization), oneLine(f.Partner), oneLine(f.Reference), oneLine(f.URL)
+		fs[i] = f
+	}
+	g.Requests, g.Mails, g.Links, g.Fraud = rs, ms, ls, fs
+	return &g
 }
 
 // Month names for the date functions.

@@ -18,12 +18,19 @@ const (
 	KindInvitationDeclined    = "invitation_declined"    // to the partner
 	KindInvitationExpired     = "invitation_expired"     // to the partner
 	KindRequestTooLarge       = "request_too_large"      // to the partner: its mail was over the size limit, not read
+	KindRequestStatus         = "request_status"         // to the partner: the state, its date and the next step
+	KindRequestCancelled      = "request_cancelled"      // to the partner: the request is cancelled as they asked
+	KindInvitationReminder    = "invitation_reminder"    // to the organization's administrator: the invitation expires soon
+	KindNeedsInfoReminder     = "needs_info_reminder"    // to the partner: the Organization ID is still missing
+	KindRequestExpired        = "request_expired"        // to the partner: closed without the Organization ID
+	KindOpsDigest             = "ops_digest"             // to ops: what needs attention today
 )
 
 // Audiences.
 const (
 	AudiencePartner = "partner"
 	AudienceAdmin   = "admin"
+	AudienceOps     = "ops"
 )
 
 // Kinds lists every mail kind.
@@ -38,6 +45,12 @@ var Kinds = []string{
 	KindInvitationDeclined,
 	KindInvitationExpired,
 	KindRequestTooLarge,
+	KindRequestStatus,
+	KindRequestCancelled,
+	KindInvitationReminder,
+	KindNeedsInfoReminder,
+	KindRequestExpired,
+	KindOpsDigest,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -69,6 +82,53 @@ type Data struct {
 	Mailbox           string    // our address, for "reply to this mail" hints
 	MessageSize       int64     // for request_too_large: the partner's mail, in bytes
 	SizeLimit         int64     // for request_too_large: the largest mail read, in bytes
+	State             string    // for request_status: the request's state (store.State…)
+	StateAt           time.Time // for request_status: when it entered State
+	CancelRefused     bool      // for request_status: the partner asked to cancel, too late
+	Digest            *Digest   // for ops_digest
+}
+
+// Digest is what the ops digest lists; every list is already cut to a
+// length a mail can show, More… say how many were left out.
+type Digest struct {
+	Requests     []DigestRequest // open requests, oldest first
+	MoreRequests int
+	Mails        []DigestMail // held and failed outbox mail
+	MoreMails    int
+	Links        []DigestLink // active links ending soon, soonest first
+	LinksWithin  int          // days ahead the link list looks
+	Fraud        []DigestFraud
+	MoreFraud    int
+}
+
+// DigestRequest is one open request in the ops digest.
+type DigestRequest struct {
+	Reference, State, Partner, Customer string
+	Since                               time.Time
+	AgeDays                             int
+	URL                                 string // its page in the console
+}
+
+// DigestMail is one held or failed outbox mail in the ops digest.
+type DigestMail struct {
+	ID                      int64
+	Kind, Status, To, Error string
+	Reference, URL          string // the request it belongs to, "" for none
+}
+
+// DigestLink is one link ending soon in the ops digest.
+type DigestLink struct {
+	ID                    int64
+	Partner, Organization string
+	EndsAt                time.Time
+}
+
+// DigestFraud is one open fraud report in the ops digest.
+type DigestFraud struct {
+	ID                    int64
+	Organization, Partner string
+	Reference, URL        string
+	ReportedAt            time.Time
 }
 
 // Rendered is one rendered mail.

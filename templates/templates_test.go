@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +48,11 @@ func fullData() Data {
 		InviteURL:         "https://onboarder.example.com/invitations/tok_abc123",
 		ExpiresAt:         time.Date(2026, time.March, 14, 10, 30, 0, 0, time.UTC),
 		Mailbox:           "partners@onboarder.example",
+		State:             "pending_approval",
+		StateAt:           time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC),
+		Digest: &Digest{Requests: []DigestRequest{{Reference: "REQ-000123", State: "pending_approval", Partner: "Acme Reseller AG",
+			Customer: "Customer As Written", Since: time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC), AgeDays: 12,
+			URL: "https://onboarder.example.com/ops/requests/123"}}},
 	}
 }
 
@@ -62,8 +68,10 @@ func recipients() []recipient {
 		switch k {
 		case KindConnectionEstablished:
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
-		case KindInvitation:
+		case KindInvitation, KindInvitationReminder:
 			out = append(out, recipient{k, AudienceAdmin})
+		case KindOpsDigest:
+			out = append(out, recipient{k, AudienceOps})
 		default:
 			out = append(out, recipient{k, AudiencePartner})
 		}
@@ -115,6 +123,19 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "expired", kind: KindInvitationExpired},
 		{name: "too large", kind: KindRequestTooLarge, mutate: func(d *Data) { d.MessageSize, d.SizeLimit = 13002342, 10<<20 },
 			wantLoc: map[string][]string{"en": {"12.4 MB", "10 MB", "Organization ID"}, "de": {"12,4 MB", "10 MB", "Organisations-ID"}}},
+		{name: "status pending", kind: KindRequestStatus,
+			wantLoc: map[string][]string{"en": {"being checked by our operations team", "Next step: our operations team approves", "2\u00a0March\u00a02026"}, "de": {"wird von unserem Operations-Team geprüft", "Nächster Schritt: Unser Operations-Team", "2.\u00a0März\u00a02026"}}},
+		{name: "status invited", kind: KindRequestStatus, mutate: func(d *Data) { d.State = "invited" },
+			wantLoc: map[string][]string{"en": {"waiting for the customer", "accepts or declines the invitation"}, "de": {"wartet auf die Antwort", "nimmt die Einladung an oder lehnt sie ab"}}},
+		{name: "status cancel refused", kind: KindRequestStatus, mutate: func(d *Data) { d.State, d.CancelRefused = "completed", true },
+			wantLoc: map[string][]string{"en": {"can no longer be cancelled", "the reseller connection is established"}, "de": {"kann nicht mehr storniert werden", "Die Reseller-Verbindung besteht"}}},
+		{name: "cancelled", kind: KindRequestCancelled, wantLoc: map[string][]string{"en": {"we have cancelled your request"}, "de": {"storniert"}}},
+		{name: "invitation reminder", kind: KindInvitationReminder, want: []string{"Acme Reseller AG", "Directory Name Ltd", "https://onboarder.example.com/invitations/tok_abc123"},
+			wantLoc: map[string][]string{"en": {"This is a reminder"}, "de": {"Dies ist eine Erinnerung"}}},
+		{name: "needs_info reminder", kind: KindNeedsInfoReminder, wantLoc: map[string][]string{"en": {"still waiting for the Organization ID"}, "de": {"fehlt uns weiterhin die Organisations-ID"}}},
+		{name: "request expired", kind: KindRequestExpired, wantLoc: map[string][]string{"en": {"we have closed it"}, "de": {"haben wir die Anfrage geschlossen"}}},
+		{name: "ops digest", kind: KindOpsDigest, audience: AudienceOps, want: []string{"https://onboarder.example.com/ops/requests/123", "Acme Reseller AG", "12"},
+			wantLoc: map[string][]string{"en": {"Open requests, oldest first"}, "de": {"Offene Anfragen, älteste zuerst"}}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -141,20 +162,21 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 					if r.Subject == "" || strings.TrimSpace(r.Text) == "" || strings.TrimSpace(r.HTML) == "" {
 						t.Fatalf("empty part: %+v", r)
 					}
-					if !strings.Contains(r.Subject, "[REQ-000123]") {
+					if c.kind != KindOpsDigest && !strings.Contains(r.Subject, "[REQ-000123]") {
 						t.Errorf("subject %q lacks the reference tag", r.Subject)
 					}
-					partnerThread := thread && (c.kind != KindInvitation && c.audience != AudienceAdmin)
+					partnerThread := thread && (c.kind != KindInvitation && c.kind != KindInvitationReminder && c.audience != AudienceAdmin && c.audience != AudienceOps)
 					if partnerThread && r.Subject != d.ThreadSubject {
 						t.Errorf("subject = %q, want the thread subject %q", r.Subject, d.ThreadSubject)
 					}
 					want := append([]string{"REQ-000123", greeting[loc]}, c.want...)
 					want = append(want, c.wantLoc[loc]...)
-					if c.kind == KindInvitation || c.kind == KindRequestApproved || c.kind == KindInvitationExpired {
+					if c.kind == KindInvitation || c.kind == KindInvitationReminder || c.kind == KindRequestApproved || c.kind == KindInvitationExpired {
 						want = append(want, dates[loc])
 					}
+					flat := lineJoin.ReplaceAllString(r.Text, " ") // tidyText wraps long lines
 					for _, w := range want {
-						if !strings.Contains(r.Text, w) {
+						if !strings.Contains(r.Text, w) && !strings.Contains(flat, w) {
 							t.Errorf("text lacks %q:\n%s", w, r.Text)
 						}
 						if !strings.Contains(r.HTML, html.EscapeString(w)) {
@@ -183,6 +205,9 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		}
 	}
 }
+
+// lineJoin finds a wrapped line's break with the indentation around it.
+var lineJoin = regexp.MustCompile(`[ \t]*\n[ \t]*`)
 
 const hostile = "Evil <script>alert(1)</script> & \"Co\"\r\nBcc: victim@example.com\x00\u2028X"
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/templates"
 )
 
 // Incoming is one mail taken from the mailbox.
@@ -273,6 +274,13 @@ func (tx *txn) classify(ctx context.Context, m *store.Message, p *parser.Mail) (
 			if err := tx.reply(ctx, id, m, p); err != nil {
 				return Result{}, err
 			}
+		case p.Kind != parser.KindRequest && p.RequestTag != "":
+			if handled, err := tx.strangerStatus(m, p); err != nil {
+				return Result{}, err
+			} else if !handled {
+				m.Disposition = store.DispIgnored
+				m.Detail = "not a request, reply, automatic reply or bounce: left for the people who read the mailbox"
+			}
 		case p.Kind == parser.KindRequest:
 			m.Disposition = store.DispRequest
 			id, err := tx.newRequest(ctx, m, p)
@@ -354,7 +362,7 @@ func (tx *txn) bounce(m *store.Message, p *parser.Mail) error {
 	}
 	if row.RequestID != nil {
 		code := FindAnswerBounced
-		if row.Kind == "invitation" {
+		if row.Kind == templates.KindInvitation || row.Kind == templates.KindInvitationReminder {
 			code = FindInvitationBounced
 		}
 		if err := tx.AddFinding(*row.RequestID, code, fmt.Sprintf("%s to %s: %s", row.Kind, strings.Join(row.To(), ", "), detail)); err != nil {

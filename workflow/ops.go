@@ -144,10 +144,6 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 // no live token is ever written to the database. Until then the
 // invitation's hash is that of a token nobody has.
 func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organization, to Recipient, linkID int64) error {
-	unknown, err := store.NewToken()
-	if err != nil {
-		return fmt.Errorf("making invitation: %w", err)
-	}
 	// The invitation counts from when it goes out (now, or later when
 	// approve made it wait for the hourly limit): its validity, and its
 	// time for that limit (LastInvitationForOrg).
@@ -155,18 +151,37 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 	if tx.notBefore.After(at) {
 		at = tx.notBefore
 	}
-	expires := at.Add(tx.s.opts.InviteTTL)
+	return tx.sendInvitation(r, partner, org, to, linkID, invitationMail{
+		kind: templates.KindInvitation, at: at, expires: at.Add(tx.s.opts.InviteTTL)})
+}
+
+// invitationMail is what sendInvitation sends: the first invitation, a
+// resent one, or a reminder.
+type invitationMail struct {
+	kind     string    // templates.KindInvitation or KindInvitationReminder
+	at       time.Time // when it goes out
+	expires  time.Time
+	reminder bool // the invitation is a reminder (timers.go)
+}
+
+// sendInvitation queues an invitation mail to the recipient and records
+// its invitation (see invite).
+func (tx *txn) sendInvitation(r *store.Request, partner store.Partner, org store.Organization, to Recipient, linkID int64, im invitationMail) error {
+	unknown, err := store.NewToken()
+	if err != nil {
+		return fmt.Errorf("making invitation: %w", err)
+	}
 	d := templates.Data{Audience: "admin", OrganizationName: org.Name, AdminName: to.Name, AdminEmail: to.Email,
-		InviteURL: tx.s.opts.PublicURL + "/invite/" + store.InviteTokenPlaceholder, ExpiresAt: expires}
+		InviteURL: tx.s.opts.PublicURL + "/invite/" + store.InviteTokenPlaceholder, ExpiresAt: im.expires}
 	tx.fillRequestData(&d, r, &partner)
 	d.ThreadSubject = ""
-	if err := tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: to.Email, toName: to.Name,
-		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at}); err != nil {
+	if err := tx.queue(outMail{kind: im.kind, locale: org.Locale, to: to.Email, toName: to.Name,
+		requestID: r.ID, data: d, auto: "auto-generated", notBefore: im.at}); err != nil {
 		return err
 	}
 	outboxID := tx.lastOutbox
-	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: store.HashToken(unknown), ExpiresAt: expires,
-		OutboxID: &outboxID, Recipient: to.Email, RecipientSource: to.Source, CreatedAt: at}
+	inv := &store.Invitation{LinkID: linkID, RequestID: r.ID, TokenHash: store.HashToken(unknown), ExpiresAt: im.expires,
+		OutboxID: &outboxID, Recipient: to.Email, RecipientSource: to.Source, CreatedAt: im.at, Reminder: im.reminder}
 	return tx.InsertInvitation(inv)
 }
 

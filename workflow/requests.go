@@ -355,13 +355,19 @@ func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *sto
 	d.Mailbox = tx.s.opts.ReplyTo.Address
 }
 
-// reply handles a mail in the thread of request id. A reply to a request
-// that waits for its Organization ID resumes it; anything else is recorded
-// on the request and not answered.
+// reply handles a mail in the thread of request id. A `status` or `cancel`
+// is answered (commands.go); a reply to a request that waits for its
+// Organization ID resumes it; anything else is recorded on the request and
+// not answered.
 func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.Mail) error {
 	r, err := tx.Request(id)
 	if err != nil {
 		return err
+	}
+	// A `Status …` that brings the missing Organization ID resumes the
+	// request instead: its answer says where it stands too.
+	if cmd := mailCommand(p); cmd != "" && (cmd != cmdStatus || r.State != store.StateNeedsInfo || tx.orgIDOf(p) == "") {
+		return tx.command(cmd, r, m, p)
 	}
 	actor := "partner:" + p.From.Addr
 	if r.State != store.StateNeedsInfo || r.PartnerID == nil {

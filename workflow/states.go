@@ -71,7 +71,7 @@ var Requests = Machine{
 		{Name: store.StateDeclined, Meaning: "the administrator declined the invitation (turn 2: or the partner a customer's request) (final)"},
 		{Name: store.StateExpired, Meaning: "nobody answered in time (final)"},
 		{Name: store.StateRejected, Meaning: "a check or ops refused it (final)"},
-		{Name: store.StateCancelled, Meaning: "the partner cancelled it before the customer answered (final)", Planned: true},
+		{Name: store.StateCancelled, Meaning: "the partner cancelled it before the customer answered (final)"},
 		{Name: store.StateDuplicate, Meaning: "the partner already has an open request or a live link for the organization (final)"},
 	},
 	Transitions: []Transition{
@@ -88,8 +88,8 @@ var Requests = Machine{
 		{From: store.StateNeedsInfo, To: store.StateDuplicate, By: ByPartner, When: "the partner's reply names an organization it already asked for or is linked to"},
 		{From: store.StateNeedsInfo, To: store.StatePendingReseller, By: ByPartner, When: "a distributor's reply completes a request for one of its resellers", Planned: true},
 		{From: store.StateNeedsInfo, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it, with a reason for the partner"},
-		{From: store.StateNeedsInfo, To: store.StateExpired, By: BySystem, When: "14 days without an answer (chased once after 3)", Planned: true},
-		{From: store.StateNeedsInfo, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel`", Planned: true},
+		{From: store.StateNeedsInfo, To: store.StateExpired, By: BySystem, When: "14 days without an answer (chased once after 3; ONBOARDER_NEEDS_INFO_EXPIRE_AFTER, ONBOARDER_NEEDS_INFO_CHASE_AFTER)"},
+		{From: store.StateNeedsInfo, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel`"},
 
 		{From: store.StatePendingPartner, To: store.StatePendingApproval, By: ByPartner, When: "the partner accepts on its link", Planned: true},
 		{From: store.StatePendingPartner, To: store.StateDeclined, By: ByPartner, When: "the partner declines on its link (its message goes to the administrator)", Planned: true},
@@ -97,7 +97,7 @@ var Requests = Machine{
 
 		{From: store.StatePendingReseller, To: store.StatePendingApproval, By: ByReseller, When: "the reseller confirms on its link", Planned: true},
 		{From: store.StatePendingReseller, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it", Planned: true},
-		{From: store.StatePendingReseller, To: store.StateCancelled, By: ByPartner, When: "the distributor replies `cancel`", Planned: true},
+		{From: store.StatePendingReseller, To: store.StateCancelled, By: ByPartner, When: "the distributor replies `cancel`"},
 
 		{From: store.StatePendingApproval, To: store.StatePendingApproval, By: ByDirectory, When: "the organization directory answers after being down: the checks finish, warnings are recorded"},
 		{From: store.StatePendingApproval, To: store.StateRejected, By: ByDirectory, When: "the directory, answering after being down, does not know the organization or says it is inactive"},
@@ -105,7 +105,7 @@ var Requests = Machine{
 		{From: store.StatePendingApproval, To: store.StateInvited, By: ByOps, Action: ActApprove, When: "ops approve (or the system, for a trusted partner's clean request): link invited, invitation out"},
 		{From: store.StatePendingApproval, To: store.StateCompleted, By: ByOps, Action: ActApprove, When: "ops approve a customer's own request: both sides consented, the link is active at once", Planned: true},
 		{From: store.StatePendingApproval, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it, with a reason for the partner"},
-		{From: store.StatePendingApproval, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel`", Planned: true},
+		{From: store.StatePendingApproval, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel`"},
 
 		{From: store.StateInvited, To: store.StateInvited, By: ByOps, Action: ActResend, When: "ops resend the invitation: a new token, the old one stops working (one per organization per hour)"},
 		{From: store.StateInvited, To: store.StateCompleted, By: ByCustomer, When: "the administrator accepts: link active"},
@@ -113,7 +113,7 @@ var Requests = Machine{
 		{From: store.StateInvited, To: store.StateExpired, By: BySystem, When: "the invitation expired unanswered (default 14 days)"},
 		{From: store.StateInvited, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it: the link is revoked, the invitation stops working"},
 		{From: store.StateInvited, To: store.StateRejected, By: ByOps, Action: ActRevoke, When: "ops revoke the invited link"},
-		{From: store.StateInvited, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel` before the administrator answered: the link is revoked", Planned: true},
+		{From: store.StateInvited, To: store.StateCancelled, By: ByPartner, When: "the partner replies `cancel` before the administrator answered: the link is revoked"},
 	},
 }
 
@@ -136,7 +136,7 @@ var Links = Machine{
 		{From: store.LinkInvited, To: store.LinkExpired, By: BySystem, When: "the invitation expired unanswered"},
 		{From: store.LinkInvited, To: store.LinkRevoked, By: ByOps, Action: ActRevoke, When: "ops revoke it: the invitation stops working, the request is rejected"},
 		{From: store.LinkInvited, To: store.LinkRevoked, By: ByOps, Action: ActReject, When: "ops reject its request"},
-		{From: store.LinkInvited, To: store.LinkRevoked, By: ByPartner, When: "the partner cancels its request", Planned: true},
+		{From: store.LinkInvited, To: store.LinkRevoked, By: ByPartner, When: "the partner cancels its request"},
 		{From: store.LinkActive, To: store.LinkRevoked, By: ByOps, Action: ActRevoke, When: "ops revoke it"},
 		{From: store.LinkActive, To: store.LinkEnded, By: ByPartner, When: "the partner mails `Please end reseller connection to customer <Name>`", Planned: true},
 		{From: store.LinkActive, To: store.LinkEnded, By: ByCustomer, When: "the administrator ends it on the \"manage your partners\" page", Planned: true},

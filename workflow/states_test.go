@@ -131,9 +131,9 @@ func TestTransitionNotInTableRefused(t *testing.T) {
 			t.Fatalf("state after the refused move: %s", got)
 		}
 		// A planned move is refused too until its flow is built.
-		err = f.wf.SetRequestStateForTest(ctx, id, store.StateNeedsInfo, store.StateExpired)
+		err = f.wf.SetRequestStateForTest(ctx, id, store.StatePendingPartner, store.StateDeclined)
 		if !errors.Is(err, workflow.ErrState) || !strings.Contains(err.Error(), "planned") {
-			t.Fatalf("needs_info → expired: %v, want ErrState (planned)", err)
+			t.Fatalf("pending_partner → declined: %v, want ErrState (planned)", err)
 		}
 		// Links: the revoked link cannot come back.
 		l, err := st.Q(ctx).LinkForRequest(id)

@@ -128,6 +128,21 @@ type Options struct {
 	// however active (ONBOARDER_SESSION_MAX_AGE); SessionTTL ends an idle
 	// one sooner.
 	SessionMaxAge time.Duration
+
+	// Timers (timers.go). InviteReminderBefore: the administrator is
+	// reminded of an invitation this long before it expires
+	// (ONBOARDER_INVITE_REMINDER_BEFORE).
+	InviteReminderBefore time.Duration
+	// NeedsInfoChaseAfter: a needs_info request's partner is chased once
+	// this long after the request came in (ONBOARDER_NEEDS_INFO_CHASE_AFTER);
+	// NeedsInfoExpireAfter: then it is closed as expired
+	// (ONBOARDER_NEEDS_INFO_EXPIRE_AFTER).
+	NeedsInfoChaseAfter, NeedsInfoExpireAfter time.Duration
+	// DigestTo receive the daily ops digest (ONBOARDER_OPS_DIGEST_TO);
+	// empty: no digest. DigestSchedule says when
+	// (ONBOARDER_OPS_DIGEST_SCHEDULE, parsed by the composition root).
+	DigestTo       []mail.Address
+	DigestSchedule Schedule
 }
 
 // Service runs the workflow on a store.
@@ -174,6 +189,15 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.SessionMaxAge <= 0 {
 		opts.SessionMaxAge = defaults.SessionMaxAge
+	}
+	if opts.InviteReminderBefore <= 0 {
+		opts.InviteReminderBefore = defaults.InviteReminderBefore
+	}
+	if opts.NeedsInfoChaseAfter <= 0 {
+		opts.NeedsInfoChaseAfter = defaults.NeedsInfoChaseAfter
+	}
+	if opts.NeedsInfoExpireAfter <= 0 {
+		opts.NeedsInfoExpireAfter = defaults.NeedsInfoExpireAfter
 	}
 	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
@@ -267,6 +291,7 @@ type outMail struct {
 	locale    string
 	to        string // one address
 	toName    string
+	toAll     []mail.Address // instead of to: several (the ops digest)
 	requestID int64
 	data      templates.Data
 	// threading: the partner mail we answer (its Message-ID and References)
@@ -312,7 +337,15 @@ func (t *txn) queue(m outMail) error {
 		AutoSubmitted: auto,
 		NextAttemptAt: t.s.now(),
 	}
-	row.SetRecipients(store.Recipient{Name: parser.SanitizeText(m.toName, 200), Addr: m.to})
+	if m.toAll != nil {
+		rs := make([]store.Recipient, len(m.toAll))
+		for i, a := range m.toAll {
+			rs[i] = store.Recipient{Name: parser.SanitizeText(a.Name, 200), Addr: a.Address}
+		}
+		row.SetRecipients(rs...)
+	} else {
+		row.SetRecipients(store.Recipient{Name: parser.SanitizeText(m.toName, 200), Addr: m.to})
+	}
 	if m.notBefore.After(row.NextAttemptAt) {
 		row.NextAttemptAt = m.notBefore
 	}

@@ -47,6 +47,14 @@ const (
 	FourEyesFindings = "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization" // ONBOARDER_FOUR_EYES_FINDINGS
 )
 
+// The defaults of the timers (workflow.RunTimers).
+const (
+	InviteReminderBefore = 72 * time.Hour  // ONBOARDER_INVITE_REMINDER_BEFORE
+	NeedsInfoChaseAfter  = 72 * time.Hour  // ONBOARDER_NEEDS_INFO_CHASE_AFTER
+	NeedsInfoExpireAfter = 336 * time.Hour // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER
+	OpsDigestSchedule    = "0 8 * * 1-5"   // ONBOARDER_OPS_DIGEST_SCHEDULE (UTC: 08:00 on weekdays)
+)
+
 // Ranges of the settings whose values are bounded; the packages that use the values
 // rely on them.
 const (

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/onboarder/onboarder/config"
+	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/store/storetest"
+)
+
+// TestTimerSettingsReachTheWorkflow: the timer settings are passed to the
+// workflow, and the digest schedule only with recipients.
+func TestTimerSettingsReachTheWorkflow(t *testing.T) {
+	set := map[string]string{
+		config.EnvInviteReminderBefore: "49h",
+		config.EnvNeedsInfoChaseAfter:  "25h",
+		config.EnvNeedsInfoExpireAfter: "170h",
+		config.EnvOpsDigestTo:          "ops@example.com, Olga <olga@example.com>",
+		config.EnvOpsDigestSchedule:    "30 6 * * *",
+	}
+	cfg, _, err := config.Load(nil, func(k string) string { return set[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	wo := workflowOptions(cfg, e, nil, nil)
+	if wo.InviteReminderBefore != 49*time.Hour || wo.NeedsInfoChaseAfter != 25*time.Hour || wo.NeedsInfoExpireAfter != 170*time.Hour ||
+		len(wo.DigestTo) != 2 || wo.DigestTo[1].Address != "olga@example.com" || wo.DigestSchedule == nil {
+		t.Fatalf("workflow.Options do not carry the timer settings: %+v", wo)
+	}
+	from := time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC)
+	if next := wo.DigestSchedule.Next(from); !next.Equal(time.Date(2026, 12, 8, 6, 30, 0, 0, time.UTC)) {
+		t.Errorf("digest after %s at %s, want 06:30 UTC the next day", from, next)
+	}
+
+	delete(set, config.EnvOpsDigestTo)
+	cfg, _, err = config.Load(nil, func(k string) string { return set[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wo := workflowOptions(cfg, e, nil, nil); wo.DigestTo != nil || wo.DigestSchedule != nil {
+		t.Errorf("a digest without recipients: %+v %v", wo.DigestTo, wo.DigestSchedule)
+	}
+	if _, err := parseDigestSchedule("every morning"); err == nil {
+		t.Error("a digest schedule that is no cron spec was accepted")
+	}
+}
+
+// TestTimersRunOnOneWorker: of two workers, the one that took the timers
+// lease runs the timers and keeps the lease; the other skips them.
+func TestTimersRunOnOneWorker(t *testing.T) {
+	set := map[string]string{
+		config.EnvDatabaseURL:       storetest.SQLiteURL(t),
+		config.EnvOpsDigestTo:       "ops@example.com",
+		config.EnvOpsDigestSchedule: "* * * * *",
+	}
+	cfg, _, err := config.Load(nil, func(k string) string { return set[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := &env{ctx: ctx, cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	if err := e.open(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	// Something for the digest to say: a request waiting for ops.
+	storetest.Must(t, e.st.Q(ctx).InsertRequest(&store.Request{State: store.StatePendingApproval, Sender: "a@example.com",
+		MessageID: "a@example.com", Subject: "s"}))
+	mails := func() int {
+		rows, err := e.st.Q(ctx).ListOutbox(store.OutboxFilter{})
+		storetest.Must(t, err)
+		return len(rows)
+	}
+	w1, w2 := &worker{e: e, holder: "w1"}, &worker{e: e, holder: "w2"}
+	w2.runTimers(ctx) // takes the free lease and sends the digest of this minute's slot
+	if n := mails(); n != 1 {
+		t.Fatalf("%d digests after the first pass", n)
+	}
+	w1.runTimers(ctx)
+	if ok, err := e.st.AcquireLease(ctx, timersLease, "w1", timersLeaseTTL); err != nil || ok {
+		t.Fatalf("w1 could take the lease w2 holds: %v %v", ok, err)
+	}
+	if ok, err := e.st.AcquireLease(ctx, timersLease, "w2", timersLeaseTTL); err != nil || !ok {
+		t.Fatalf("w2 lost its lease: %v %v", ok, err)
+	}
+}
