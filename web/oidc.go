@@ -259,6 +259,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("ops user logged in by single sign-on", "ops_user", u.Email, "role", role, "client", s.clientAddr(r))
 	s.startSession(w, token)
+	s.keepLangAtLogin(w, r, u)
 	http.Redirect(w, r, safeNext(l.Next), http.StatusSeeOther)
 }
 

@@ -62,6 +62,9 @@ type Options struct {
 	// NoPasswordLogin hides the console's password form and refuses
 	// password logins (single sign-on only).
 	NoPasswordLogin bool
+	// PasswordCost is the bcrypt cost of passwords set on the console's
+	// team page (0: 12); tests lower it.
+	PasswordCost int
 }
 
 // Server is the HTTP handler.
@@ -229,7 +232,18 @@ var funcs = template.FuncMap{
 	"outboxClass":  outboxClass,
 	"findingClass": findingClass,
 	"can":          can,
-	"dispClass":    dispClass,
+	// fields hands a form's values to a shared fields template with the
+	// page's language.
+	"fields": func(l lang, f any) struct {
+		L lang
+		F any
+	} {
+		return struct {
+			L lang
+			F any
+		}{l, f}
+	},
+	"dispClass": dispClass,
 	"reprocessable": func(d string) bool {
 		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored
 	},
@@ -262,7 +276,10 @@ type page struct {
 	Wide       bool
 	Flash      string
 	Error      string
-	D          any
+	// Here is the page's own address, where the console's language
+	// switch comes back to ("": the queue).
+	Here string
+	D    any
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
