@@ -126,7 +126,7 @@ func TestBrowserPartnerActions(t *testing.T) {
 
 		// Refusals: a public mail domain, an address of another partner.
 		b.set("#domains", "gmail.com")
-		main = b.act("#save", http.StatusBadRequest)
+		b.act("#save", http.StatusBadRequest)
 		b.wants("public domain refused", b.text("#error"), "Nothing was saved", "gmail.com is a public mail provider's domain")
 		b.set("#domains", "", "#emails", "kari@fjord.example\njonas@alpenblick.example")
 		b.act("#save", http.StatusConflict)

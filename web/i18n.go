@@ -184,6 +184,14 @@ func (l lang) Date(t time.Time) string {
 	return t.UTC().Format(l.T("date.layout"))
 }
 
+// Ago says how long before now t was, in the language ("3h ago").
+func (l lang) Ago(now, t time.Time) string {
+	if now.Sub(t) < time.Minute {
+		return l.T("ago.now")
+	}
+	return l.F("req.ago", ago(now, t))
+}
+
 // The console's strings, merged into catalog: kept apart from the public
 // pages' so each part stays readable. Flash lines are "flash." + the
 // ?done= value of the page an action redirects to.
@@ -246,6 +254,7 @@ var consoleCatalog = map[string]map[string]string{
 		"err.changed":        "Nothing was done: this request changed since you opened the page (%s). Check the page below and act again if still needed.",
 		"err.nothing":        "Nothing was done: %s.",
 		"err.reason":         "Nothing was done: give a reason; it goes to the partner.",
+		"err.clearreason":    "Nothing was done: give a reason for clearing the fraud report; it is kept in the audit trail.",
 		"err.action":         "The action failed: %s",
 		"err.notsaved":       "Nothing was saved: %s.",
 		"err.notchanged":     "Nothing was changed: %s.",
@@ -313,6 +322,7 @@ var consoleCatalog = map[string]map[string]string{
 		"req.subject":        "Subject",
 		"req.received":       "Received",
 		"req.ago":            "%s ago",
+		"ago.now":            "just now",
 		"req.link":           "Link",
 		"req.linksince":      "link %d, since %s",
 		"req.linkended":      ", ended %s",
@@ -480,6 +490,7 @@ var consoleCatalog = map[string]map[string]string{
 		"err.changed":        "Nichts wurde getan: Die Anfrage hat sich geändert, seit Sie die Seite geöffnet haben (%s). Bitte prüfen Sie die Seite unten und handeln Sie erneut, falls noch nötig.",
 		"err.nothing":        "Nichts wurde getan: %s.",
 		"err.reason":         "Nichts wurde getan: Bitte geben Sie einen Grund an; er geht an den Partner.",
+		"err.clearreason":    "Nichts wurde getan: Bitte begründen Sie das Aufheben der Betrugsmeldung; die Begründung steht im Prüfprotokoll.",
 		"err.action":         "Die Aktion ist fehlgeschlagen: %s",
 		"err.notsaved":       "Nichts wurde gespeichert: %s.",
 		"err.notchanged":     "Nichts wurde geändert: %s.",
@@ -547,6 +558,7 @@ var consoleCatalog = map[string]map[string]string{
 		"req.subject":        "Betreff",
 		"req.received":       "Eingegangen",
 		"req.ago":            "vor %s",
+		"ago.now":            "gerade eben",
 		"req.link":           "Verbindung",
 		"req.linksince":      "Verbindung %d, seit %s",
 		"req.linkended":      ", beendet %s",

@@ -124,7 +124,8 @@ func New(opts Options) *Server {
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s.public(w, r, http.StatusOK, "home.html", pickLang(r, ""), "home.title", nil)
+		l := pickLang(r, "")
+		s.render(w, http.StatusOK, "home.html", page{L: l, Title: l.T("home.title"), LangSwitch: true})
 	})
 	m.HandleFunc("GET /invite/{token}", s.invite)
 	m.HandleFunc("POST /invite/{token}/accept", s.accept)
