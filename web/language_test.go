@@ -67,7 +67,8 @@ func TestConsoleLanguage(t *testing.T) {
 		// An action's error and flash lines.
 		v := version(t, body)
 		r = other.post(path+"/reject", url.Values{"version": {v}, "reason": {" "}})
-		contains(t, "reject without a reason", r.Body, "Bitte geben Sie einen Grund an")
+		// The switch on that page returns to the request, not to the post.
+		contains(t, "reject without a reason", r.Body, "Bitte geben Sie einen Grund an", `name="next" value="`+path+`"`)
 		r = other.post(path+"/reject", url.Values{"version": {v}, "reason": {"Kein Kunde von Ihnen"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("reject: %d", r.Status)

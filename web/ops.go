@@ -145,15 +145,25 @@ func (s *Server) ops(w http.ResponseWriter, r *http.Request, status int, name, t
 // key. Every console page should start from it.
 func (s *Server) opsPage(r *http.Request, title, nav string, d any) page {
 	l := consoleLang(r)
-	return page{L: l, Title: l.T(title), User: userOf(r), Nav: nav, Wide: true, D: d, Here: r.URL.RequestURI(),
+	return page{L: l, Title: l.T(title), User: userOf(r), Nav: nav, Wide: true, D: d, Here: here(r),
 		Flash: flashOf(l, r.URL.Query().Get("done"))}
+}
+
+// here is where the language switch returns to: the page itself, but not
+// the address of a form's post (a page shown after a refused action), whose
+// handler names its page instead.
+func here(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return ""
+	}
+	return r.URL.RequestURI()
 }
 
 // opsError shows a console error page; title and msg are catalog keys or,
 // from handlers not translated yet, plain English.
 func (s *Server) opsError(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	l := consoleLang(r)
-	s.render(w, status, "opserror.html", page{L: l, Title: l.T(title), User: userOf(r), D: l.T(msg), Here: r.URL.RequestURI()})
+	s.render(w, status, "opserror.html", page{L: l, Title: l.T(title), User: userOf(r), D: l.T(msg), Here: here(r)})
 }
 
 func (s *Server) opsFail(w http.ResponseWriter, r *http.Request, err error) {
@@ -259,7 +269,7 @@ func safeNext(next string) string {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	l := consoleLang(r)
-	s.render(w, http.StatusOK, "login.html", page{L: l, Title: l.T("login.title"), Here: r.URL.RequestURI(),
+	s.render(w, http.StatusOK, "login.html", page{L: l, Title: l.T("login.title"), Here: here(r),
 		D: s.loginData("", safeNext(r.URL.Query().Get("next")))})
 }
 
@@ -451,7 +461,7 @@ func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int,
 	}
 	p := s.opsPage(r, v.Request.Reference(), "queue", requestData{View: v, Now: s.opts.Now()})
 	if errMsg != "" {
-		p.Error, p.Flash = errMsg, ""
+		p.Error, p.Flash, p.Here = errMsg, "", fmt.Sprintf("/ops/requests/%d", id)
 	}
 	s.render(w, status, "request.html", p)
 }

@@ -98,7 +98,7 @@ func (s *Server) showOrganization(w http.ResponseWriter, r *http.Request, status
 	}
 	p := s.opsPage(r, v.Organization.Name, "organizations", d)
 	if errMsg != "" {
-		p.Error, p.Flash = errMsg, ""
+		p.Error, p.Flash, p.Here = errMsg, "", "/ops/organizations/"+url.PathEscape(v.Organization.ID)
 	}
 	s.render(w, status, "organization.html", p)
 }

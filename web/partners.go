@@ -183,7 +183,7 @@ func (s *Server) showPartner(w http.ResponseWriter, r *http.Request, status int,
 	}
 	p := s.opsPage(r, v.Partner.Name, "partners", d)
 	if errMsg != "" {
-		p.Error, p.Flash = errMsg, ""
+		p.Error, p.Flash, p.Here = errMsg, "", fmt.Sprintf("/ops/partners/%d", id)
 	}
 	s.render(w, status, "partner.html", p)
 }

@@ -44,7 +44,7 @@ func (s *Server) showTeam(w http.ResponseWriter, r *http.Request, status int, er
 	}
 	p := s.opsPage(r, "team.title", "team", teamData{Users: us, Roles: teamRoles, Form: f})
 	if errMsg != "" {
-		p.Error, p.Flash = errMsg, ""
+		p.Error, p.Flash, p.Here = errMsg, "", "/ops/team"
 	}
 	s.render(w, status, "team.html", p)
 }
