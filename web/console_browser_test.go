@@ -159,13 +159,17 @@ func TestBrowserPartnerActions(t *testing.T) {
 		if got := b.text("#status"); got != store.PartnerActive {
 			t.Errorf("activated partner shown as %q", got)
 		}
-		b.screenshot("partner-" + map[bool]string{true: "phone", false: "desktop"}[b.isPhone()])
+		b.screenshot("partner-" + b.viewportName())
 	})
 }
 
-func (b *browserFixture) isPhone() bool {
+// viewportName names the window's size for a screenshot's file name.
+func (b *browserFixture) viewportName() string {
 	w, err := chromedp.Run(b.tab, chromedp.Evaluate[int](`window.innerWidth`))
-	return err == nil && w < 600
+	if err == nil && w < 600 {
+		return "phone"
+	}
+	return "desktop"
 }
 
 func TestBrowserOrganizationActions(t *testing.T) {
@@ -248,6 +252,7 @@ func TestBrowserTeamActions(t *testing.T) {
 		b.set("#password-"+itoa64(u.ID), "the new long password")
 		b.act("#set-password-"+itoa64(u.ID), http.StatusOK)
 		b.wants("after the password", b.text("#flash"), "The password is changed")
+		b.screenshot("team-" + b.viewportName())
 		audit, err := b.st.Q(ctx).OpsUserAudit("vera@onboarding.example")
 		storetest.Must(t, err)
 		if len(audit) != 5 || audit[0].Actor != "ops:"+opsEmail {
@@ -365,6 +370,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 		b.wants("request page", b.text("main"), "Genehmigen und einladen", "Prüfprotokoll", "Eingegangen")
 		received := b.request(id).ReceivedAt.UTC().Format("02.01.2006")
 		b.wants("German date", b.text("main"), received)
+		b.screenshot("request-de-" + b.viewportName())
 
 		// Switching back lands on the same page, in English.
 		b.act("#lang-switch", http.StatusOK)
