@@ -2,6 +2,8 @@ package web
 
 import (
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -165,5 +167,56 @@ func TestDateInLanguage(t *testing.T) {
 	}
 	if got := langOf("de").Date(time.Time{}); got != "" {
 		t.Errorf("zero date: %q", got)
+	}
+}
+
+// The handlers' keys (flash, error and login lines) exist in both
+// languages too: any string literal in the package's code that looks like
+// a console key.
+func TestCatalogHasEveryHandlerKey(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`"((?:err|sso|login|team|role|message|ago|req)\.[a-z0-9._-]+)"`)
+	// A redirect's ?done= names its flash line; some are made of parts.
+	done := regexp.MustCompile(`done=([a-z0-9-]*[a-z0-9])"|"((?:partner|org)-[a-z]+)"`)
+	flashes := []string{"approve", "approve1", "reject", "resend", "revoke", "team-disable", "team-enable", "team-password", "team-role"}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "i18n.go" {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range done.FindAllStringSubmatch(string(src), -1) {
+			flashes = append(flashes, m[1]+m[2])
+		}
+		for _, m := range key.FindAllStringSubmatch(string(src), -1) {
+			if strings.HasSuffix(m[1], ".html") { // a page's name
+				continue
+			}
+			n++
+			for _, code := range []string{"en", "de"} {
+				if _, ok := catalog[code][m[1]]; !ok {
+					t.Errorf("%s uses %q, which the %s catalog lacks", f, m[1], code)
+				}
+			}
+		}
+	}
+	for _, f := range flashes {
+		for _, code := range []string{"en", "de"} {
+			if _, ok := catalog[code]["flash."+f]; !ok {
+				t.Errorf("the %s catalog has no flash line for ?done=%s", code, f)
+			}
+		}
+	}
+	if len(flashes) < 20 {
+		t.Errorf("only %d flash lines found", len(flashes))
+	}
+	if n < 30 {
+		t.Errorf("only %d keys found in the handlers", n)
 	}
 }
