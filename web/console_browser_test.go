@@ -331,7 +331,7 @@ func TestBrowserRequestActions(t *testing.T) {
 		b.login(viewer, opsPassword)
 		writes := `main form[method=post] button`
 		for _, path := range []string{"/ops/requests/" + itoa(clean), "/ops/requests/" + itoa(mismatch),
-			"/ops/partners/" + itoa64(b.partner.ID), "/ops/organizations/" + orgEN} {
+			"/ops/partners/" + itoa64(b.partner.ID), "/ops/organizations/" + orgEN, "/ops/messages/1"} {
 			if st := b.navigate(b.srv.URL + path); st != http.StatusOK {
 				t.Fatalf("%s for a viewer: %d", path, st)
 			}

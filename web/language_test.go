@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/store/storetest"
 )
+
+var germanDate = regexp.MustCompile(`\d\d\.\d\d\.\d{4} \d\d:\d\d UTC`)
 
 // getIn is a GET with the browser's Accept-Language.
 func (c *client) getIn(path, acceptLanguage string) resp {
@@ -82,6 +85,14 @@ func TestConsoleLanguage(t *testing.T) {
 		contains(t, "first browser", c.getIn(path, "de").Body, `lang="en"`, "Audit trail")
 		if !strings.Contains(c.getIn("/ops/partners/"+fmt.Sprint(f.partner.ID), "de").Body, "Sender rules") {
 			t.Error("the partner page is not in English")
+		}
+
+		// The invitation page writes its date the administrator's way.
+		token := f.approve(f.deliver("jonas@alpenblick.example", "Bäckerei Sonnenschein GmbH", orgDE))
+		page := f.client().get("/invite/" + token).Body
+		contains(t, "German invitation", page, "Gültig bis")
+		if !germanDate.MatchString(page) {
+			t.Error("the German invitation page has no date written the German way")
 		}
 	})
 }
