@@ -432,6 +432,9 @@ type OpsUser struct {
 	// Role is what the user may do in the console: RoleViewer,
 	// RoleApprover or RoleAdmin (workflow holds the rules).
 	Role string
+	// Locale is the console language the user chose ("en", "de"; "": none
+	// yet, the browser's counts), migration 0019.
+	Locale string
 }
 
 // Console roles, from least to most (migration 0009).

@@ -121,3 +121,15 @@ func (q *Q) ApprovalsFor(requestIDs []int64) (map[int64][]Approval, error) {
 	}
 	return out, nil
 }
+
+// SetOpsUserLocale keeps the console language a user chose.
+func (q *Q) SetOpsUserLocale(id int64, locale string) error {
+	res := q.db.Model(&OpsUser{}).Where("id = ?", id).Update("locale", locale)
+	if res.Error != nil {
+		return fmt.Errorf("changing the language of ops user %d: %w", id, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("changing the language of ops user %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

@@ -38,7 +38,23 @@ type browserFixture struct {
 	shots string
 }
 
-func newBrowserFixture(t *testing.T) *browserFixture {
+// viewport is the size of a browser test's window in CSS pixels; Mobile
+// emulates a phone (touch, twice the pixel density).
+type viewport struct {
+	Name   string
+	W, H   int64
+	Mobile bool
+}
+
+var (
+	phone   = viewport{Name: "phone", W: 390, H: 844, Mobile: true}
+	desktop = viewport{Name: "desktop", W: 1280, H: 800}
+)
+
+func newBrowserFixture(t *testing.T) *browserFixture { return newBrowserFixtureAt(t, phone) }
+
+// newBrowserFixtureAt is newBrowserFixture in a window of the viewport's size.
+func newBrowserFixtureAt(t *testing.T, vp viewport) *browserFixture {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -58,7 +74,7 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 		bf.shots = t.TempDir()
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromiumPath),
@@ -75,13 +91,17 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
+		chromedp.WindowSize(int(vp.W), int(vp.H)),
 	)
 	t.Cleanup(acancel)
 	tab, tcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(tcancel)
-	// A phone: 390 CSS pixels wide, at twice the pixel density.
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+	// A phone is 390 CSS pixels wide, at twice the pixel density.
+	emulate := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+	if vp.Mobile {
+		emulate = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile}
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.W, vp.H, emulate...)); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	bf.tab = tab

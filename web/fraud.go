@@ -13,9 +13,10 @@ import (
 // the form of a request's page, with the ops user and the reason; the
 // audit entry goes on the reported request and on this one.
 func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
+	l := consoleLang(r)
 	id, ok := requestID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", l.F("err.norequest", r.PathValue("id")))
 		return
 	}
 	if err := parseSmallForm(r); err != nil {
@@ -32,13 +33,13 @@ func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
 			"reports", n, "ops_user", by)
 		http.Redirect(w, r, fmt.Sprintf("/ops/requests/%d?done=clear-fraud", id), http.StatusSeeOther)
 	case errors.Is(err, workflow.ErrClearReasonRequired):
-		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason for clearing the fraud report; it is kept in the audit trail.")
+		s.showRequest(w, r, http.StatusBadRequest, l.T("err.clearreason"))
 	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict):
-		s.showRequest(w, r, http.StatusConflict, "Nothing was done: "+err.Error()+".")
+		s.showRequest(w, r, http.StatusConflict, l.F("err.nothing", err.Error()))
 	case errors.Is(err, workflow.ErrNotFound):
 		s.opsFail(w, r, err)
 	default:
 		s.log.Error("console action failed", "request_ref", store.Reference(id), "action", "clear-fraud", "err", err)
-		s.showRequest(w, r, http.StatusInternalServerError, "The action failed: "+err.Error())
+		s.showRequest(w, r, http.StatusInternalServerError, l.F("err.action", err.Error()))
 	}
 }

@@ -111,7 +111,8 @@ func newFixture(t *testing.T, st *store.Store, publicURL string) *fixture {
 	}
 	_, err = f.wf.AddOpsUser(ctx, opsEmail, opsPassword, bcrypt.MinCost)
 	storetest.Must(t, err)
-	f.srv.Config.Handler = web.New(web.Options{Workflow: f.wf, Logger: log, PublicURL: publicURL, Now: clk.Now})
+	f.srv.Config.Handler = web.New(web.Options{Workflow: f.wf, Logger: log, PublicURL: publicURL, Now: clk.Now,
+		PasswordCost: bcrypt.MinCost})
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f

@@ -138,20 +138,19 @@ func (s *Server) routeOIDC() {
 
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	if s.oidc == nil {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "Single sign-on is not configured.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "sso.none")
 		return
 	}
 	_, cfg, err := s.oidc.setup(r.Context())
 	if err != nil {
 		s.log.Error("single sign-on: discovering the provider", "issuer", s.oidc.opts.Issuer, "err", err)
-		s.opsError(w, r, http.StatusBadGateway, "Single sign-on unavailable",
-			"The identity provider could not be reached; try again later.")
+		s.opsError(w, r, http.StatusBadGateway, "sso.unavailable", "sso.unreachable")
 		return
 	}
 	b, err := s.wf.BeginSSO(r.Context(), safeNext(r.URL.Query().Get("next")))
 	if err != nil {
 		s.log.Error("single sign-on: starting", "err", err)
-		s.opsError(w, r, http.StatusInternalServerError, "Something went wrong", "The sign-in could not be started; try again.")
+		s.opsError(w, r, http.StatusInternalServerError, "err.title", "sso.notstarted")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: b.Key, Path: oidcCookiePath, HttpOnly: true, Secure: s.secure,
@@ -161,72 +160,73 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if s.oidc == nil {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "Single sign-on is not configured.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "sso.none")
 		return
 	}
 	ctx := r.Context()
 	refuse := func(status int, msg, why string, args ...any) {
 		s.log.Warn("single sign-on refused: "+why, append(args, "client", s.clientAddr(r))...)
-		s.opsError(w, r, status, "Not signed in", msg)
+		s.opsError(w, r, status, "sso.notsignedin", msg)
 	}
-	again := "Start again from the login page."
+	lang := consoleLang(r)
+	again := " " + lang.T("sso.again")
 	c, err := r.Cookie(oidcCookie)
 	// The started login is used once, whatever happens next.
 	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: "", Path: oidcCookiePath, HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	if err != nil {
-		refuse(http.StatusBadRequest, "This sign-in was not started in this browser, or took too long. "+again, "no login cookie")
+		refuse(http.StatusBadRequest, lang.T("sso.nocookie")+again, "no login cookie")
 		return
 	}
 	l, err := s.wf.TakeSSO(ctx, c.Value)
 	if errors.Is(err, workflow.ErrNotFound) {
-		refuse(http.StatusBadRequest, "This sign-in was used already or took too long. "+again, "unknown, used or expired login")
+		refuse(http.StatusBadRequest, lang.T("sso.used")+again, "unknown, used or expired login")
 		return
 	}
 	if err != nil {
 		s.log.Error("single sign-on: loading the started login", "err", err)
-		s.opsError(w, r, http.StatusInternalServerError, "Something went wrong", "The sign-in could not be checked; try again.")
+		s.opsError(w, r, http.StatusInternalServerError, "err.title", "sso.notchecked")
 		return
 	}
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.State)) != 1 {
-		refuse(http.StatusBadRequest, "This sign-in does not belong to this browser. "+again, "state mismatch")
+		refuse(http.StatusBadRequest, lang.T("sso.state")+again, "state mismatch")
 		return
 	}
 	if e := q.Get("error"); e != "" {
-		refuse(http.StatusForbidden, "The identity provider did not sign you in ("+e+"). "+again, "provider error", "error", e,
+		refuse(http.StatusForbidden, lang.F("sso.providererror", e)+again, "provider error", "error", e,
 			"error_description", q.Get("error_description"))
 		return
 	}
 	provider, cfg, err := s.oidc.setup(ctx)
 	if err != nil {
 		s.log.Error("single sign-on: discovering the provider", "issuer", s.oidc.opts.Issuer, "err", err)
-		s.opsError(w, r, http.StatusBadGateway, "Single sign-on unavailable", "The identity provider could not be reached; try again later.")
+		s.opsError(w, r, http.StatusBadGateway, "sso.unavailable", "sso.unreachable")
 		return
 	}
 	pctx := s.oidc.ctx(ctx)
 	tok, err := cfg.Exchange(pctx, q.Get("code"), oauth2.VerifierOption(l.Verifier))
 	if err != nil {
-		refuse(http.StatusBadGateway, "The identity provider did not confirm the sign-in. "+again, "code exchange failed", "err", err)
+		refuse(http.StatusBadGateway, lang.T("sso.exchange")+again, "code exchange failed", "err", err)
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		refuse(http.StatusBadGateway, "The identity provider sent no ID token. "+again, "no id_token")
+		refuse(http.StatusBadGateway, lang.T("sso.noidtoken")+again, "no id_token")
 		return
 	}
 	idt, err := provider.Verifier(&oidc.Config{ClientID: s.oidc.opts.ClientID, Now: s.opts.Now}).Verify(pctx, raw)
 	if err != nil {
-		refuse(http.StatusForbidden, "The identity provider's answer could not be verified. "+again, "ID token rejected", "err", err)
+		refuse(http.StatusForbidden, lang.T("sso.unverified")+again, "ID token rejected", "err", err)
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(l.Nonce)) != 1 {
-		refuse(http.StatusForbidden, "The identity provider's answer does not belong to this sign-in. "+again, "nonce mismatch")
+		refuse(http.StatusForbidden, lang.T("sso.nonce")+again, "nonce mismatch")
 		return
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		refuse(http.StatusForbidden, "The identity provider's answer could not be read. "+again, "claims unreadable", "err", err)
+		refuse(http.StatusForbidden, lang.T("sso.claims")+again, "claims unreadable", "err", err)
 		return
 	}
 	email, _ := claims["email"].(string)
@@ -235,30 +235,30 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		if email != "" {
 			s.audit(ctx, email, "e-mail address not verified by the provider")
 		}
-		refuse(http.StatusForbidden, "The identity provider gave no verified e-mail address for you; the console needs one.",
+		refuse(http.StatusForbidden, lang.T("sso.noemail"),
 			"no verified e-mail address", "subject", idt.Subject)
 		return
 	}
 	role, values := s.oidc.role(claims)
 	if role == "" {
 		s.audit(ctx, email, "no role mapped from "+s.oidc.opts.RoleClaim+" ["+strings.Join(values, ", ")+"]")
-		refuse(http.StatusForbidden, "You are signed in at the identity provider as "+email+
-			", but none of your groups there gives access to this console. Ask an administrator to add you to one.",
+		refuse(http.StatusForbidden, lang.F("sso.norole", email),
 			"no mapped role", "ops_user", email, "claim", s.oidc.opts.RoleClaim, "values", values)
 		return
 	}
 	token, u, err := s.wf.SSOLogin(ctx, workflow.SSOIdentity{Email: email, Role: role, Issuer: idt.Issuer, Subject: idt.Subject})
 	if errors.Is(err, workflow.ErrBadLogin) {
-		refuse(http.StatusForbidden, "Your console account ("+email+") is disabled.", "ops user disabled", "ops_user", email)
+		refuse(http.StatusForbidden, lang.F("sso.disabled", email), "ops user disabled", "ops_user", email)
 		return
 	}
 	if err != nil {
 		s.log.Error("single sign-on: starting the session", "ops_user", email, "err", err)
-		s.opsError(w, r, http.StatusInternalServerError, "Something went wrong", "The session could not be started; try again.")
+		s.opsError(w, r, http.StatusInternalServerError, "err.title", "sso.nosession")
 		return
 	}
 	s.log.Info("ops user logged in by single sign-on", "ops_user", u.Email, "role", role, "client", s.clientAddr(r))
 	s.startSession(w, token)
+	s.keepLangAtLogin(w, r, u)
 	http.Redirect(w, r, safeNext(l.Next), http.StatusSeeOther)
 }
 

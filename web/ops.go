@@ -74,13 +74,13 @@ func (s *Server) need(role string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, role string) {
 	u := userOf(r)
 	s.log.Warn("console action refused: role", "path", r.URL.Path, "ops_user", u.Email, "role", u.Role, "needs", role)
-	s.opsError(w, r, http.StatusForbidden, "Not allowed",
-		fmt.Sprintf("Nothing was done: this needs the role %s or more, and you are %s. Ask an admin (onboarder ops-users role).", role, orNone(u.Role)))
+	l := consoleLang(r)
+	s.opsError(w, r, http.StatusForbidden, "err.forbidden", l.F("err.forbidden.body", role, orNone(l, u.Role)))
 }
 
-func orNone(s string) string {
+func orNone(l lang, s string) string {
 	if s == "" {
-		return "none"
+		return l.T("role.none")
 	}
 	return s
 }
@@ -93,6 +93,7 @@ func (s *Server) routeConsole() {
 	m.HandleFunc("GET /ops/login", s.loginPage)
 	m.HandleFunc("POST /ops/login", s.login)
 	m.HandleFunc("POST /ops/logout", s.logout)
+	m.HandleFunc("POST /ops/lang", s.setLang)
 	s.routeOIDC()
 	m.Handle("GET /ops/{$}", s.auth(s.queue))
 	m.Handle("GET /ops/requests/{id}", s.auth(s.request))
@@ -104,10 +105,11 @@ func (s *Server) routeConsole() {
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
 	s.routeRegistry() // partners.go
+	s.routeTeam()     // team.go
 	m.Handle("GET /ops/outbox", s.auth(s.outbox))
 	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.need(workflow.RoleApprover, s.retry)))
 	m.Handle("/ops/", s.auth(func(w http.ResponseWriter, r *http.Request) {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "There is no such page in the console.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.nopage")
 	}))
 }
 
@@ -124,7 +126,7 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			}
 			if !errors.Is(err, workflow.ErrNotFound) {
 				s.log.Error("checking session", "err", err)
-				s.opsError(w, r, http.StatusInternalServerError, "Something went wrong", "The session could not be checked; try again.")
+				s.opsError(w, r, http.StatusInternalServerError, "err.title", "err.session")
 				return
 			}
 		}
@@ -137,34 +139,108 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 }
 
 func (s *Server) ops(w http.ResponseWriter, r *http.Request, status int, name, title, nav string, d any) {
-	p := page{L: langOf("en"), Title: title, User: userOf(r), Nav: nav, Wide: true, D: d}
-	p.Flash = flashes[r.URL.Query().Get("done")]
-	s.render(w, status, name, p)
+	s.render(w, status, name, s.opsPage(r, title, nav, d))
 }
 
+// opsPage is the page of a console handler in the user's language, with
+// the flash of the action that led to it (?done=). title may be a catalog
+// key. Every console page should start from it.
+func (s *Server) opsPage(r *http.Request, title, nav string, d any) page {
+	l := consoleLang(r)
+	return page{L: l, Title: l.T(title), User: userOf(r), Nav: nav, Wide: true, D: d, Here: here(r),
+		Flash: flashOf(l, r.URL.Query().Get("done"))}
+}
+
+// here is where the language switch returns to: the page itself, but not
+// the address of a form's post (a page shown after a refused action), whose
+// handler names its page instead.
+func here(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return ""
+	}
+	return r.URL.RequestURI()
+}
+
+// opsError shows a console error page; title and msg are catalog keys or,
+// from handlers not translated yet, plain English.
 func (s *Server) opsError(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	s.render(w, status, "opserror.html", page{L: langOf("en"), Title: title, User: userOf(r), D: msg})
+	l := consoleLang(r)
+	s.render(w, status, "opserror.html", page{L: l, Title: l.T(title), User: userOf(r), D: l.T(msg), Here: here(r)})
 }
 
 func (s *Server) opsFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, workflow.ErrNotFound) {
-		s.opsError(w, r, http.StatusNotFound, "Not found", err.Error())
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", err.Error())
 		return
 	}
 	s.log.Error("console page failed", "path", r.URL.Path, "err", err)
-	s.opsError(w, r, http.StatusInternalServerError, "Something went wrong", "The page could not be loaded; the log has the details.")
+	s.opsError(w, r, http.StatusInternalServerError, "err.title", "err.load")
 }
 
-var flashes = map[string]string{
-	"approve":   "Approved: the link is recorded as invited, the invitation and the partner's mail are queued.",
-	"approve1":  "Approved 1 of 2: the findings need a second ops user's approval; nothing is sent until then.",
-	"reject":    "Rejected: the partner is told the reason.",
-	"resend":    "A new invitation is queued; the previous link stopped working.",
-	"revoke":    "The link is revoked.",
-	"reprocess": "The mail was handled again.",
-	"retry":     "The mail is queued to be sent again.",
-	"clear-fraud": "The fraud report is cleared: later requests for the organization or from the partner are no longer " +
-		"flagged fraud_reported.",
+// flashes holds flash lines not in the catalog yet, by ?done= value; the
+// catalog's "flash.DONE" keys come first.
+var flashes = map[string]string{}
+
+// flashOf is the line shown after the action done.
+func flashOf(l lang, done string) string {
+	if done == "" {
+		return ""
+	}
+	if _, ok := catalog["en"]["flash."+done]; ok {
+		return l.T("flash." + done)
+	}
+	return flashes[done]
+}
+
+// ---- language ----
+
+// langCookie keeps the console language a browser chose, for the pages
+// before login; after login the user's row counts.
+const langCookie = "onboarder_lang"
+
+// consoleLang is the console's language for a request: the one the ops
+// user chose (kept on their row), else the browser's choice (cookie), else
+// Accept-Language, else English.
+func consoleLang(r *http.Request) lang {
+	if u := userOf(r); u != nil && known(u.Locale) {
+		return langOf(u.Locale)
+	}
+	if c, err := r.Cookie(langCookie); err == nil && known(c.Value) {
+		return langOf(c.Value)
+	}
+	return acceptLang(r)
+}
+
+func known(code string) bool { return code == "en" || code == "de" }
+
+// setLangCookie remembers a language choice in the browser for a year.
+func (s *Server) setLangCookie(w http.ResponseWriter, code string) {
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: code, Path: "/ops/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+}
+
+// setLang is the language switch of every console page (a form, since a GET
+// changes nothing): it keeps the choice in a cookie and, when someone is
+// logged in, on their row, and goes back to the page.
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	code := r.PostFormValue("lang")
+	if !known(code) {
+		http.Error(w, "unknown language", http.StatusBadRequest)
+		return
+	}
+	s.setLangCookie(w, code)
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, err := s.wf.SessionOf(r.Context(), c.Value); err == nil {
+			if err := s.wf.SetOpsUserLocale(r.Context(), sess.User.ID, code); err != nil {
+				s.log.Error("keeping the console language", "ops_user", sess.User.Email, "err", err)
+			}
+		}
+	}
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // ---- login ----
@@ -194,7 +270,8 @@ func safeNext(next string) string {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login.html", page{L: langOf("en"), Title: "Log in",
+	l := consoleLang(r)
+	s.render(w, http.StatusOK, "login.html", page{L: l, Title: l.T("login.title"), Here: here(r),
 		D: s.loginData("", safeNext(r.URL.Query().Get("next")))})
 }
 
@@ -206,13 +283,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	next := safeNext(r.PostFormValue("next"))
 	client := s.clientAddr(r)
+	l := consoleLang(r)
 	again := func(status int, msg string) {
-		s.render(w, status, "login.html", page{L: langOf("en"), Title: "Log in", Error: msg,
-			D: s.loginData(email, next)})
+		s.render(w, status, "login.html", page{L: l, Title: l.T("login.title"), Error: msg,
+			Here: "/ops/login?next=" + url.QueryEscape(next), D: s.loginData(email, next)})
 	}
 	if s.opts.NoPasswordLogin {
 		s.log.Warn("password login refused: switched off", "client", client, "email", email)
-		again(http.StatusForbidden, "Password login is switched off; use single sign-on.")
+		again(http.StatusForbidden, l.T("login.off"))
 		return
 	}
 	token, u, err := s.wf.LoginFrom(r.Context(), client, email, r.PostFormValue("password"))
@@ -220,21 +298,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		wait = wait.Round(time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.log.Warn("login refused: too many failures", "client", client, "email", email)
-		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins. Try again in %s.", max(wait, time.Second)))
+		again(http.StatusTooManyRequests, l.F("login.throttled", max(wait, time.Second)))
 		return
 	}
 	if errors.Is(err, workflow.ErrBadLogin) {
 		s.log.Info("login failed", "client", client, "email", email)
-		again(http.StatusUnauthorized, "Wrong e-mail address or password.")
+		again(http.StatusUnauthorized, l.T("login.bad"))
 		return
 	}
 	if err != nil {
 		s.log.Error("login", "err", err)
-		again(http.StatusInternalServerError, "The login could not be checked; try again.")
+		again(http.StatusInternalServerError, l.T("login.failed"))
 		return
 	}
 	s.log.Info("ops user logged in", "ops_user", u.Email, "client", client)
 	s.startSession(w, token)
+	s.keepLangAtLogin(w, r, u)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -243,6 +322,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startSession(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/ops/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.wf.SessionCookieAge() / time.Second)})
+}
+
+// keepLangAtLogin joins the two places a language choice is kept: a user
+// without one takes the choice this browser made before login; a user with
+// one gets it in this browser's cookie, so the login page after logout
+// speaks it too.
+func (s *Server) keepLangAtLogin(w http.ResponseWriter, r *http.Request, u store.OpsUser) {
+	if known(u.Locale) {
+		s.setLangCookie(w, u.Locale)
+		return
+	}
+	if c, err := r.Cookie(langCookie); err == nil && known(c.Value) {
+		if err := s.wf.SetOpsUserLocale(r.Context(), u.ID, c.Value); err != nil {
+			s.log.Error("keeping the console language", "ops_user", u.Email, "err", err)
+		}
+	}
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -483,7 +578,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	id, ok := requestID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.norequest", r.PathValue("id")))
 		return
 	}
 	v, err := s.wf.Request(r.Context(), id)
@@ -491,18 +586,18 @@ func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int,
 		s.opsFail(w, r, err)
 		return
 	}
-	p := page{L: langOf("en"), Title: v.Request.Reference(), User: userOf(r), Nav: "queue", Wide: true,
-		Error: errMsg, D: requestData{View: v, Now: s.opts.Now()}}
-	if errMsg == "" {
-		p.Flash = flashes[r.URL.Query().Get("done")]
+	p := s.opsPage(r, v.Request.Reference(), "queue", requestData{View: v, Now: s.opts.Now()})
+	if errMsg != "" {
+		p.Error, p.Flash, p.Here = errMsg, "", fmt.Sprintf("/ops/requests/%d", id)
 	}
 	s.render(w, status, "request.html", p)
 }
 
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
+	l := consoleLang(r)
 	id, ok := requestID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No request "+r.PathValue("id")+".")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", l.F("err.norequest", r.PathValue("id")))
 		return
 	}
 	if err := parseSmallForm(r); err != nil {
@@ -519,7 +614,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		a.Text = r.PostFormValue("reason")
 	case workflow.ActResend, workflow.ActRevoke:
 	default:
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No such action.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.noaction")
 		return
 	}
 	a.Version, _ = strconv.ParseInt(r.PostFormValue("version"), 10, 64)
@@ -536,19 +631,18 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, workflow.ErrForbidden):
 		s.forbidden(w, r, workflow.RoleApprover)
 	case errors.Is(err, workflow.ErrChanged):
-		s.showRequest(w, r, http.StatusConflict, "Nothing was done: this request changed since you opened the page ("+
-			err.Error()+"). Check the page below and act again if still needed.")
+		s.showRequest(w, r, http.StatusConflict, l.F("err.changed", err.Error()))
 	case errors.Is(err, workflow.ErrTooSoon):
-		s.showRequest(w, r, http.StatusTooManyRequests, "Nothing was done: "+err.Error()+".")
+		s.showRequest(w, r, http.StatusTooManyRequests, l.F("err.nothing", err.Error()))
 	case errors.Is(err, workflow.ErrState), errors.Is(err, store.ErrConflict), errors.Is(err, workflow.ErrContactRefused):
-		s.showRequest(w, r, http.StatusConflict, "Nothing was done: "+err.Error()+".")
+		s.showRequest(w, r, http.StatusConflict, l.F("err.nothing", err.Error()))
 	case errors.Is(err, workflow.ErrNotFound):
 		s.opsFail(w, r, err)
 	case errors.Is(err, workflow.ErrReasonRequired):
-		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason; it goes to the partner.")
+		s.showRequest(w, r, http.StatusBadRequest, l.T("err.reason"))
 	default:
 		s.log.Error("console action failed", "request_ref", store.Reference(id), "action", kind, "err", err)
-		s.showRequest(w, r, http.StatusInternalServerError, "The action failed: "+err.Error())
+		s.showRequest(w, r, http.StatusInternalServerError, l.F("err.action", err.Error()))
 	}
 }
 
@@ -731,7 +825,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 		s.opsFail(w, r, err)
 		return
 	}
-	s.ops(w, r, http.StatusOK, "message.html", fmt.Sprintf("Mail %d", id), "messages", struct {
+	s.ops(w, r, http.StatusOK, "message.html", consoleLang(r).F("message.title", id), "messages", struct {
 		Message  store.Message
 		Original *workflow.OriginalMail
 	}{m, orig})

@@ -98,7 +98,7 @@ func (s *Server) organization(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showOrganization(w http.ResponseWriter, r *http.Request, status int, errMsg string, form *orgForm) {
 	v, err := s.wf.Organization(r.Context(), r.PathValue("id"))
 	if errors.Is(err, workflow.ErrNotFound) {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No organization "+r.PathValue("id")+" in the directory.")
+		s.noOrganization(w, r)
 		return
 	}
 	if err != nil {
@@ -109,25 +109,29 @@ func (s *Server) showOrganization(w http.ResponseWriter, r *http.Request, status
 	if form != nil {
 		d.Form = *form
 	}
-	p := page{L: langOf("en"), Title: v.Organization.Name, User: userOf(r), Nav: "organizations", Wide: true, Error: errMsg, D: d}
-	if errMsg == "" {
-		p.Flash = flashes[r.URL.Query().Get("done")]
+	p := s.opsPage(r, v.Organization.Name, "organizations", d)
+	if errMsg != "" {
+		p.Error, p.Flash, p.Here = errMsg, "", "/ops/organizations/"+url.PathEscape(v.Organization.ID)
 	}
 	s.render(w, status, "organization.html", p)
 }
 
+func (s *Server) noOrganization(w http.ResponseWriter, r *http.Request) {
+	s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.noorg", r.PathValue("id")))
+}
+
 func (s *Server) orgDone(w http.ResponseWriter, r *http.Request, id, done string, err error, f *orgForm) {
 	if errors.Is(err, workflow.ErrNotFound) {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No organization "+r.PathValue("id")+" in the directory.")
+		s.noOrganization(w, r)
 		return
 	}
 	if st := registryStatus(err); st != 0 {
-		s.showOrganization(w, r, st, refusal(err), f)
+		s.showOrganization(w, r, st, refusalIn(consoleLang(r), err), f)
 		return
 	}
 	if err != nil {
 		s.log.Error("organization change failed", "organization_id", id, "change", done, "err", err)
-		s.showOrganization(w, r, http.StatusBadGateway, "Nothing was changed: "+err.Error()+".", f)
+		s.showOrganization(w, r, http.StatusBadGateway, consoleLang(r).F("err.notchanged", err.Error()), f)
 		return
 	}
 	s.log.Info("organization changed", "organization_id", id, "change", done, "ops_user", userOf(r).Email)

@@ -31,21 +31,6 @@ func (s *Server) routeRegistry() {
 	m.Handle("POST /ops/organizations/{id}/refresh", s.auth(s.need(workflow.RoleAdmin, s.refreshOrganization)))
 }
 
-func init() {
-	for k, v := range map[string]string{
-		"partner-added":     "The partner is registered.",
-		"partner-updated":   "The partner is saved; the change is in its audit trail.",
-		"partner-suspended": "The partner is suspended: its mail is answered as from an unknown sender until it is activated.",
-		"partner-activated": "The partner is active again.",
-		"org-added":         "The organization is added to the directory.",
-		"org-updated":       "The organization is saved; a new administrator is flagged on its open requests.",
-		"org-suspended":     "The organization is suspended: requests for it are refused.",
-		"org-refreshed":     "The organization was asked for again in the directory.",
-	} {
-		flashes[k] = v
-	}
-}
-
 // lines splits a textarea into its non-empty lines (commas and spaces
 // separate too).
 func lines(s string) []string {
@@ -94,8 +79,11 @@ func registryStatus(err error) int {
 }
 
 // refusal is the message shown for a refused change.
-func refusal(err error) string {
-	return "Nothing was saved: " + strings.TrimSuffix(err.Error(), ": "+workflow.ErrInvalid.Error()) + "."
+func refusal(err error) string { return refusalIn(langOf("en"), err) }
+
+// refusalIn is refusal in a language (the workflow's reason stays English).
+func refusalIn(l lang, err error) string {
+	return l.F("err.notsaved", strings.TrimSuffix(err.Error(), ": "+workflow.ErrInvalid.Error()))
 }
 
 type partnersData struct {
@@ -189,7 +177,7 @@ func (s *Server) partner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showPartner(w http.ResponseWriter, r *http.Request, status int, errMsg string, form *partnerForm) {
 	id, ok := partnerID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		s.noPartner(w, r)
 		return
 	}
 	v, err := s.wf.Partner(r.Context(), id)
@@ -212,17 +200,21 @@ func (s *Server) showPartner(w http.ResponseWriter, r *http.Request, status int,
 	if form != nil {
 		d.Form = *form
 	}
-	p := page{L: langOf("en"), Title: v.Partner.Name, User: userOf(r), Nav: "partners", Wide: true, Error: errMsg, D: d}
-	if errMsg == "" {
-		p.Flash = flashes[r.URL.Query().Get("done")]
+	p := s.opsPage(r, v.Partner.Name, "partners", d)
+	if errMsg != "" {
+		p.Error, p.Flash, p.Here = errMsg, "", fmt.Sprintf("/ops/partners/%d", id)
 	}
 	s.render(w, status, "partner.html", p)
+}
+
+func (s *Server) noPartner(w http.ResponseWriter, r *http.Request) {
+	s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.nopartner", r.PathValue("id")))
 }
 
 func (s *Server) editPartner(w http.ResponseWriter, r *http.Request) {
 	id, ok := partnerID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		s.noPartner(w, r)
 		return
 	}
 	if err := parseSmallForm(r); err != nil {
@@ -239,7 +231,7 @@ func (s *Server) editPartner(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) partnerDone(w http.ResponseWriter, r *http.Request, id int64, done string, err error, f *partnerForm) {
 	if st := registryStatus(err); st != 0 {
-		s.showPartner(w, r, st, refusal(err), f)
+		s.showPartner(w, r, st, refusalIn(consoleLang(r), err), f)
 		return
 	}
 	if err != nil {
@@ -253,7 +245,7 @@ func (s *Server) partnerDone(w http.ResponseWriter, r *http.Request, id int64, d
 func (s *Server) suspendPartner(w http.ResponseWriter, r *http.Request) {
 	id, ok := partnerID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		s.noPartner(w, r)
 		return
 	}
 	if err := parseSmallForm(r); err != nil {
@@ -267,7 +259,7 @@ func (s *Server) suspendPartner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) activatePartner(w http.ResponseWriter, r *http.Request) {
 	id, ok := partnerID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No partner "+r.PathValue("id")+".")
+		s.noPartner(w, r)
 		return
 	}
 	if err := parseSmallForm(r); err != nil {

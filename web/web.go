@@ -66,6 +66,9 @@ type Options struct {
 	// NoPasswordLogin hides the console's password form and refuses
 	// password logins (single sign-on only).
 	NoPasswordLogin bool
+	// PasswordCost is the bcrypt cost of passwords set on the console's
+	// team page (0: 12); tests lower it.
+	PasswordCost int
 }
 
 // Server is the HTTP handler.
@@ -128,7 +131,8 @@ func New(opts Options) *Server {
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s.public(w, r, http.StatusOK, "home.html", pickLang(r, ""), "home.title", nil)
+		l := pickLang(r, "")
+		s.render(w, http.StatusOK, "home.html", page{L: l, Title: l.T("home.title"), LangSwitch: true})
 	})
 	m.HandleFunc("GET /invite/{token}", s.invite)
 	m.HandleFunc("POST /invite/{token}/accept", s.accept)
@@ -236,7 +240,18 @@ var funcs = template.FuncMap{
 	"outboxClass":  outboxClass,
 	"findingClass": findingClass,
 	"can":          can,
-	"dispClass":    dispClass,
+	// fields hands a form's values to a shared fields template with the
+	// page's language.
+	"fields": func(l lang, f any) struct {
+		L lang
+		F any
+	} {
+		return struct {
+			L lang
+			F any
+		}{l, f}
+	},
+	"dispClass": dispClass,
 	"reprocessable": func(d string) bool {
 		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored
 	},
@@ -269,7 +284,10 @@ type page struct {
 	Wide       bool
 	Flash      string
 	Error      string
-	D          any
+	// Here is the page's own address, where the console's language
+	// switch comes back to ("": the queue).
+	Here string
+	D    any
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {

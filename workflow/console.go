@@ -485,6 +485,16 @@ func (s *Service) AddOpsUser(ctx context.Context, email, password string, cost i
 // AddOpsUserAs creates a console user with a role and a bcrypt hash of
 // password (cost 0 means 12); the password must pass CheckOpsPassword.
 func (s *Service) AddOpsUserAs(ctx context.Context, email, password, role string, cost int) (store.OpsUser, error) {
+	return s.addOpsUser(ctx, email, password, role, "system", cost)
+}
+
+// AddOpsUserBy is AddOpsUserAs by an ops user (the console's team page),
+// who is named in the audit entry.
+func (s *Service) AddOpsUserBy(ctx context.Context, email, password, role, by string, cost int) (store.OpsUser, error) {
+	return s.addOpsUser(ctx, email, password, role, actorOf(by), cost)
+}
+
+func (s *Service) addOpsUser(ctx context.Context, email, password, role, actor string, cost int) (store.OpsUser, error) {
 	if err := CheckAddress(email); err != nil {
 		return store.OpsUser{}, fmt.Errorf("adding ops user: the login is an e-mail address: %v", err)
 	}
@@ -501,7 +511,7 @@ func (s *Service) AddOpsUserAs(ctx context.Context, email, password, role string
 		if err := tx.CreateOpsUser(&u); err != nil {
 			return err
 		}
-		return tx.audit(0, nil, "system", "", "active", opsSubject(u.Email)+" added as "+role)
+		return tx.audit(0, nil, actor, "", "active", opsSubject(u.Email)+" added as "+role)
 	})
 	return u, err
 }

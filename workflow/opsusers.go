@@ -124,3 +124,13 @@ func actorOf(by string) string {
 	}
 	return "ops:" + by
 }
+
+// SetOpsUserLocale keeps the console language an ops user chose ("en" or
+// "de"). It is a preference, not a change of what the user may do, so it
+// writes no audit entry.
+func (s *Service) SetOpsUserLocale(ctx context.Context, userID int64, locale string) error {
+	if locale != "en" && locale != "de" {
+		return fmt.Errorf("console language %q: %w", locale, ErrInvalid)
+	}
+	return s.st.Q(ctx).SetOpsUserLocale(userID, locale)
+}

@@ -108,3 +108,35 @@ func TestSessionMaxAgeOption(t *testing.T) {
 		}
 	})
 }
+
+// A user added on the console's team page is audited with the admin who
+// added them; a user's console language is kept (only en or de), and the
+// session reads it.
+func TestOpsUserAddedByAndLocale(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		const email, pw = "vera@provider.example", "correct horse battery"
+		u, err := f.wf.AddOpsUserBy(ctx, email, pw, workflow.RoleApprover, "admin@provider.example", bcrypt.MinCost)
+		storetest.Must(t, err)
+		audit, err := st.Q(ctx).OpsUserAudit(email)
+		storetest.Must(t, err)
+		if len(audit) != 1 || audit[0].Actor != "ops:admin@provider.example" || audit[0].Reason != "ops_user:"+email+" added as approver" {
+			t.Errorf("audit of the addition: %+v", audit)
+		}
+		if u.Locale != "" {
+			t.Errorf("a new user has the language %q", u.Locale)
+		}
+		if err := f.wf.SetOpsUserLocale(ctx, u.ID, "fr"); !errors.Is(err, workflow.ErrInvalid) {
+			t.Errorf("French: %v", err)
+		}
+		storetest.Must(t, f.wf.SetOpsUserLocale(ctx, u.ID, "de"))
+		token, _, err := f.wf.Login(ctx, email, pw)
+		storetest.Must(t, err)
+		s, err := f.wf.SessionOf(ctx, token)
+		storetest.Must(t, err)
+		if s.User.Locale != "de" {
+			t.Errorf("the session's user has the language %q", s.User.Locale)
+		}
+	})
+}
