@@ -17,7 +17,7 @@ const (
 	KindBounce    Kind = "bounce"     // delivery status notification, standard or not
 	// KindNewOrganization: the subject asks for a new organization.
 	KindNewOrganization Kind = "new_organization"
-	KindOther     Kind = "other"
+	KindOther           Kind = "other"
 )
 
 // OrgIDStatus says what was found for the Organization ID.
