@@ -17,6 +17,8 @@ const (
 	KindConnectionEstablished = "connection_established" // to both; Data.Audience says which
 	KindInvitationDeclined    = "invitation_declined"    // to the partner
 	KindInvitationExpired     = "invitation_expired"     // to the partner
+	KindNewOrgNeedsInfo       = "new_org_needs_info"     // to the partner: new-organization fields missing or invalid (Data.Fields)
+	KindOrganizationExists    = "organization_exists"    // to the partner: an organization with that VAT ID exists; ask to connect instead
 )
 
 // Audiences.
@@ -36,6 +38,8 @@ var Kinds = []string{
 	KindConnectionEstablished,
 	KindInvitationDeclined,
 	KindInvitationExpired,
+	KindNewOrgNeedsInfo,
+	KindOrganizationExists,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -65,6 +69,19 @@ type Data struct {
 	InviteURL         string    // full link to the invitation page
 	ExpiresAt         time.Time // invitation expiry
 	Mailbox           string    // our address, for "reply to this mail" hints
+	// Fields are the new-organization fields to correct (new_org_needs_info).
+	Fields []FieldProblem
+}
+
+// FieldProblem is one field of a new-organization request that the partner
+// must give or correct.
+type FieldProblem struct {
+	Field string // company_name, street, postcode, city, country, vat_id, contact_first_name, contact_last_name, contact_email
+	Value string // as the partner wrote it; "" when missing
+	// Problem: missing, too_long, invalid_email, unknown_country,
+	// postcode_format, vat_format, vat_check_digit or vat_other_country.
+	Problem string
+	Country string // the country's name, for postcode_* and vat_*
 }
 
 // Rendered is one rendered mail.
