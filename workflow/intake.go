@@ -277,7 +277,7 @@ func (tx *txn) classify(ctx context.Context, m *store.Message, p *parser.Mail) (
 			if err := tx.reply(ctx, id, m, p); err != nil {
 				return Result{}, err
 			}
-		case p.Kind == parser.KindRequest:
+		case p.Kind == parser.KindRequest || p.Kind == parser.KindNewOrganization:
 			m.Disposition = store.DispRequest
 			id, err := tx.newRequest(ctx, m, p)
 			if err != nil {

@@ -78,13 +78,13 @@ var Requests = Machine{
 		// Born from a mail: the checks decide the first state.
 		{From: "", To: store.StateNeedsInfo, By: BySystem, When: "a partner's request without a usable Organization ID (or, turn 2, with missing fields or an unknown partner)"},
 		{From: "", To: store.StatePendingApproval, By: BySystem, When: "a partner's request passed the checks (warnings go to ops)"},
-		{From: "", To: store.StateRejected, By: BySystem, When: "a check refused it: unknown sender, failed authentication, unknown or inactive organization"},
+		{From: "", To: store.StateRejected, By: BySystem, When: "a check refused it: unknown sender, failed authentication, unknown or inactive organization, or (new organization) one with its VAT ID exists"},
 		{From: "", To: store.StateDuplicate, By: BySystem, When: "the partner already has an open request or a live link for the organization"},
 		{From: "", To: store.StatePendingPartner, By: BySystem, When: "the organization's administrator asked to be connected to a known partner", Planned: true},
 		{From: "", To: store.StatePendingReseller, By: BySystem, When: "a distributor's request names one of its resellers (`Reseller ID:`)", Planned: true},
 
-		{From: store.StateNeedsInfo, To: store.StatePendingApproval, By: ByPartner, When: "the partner's reply gives the Organization ID and the checks pass"},
-		{From: store.StateNeedsInfo, To: store.StateRejected, By: ByPartner, When: "the partner's reply names an unknown or inactive organization"},
+		{From: store.StateNeedsInfo, To: store.StatePendingApproval, By: ByPartner, When: "the partner's reply gives the Organization ID (new organization: the corrected fields) and the checks pass"},
+		{From: store.StateNeedsInfo, To: store.StateRejected, By: ByPartner, When: "the partner's reply names an unknown or inactive organization (new organization: gives a VAT ID an organization has)"},
 		{From: store.StateNeedsInfo, To: store.StateDuplicate, By: ByPartner, When: "the partner's reply names an organization it already asked for or is linked to"},
 		{From: store.StateNeedsInfo, To: store.StatePendingReseller, By: ByPartner, When: "a distributor's reply completes a request for one of its resellers", Planned: true},
 		{From: store.StateNeedsInfo, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it, with a reason for the partner"},
@@ -151,16 +151,17 @@ var Links = Machine{
 var Organizations = Machine{
 	Kind: "organization",
 	States: []State{
-		{Name: store.OrgInitializing, Meaning: "created in the directory for a new-organization request; waits for its administrator", Planned: true},
+		{Name: store.OrgInitializing, Meaning: "created in the directory for a new-organization request; waits for its administrator"},
 		{Name: store.OrgActive, Meaning: "may be connected to a partner"},
 		{Name: store.OrgSuspended, Meaning: "requests for it are rejected (organization_inactive)"},
 		{Name: store.OrgDeleted, Meaning: "requests for it are rejected (organization_inactive)"},
 	},
 	Transitions: []Transition{
 		{From: "", To: store.OrgActive, By: ByDirectory, When: "imported (`orgs import`) or answered by the directory API"},
-		{From: "", To: store.OrgInitializing, By: ByOps, Action: ActApprove, When: "ops approve a new-organization request: created in the directory", Planned: true},
-		{From: store.OrgInitializing, To: store.OrgActive, By: ByCustomer, When: "the contact person accepts the invitation", Planned: true},
-		{From: store.OrgInitializing, To: store.OrgDeleted, By: ByCustomer, When: "the contact person declines, or the invitation expires", Planned: true},
+		{From: "", To: store.OrgInitializing, By: ByOps, Action: ActApprove, When: "ops approve a new-organization request: created in the directory"},
+		{From: store.OrgInitializing, To: store.OrgActive, By: ByCustomer, When: "the contact person accepts the invitation"},
+		{From: store.OrgInitializing, To: store.OrgDeleted, By: ByCustomer, When: "the contact person declines the invitation"},
+		{From: store.OrgInitializing, To: store.OrgDeleted, By: BySystem, When: "the contact person's invitation expires unanswered"},
 		{From: store.OrgActive, To: store.OrgSuspended, By: ByDirectory, When: "the directory says so"},
 		{From: store.OrgActive, To: store.OrgDeleted, By: ByDirectory, When: "the directory says so"},
 		{From: store.OrgSuspended, To: store.OrgActive, By: ByDirectory, When: "the directory says so"},
