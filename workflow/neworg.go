@@ -64,19 +64,19 @@ var postcodeOther = regexp.MustCompile(`^[A-Z0-9][A-Z0-9 -]{1,9}$`)
 
 func init() {
 	for re, ccs := range map[string][]string{
-		`^\d{5}$`:                               {"DE", "FR", "IT", "ES", "FI", "EE", "HR", "LT", "MC"},
-		`^\d{4}$`:                               {"AT", "CH", "BE", "DK", "NO", "HU", "LU", "SI", "CY", "BG", "LI"},
-		`^\d{3} ?\d{2}$`:                        {"SE", "CZ", "SK", "GR"},
-		`^\d{4} ?[A-Z]{2}$`:                     {"NL"},
-		`^\d{2}-\d{3}$`:                         {"PL"},
-		`^\d{4}-\d{3}$`:                         {"PT"},
-		`^\d{6}$`:                               {"RO"},
-		`^(?:LV-)?\d{4}$`:                       {"LV"},
-		`^[A-Z]{3} ?\d{4}$`:                     {"MT"},
-		`^[A-Z]\d[\dW] ?[A-Z\d]{4}$`:            {"IE"},
-		`^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$`:    {"GB"},
-		`^\d{5}(?:-\d{4})?$`:                    {"US"},
-		`^[A-Z]\d[A-Z] ?\d[A-Z]\d$`:             {"CA"},
+		`^\d{5}$`:                            {"DE", "FR", "IT", "ES", "FI", "EE", "HR", "LT", "MC"},
+		`^\d{4}$`:                            {"AT", "CH", "BE", "DK", "NO", "HU", "LU", "SI", "CY", "BG", "LI"},
+		`^\d{3} ?\d{2}$`:                     {"SE", "CZ", "SK", "GR"},
+		`^\d{4} ?[A-Z]{2}$`:                  {"NL"},
+		`^\d{2}-\d{3}$`:                      {"PL"},
+		`^\d{4}-\d{3}$`:                      {"PT"},
+		`^\d{6}$`:                            {"RO"},
+		`^(?:LV-)?\d{4}$`:                    {"LV"},
+		`^[A-Z]{3} ?\d{4}$`:                  {"MT"},
+		`^[A-Z]\d[\dW] ?[A-Z\d]{4}$`:         {"IE"},
+		`^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$`: {"GB"},
+		`^\d{5}(?:-\d{4})?$`:                 {"US"},
+		`^[A-Z]\d[A-Z] ?\d[A-Z]\d$`:          {"CA"},
 	} {
 		for _, cc := range ccs {
 			postcodeRe[cc] = regexp.MustCompile(re)
