@@ -108,6 +108,9 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 		case key == parser.FieldVatID:
 			code = FindVatIDInvalid
 		}
+		if problem != "missing" {
+			detail = key + ": " + detail
+		}
 		c.findings = append(c.findings, finding{code, detail})
 	}
 	for _, k := range parser.FieldKeys {
@@ -125,17 +128,17 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 			bad(k, "", "missing", "", "")
 			continue
 		case utf8.RuneCountInString(v) > maxFieldRunes[k]:
-			bad(k, truncateString(v, 60)+"…", "too_long", "", fmt.Sprintf("%s: %d characters, at most %d", k, utf8.RuneCountInString(v), maxFieldRunes[k]))
+			bad(k, truncateString(v, 60)+"…", "too_long", "", fmt.Sprintf("%d characters, at most %d", utf8.RuneCountInString(v), maxFieldRunes[k]))
 			continue
 		}
 		switch k {
 		case parser.FieldContactEmail:
 			if CheckAddress(v) != nil {
-				bad(k, v, "invalid_email", "", fmt.Sprintf("%s: %q is not an e-mail address", k, v))
+				bad(k, v, "invalid_email", "", fmt.Sprintf("%q is not an e-mail address", v))
 			}
 		case parser.FieldCountry:
 			if !countryOK {
-				bad(k, v, "unknown_country", "", fmt.Sprintf("%s: %q is not an ISO 3166-1 country or its English or German name", k, v))
+				bad(k, v, "unknown_country", "", fmt.Sprintf("%q is not an ISO 3166-1 country or its English or German name", v))
 			} else {
 				f.Country = cc
 			}
@@ -149,7 +152,7 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 				re = postcodeOther
 			}
 			if !re.MatchString(pc) {
-				bad(k, v, "postcode_format", CountryName(cc, locale), fmt.Sprintf("%s: %q is not a postcode of %s", k, v, cc))
+				bad(k, v, "postcode_format", CountryName(cc, locale), fmt.Sprintf("%q is not a postcode of %s", v, cc))
 			} else {
 				f.Postcode = pc
 			}
@@ -160,11 +163,11 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 			vat, err := NormalizeVAT(cc, v)
 			switch {
 			case errors.Is(err, errVATCheckDigit):
-				bad(k, v, "vat_check_digit", CountryName(cc, locale), fmt.Sprintf("%s: the check digit of %s does not match", cc, v))
+				bad(k, v, "vat_check_digit", CountryName(cc, locale), fmt.Sprintf("%q: the check digit does not match (%s)", v, cc))
 			case errors.Is(err, errVATOtherCountry):
-				bad(k, v, "vat_other_country", CountryName(cc, locale), fmt.Sprintf("%s: %s is the VAT ID of another country", cc, v))
+				bad(k, v, "vat_other_country", CountryName(cc, locale), fmt.Sprintf("%q is the VAT ID of another country than %s", v, cc))
 			case err != nil:
-				bad(k, v, "vat_format", CountryName(cc, locale), fmt.Sprintf("%s: %s does not have the format of a VAT ID of %s", cc, v, cc))
+				bad(k, v, "vat_format", CountryName(cc, locale), fmt.Sprintf("%q does not have the format of a VAT ID of %s", v, cc))
 			default:
 				f.VatID = vat
 			}
@@ -466,4 +469,50 @@ func newUUID() (string, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// NewOrgRow is one field of a new-organization request as the console
+// shows it: its label, the value and, when a check failed, why.
+type NewOrgRow struct{ Key, Label, Value, Problem string }
+
+// fieldLabels are the console's names of the fields.
+var fieldLabels = map[string]string{
+	parser.FieldCompanyName: "Company name", parser.FieldStreet: "Street", parser.FieldPostcode: "Postcode",
+	parser.FieldCity: "City", parser.FieldCountry: "Country", parser.FieldVatID: "VAT ID",
+	parser.FieldContactFirstName: "Contact first name", parser.FieldContactLastName: "Contact last name",
+	parser.FieldContactEmail: "Contact email",
+}
+
+// NewOrgRows lists a new-organization request's fields with the problems
+// its findings name; nil for other kinds.
+func (v RequestView) NewOrgRows() []NewOrgRow {
+	if v.Request.Kind != store.KindNewOrganization {
+		return nil
+	}
+	f := NewOrgFields(v.Request)
+	var rows []NewOrgRow
+	for _, k := range parser.FieldKeys {
+		row := NewOrgRow{Key: k, Label: fieldLabels[k], Value: *f.Ptr(k)}
+		for _, x := range v.Findings {
+			switch {
+			case x.Code == FindFieldMissing && x.Detail == k:
+				row.Problem = "missing"
+			case (x.Code == FindFieldInvalid || x.Code == FindVatIDInvalid) && strings.HasPrefix(x.Detail, k+": "):
+				row.Problem = strings.TrimPrefix(x.Detail, k+": ")
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// SimilarOrganizations are the similar_organization warnings' candidates.
+func (v RequestView) SimilarOrganizations() []string {
+	var out []string
+	for _, x := range v.Findings {
+		if x.Code == FindSimilarOrganization {
+			out = append(out, x.Detail)
+		}
+	}
+	return out
 }
