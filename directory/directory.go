@@ -1,7 +1,9 @@
 // Package directory is the client of the platform's organization directory,
 // an HTTP API shaped like the Resource Manager: GET {base}/v2/organizations/{id}
 // answers an organization (organizationId, containerId, name,
-// lifecycleState, labels) for either its UUID or its container ID.
+// lifecycleState, labels) for either its UUID or its container ID, and POST
+// {base}/v2/organizations creates one (name, labels, members) once per
+// Idempotency-Key.
 //
 // The client sends a bearer token, bounds every request with a timeout,
 // retries 5xx and 429 answers (honouring Retry-After) and network errors a

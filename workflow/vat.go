@@ -523,7 +523,7 @@ func vatPT(s string) error {
 
 func vatRO(s string) error {
 	d := digits(s)
-	if d == nil || len(d) < 2 || len(d) > 10 || d[0] == 0 {
+	if len(d) < 2 || len(d) > 10 || d[0] == 0 {
 		return errVATFormat
 	}
 	d = append(make([]int, 10-len(d)), d...)
