@@ -297,5 +297,12 @@ func TestNewOrgDeclineExpire(t *testing.T) {
 		if o := orgOf(id2); o.Status != store.OrgDeleted || f.request(id2).State != store.StateExpired {
 			t.Fatalf("after expiry: organization %s, request %s", o.Status, f.request(id2).State)
 		}
+		// Ops rejecting an invited request delete its organization too.
+		id3 := f.deliver(newOrgMail("d3@acme.example", nil)).RequestID
+		storetest.Must(t, f.wf.Approve(ctx, id3, "olga", ""))
+		storetest.Must(t, f.wf.Reject(ctx, id3, "olga", "the customer withdrew"))
+		if o := orgOf(id3); o.Status != store.OrgDeleted {
+			t.Fatalf("after reject: organization %s", o.Status)
+		}
 	})
 }

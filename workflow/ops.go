@@ -207,6 +207,9 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 			if err := tx.endLinkOf(r.ID, store.LinkRevoked, store.InviteRevoked); err != nil {
 				return err
 			}
+			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops rejected the request"); err != nil {
+				return err
+			}
 		}
 		if err := tx.audit(r.ID, nil, "ops:"+by, r.State, store.StateRejected, reason); err != nil {
 			return err
@@ -606,6 +609,9 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if CanRequest(r.State, ActRevoke) { // invited: nobody will consent any more
 			to = store.StateRejected
 			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+				return err
+			}
+			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops revoked its invited link"); err != nil {
 				return err
 			}
 		}

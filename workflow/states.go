@@ -162,6 +162,8 @@ var Organizations = Machine{
 		{From: store.OrgInitializing, To: store.OrgActive, By: ByCustomer, When: "the contact person accepts the invitation"},
 		{From: store.OrgInitializing, To: store.OrgDeleted, By: ByCustomer, When: "the contact person declines the invitation"},
 		{From: store.OrgInitializing, To: store.OrgDeleted, By: BySystem, When: "the contact person's invitation expires unanswered"},
+		{From: store.OrgInitializing, To: store.OrgDeleted, By: ByOps, Action: ActReject, When: "ops reject the request before the contact person answered"},
+		{From: store.OrgInitializing, To: store.OrgDeleted, By: ByOps, Action: ActRevoke, When: "ops revoke its invited link"},
 		{From: store.OrgActive, To: store.OrgSuspended, By: ByDirectory, When: "the directory says so"},
 		{From: store.OrgActive, To: store.OrgDeleted, By: ByDirectory, When: "the directory says so"},
 		{From: store.OrgSuspended, To: store.OrgActive, By: ByDirectory, When: "the directory says so"},
