@@ -158,12 +158,15 @@ func splitLabel(line string) (key, value string, ok bool) {
 }
 
 // extractFields reads the labelled new-organization fields from the new
-// text of a mail. The first value of each field counts; a label alone on
+// text of a mail, up to a signature delimiter. The first value of each field counts; a label alone on
 // its line takes the next line that is not a label (table cells some
 // clients break into lines, "Label:" above its value).
 func extractFields(lines []string) NewOrgFields {
 	var f NewOrgFields
 	for i := 0; i < len(lines); i++ {
+		if l := strings.TrimRight(lines[i], " \t"); l == "--" || l == "-- " {
+			break // the sender's signature: its Address or E-Mail is the partner's
+		}
 		key, v, ok := splitLabel(lines[i])
 		if !ok {
 			continue

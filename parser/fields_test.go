@@ -89,6 +89,8 @@ func TestNewOrgLabels(t *testing.T) {
 		"Nachname\tDoe",
 		"Phone: 123",
 		"Hello City Hall",
+		"-- ",
+		"Street: Partner Road 1",
 	})
 	want := NewOrgFields{CompanyName: "Acme", VatID: "DE 136 695 976", ContactEmail: "jane@acme.example", ContactLastName: "Doe"}
 	if diff := cmp.Diff(want, got); diff != "" {

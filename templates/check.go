@@ -36,6 +36,7 @@ func samples() []Data {
 		Mailbox:           "partners@example.com",
 		Fields: []FieldProblem{{Field: "company_name", Problem: "missing"}, {Field: "street", Value: "x", Problem: "too_long"},
 			{Field: "contact_email", Value: "jane at example", Problem: "invalid_email"},
+			{Field: "contact_email", Value: "sales@partner.example", Problem: "partner_email"},
 			{Field: "country", Value: "Atlantis", Problem: "unknown_country"},
 			{Field: "postcode", Value: "1", Problem: "postcode_format", Country: "Germany"},
 			{Field: "vat_id", Value: "DE1", Problem: "vat_format", Country: "Germany"},

@@ -78,7 +78,7 @@ type Data struct {
 type FieldProblem struct {
 	Field string // company_name, street, postcode, city, country, vat_id, contact_first_name, contact_last_name, contact_email
 	Value string // as the partner wrote it; "" when missing
-	// Problem: missing, too_long, invalid_email, unknown_country,
+	// Problem: missing, too_long, invalid_email, partner_email, unknown_country,
 	// postcode_format, vat_format, vat_check_digit or vat_other_country.
 	Problem string
 	Country string // the country's name, for postcode_* and vat_*

@@ -94,9 +94,11 @@ type checkedFields struct {
 }
 
 // checkNewOrgFields checks every field: present, not too long, an e-mail
-// address, a country (ISO code or an English or German name), a postcode
+// address not of the partner, a country (ISO code or an English or German name), a postcode
 // and a VAT ID of that country.
-func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
+// partners reports whether an address is the partner's own: the contact
+// person becomes the customer's administrator, so it must not be.
+func checkNewOrgFields(in parser.NewOrgFields, locale string, partners func(addr string) bool) checkedFields {
 	c := checkedFields{fields: in}
 	f := &c.fields
 	bad := func(key, value, problem, country, detail string) {
@@ -133,8 +135,11 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 		}
 		switch k {
 		case parser.FieldContactEmail:
-			if CheckAddress(v) != nil {
+			switch {
+			case CheckAddress(v) != nil:
 				bad(k, v, "invalid_email", "", fmt.Sprintf("%q is not an e-mail address", v))
+			case partners != nil && partners(v):
+				bad(k, v, "partner_email", "", fmt.Sprintf("%s is the partner's own address, not the customer's", v))
 			}
 		case parser.FieldCountry:
 			if !countryOK {
@@ -181,7 +186,9 @@ func checkNewOrgFields(in parser.NewOrgFields, locale string) checkedFields {
 // names in the same country. It stores the normalized fields in r.NewOrg.
 func (tx *txn) checkNewOrg(r *store.Request, partner *store.Partner, auth parser.AuthResult) (decision, error) {
 	senderWarnings := warnings(warningInput{auth: &auth})
-	c := checkNewOrgFields(NewOrgFields(*r), partner.Locale)
+	c := checkNewOrgFields(NewOrgFields(*r), partner.Locale, func(addr string) bool {
+		return belongsToPartner(addr, r.Sender, *partner)
+	})
 	r.NewOrg = newOrgJSON(c.fields)
 	if len(c.problems) > 0 {
 		return decision{state: store.StateNeedsInfo, mail: templates.KindNewOrgNeedsInfo,

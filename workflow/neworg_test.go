@@ -80,6 +80,7 @@ func TestNewOrgFieldChecks(t *testing.T) {
 			{"VAT of another country", map[string]string{"VAT ID": "ATU13585627"}, "vat_id_invalid", []string{`VAT ID: "ATU13585627" is the VAT ID of another country than Germany`}},
 			{"VAT format", map[string]string{"VAT ID": "DE12345"}, "vat_id_invalid", []string{`VAT ID: "DE12345" does not have the format of a VAT ID of Germany`}},
 			{"two fields", map[string]string{"City": "", "Last name": ""}, "field_missing", []string{"City: missing", "Last name: missing"}},
+			{"the partner's own address", map[string]string{"Email": "sales@acme.example"}, "field_invalid", []string{`Email: "sales@acme.example" is your own address`}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := f.deliver(newOrgMail("n"+string(rune('a'+i))+"@acme.example", tc.change))
