@@ -333,7 +333,7 @@ func (tx *txn) replyNewOrg(r *store.Request, partner *store.Partner, m *store.Me
 	if err := tx.answerPartner(r, partner, d.mail, d.data, p); err != nil {
 		return err
 	}
-	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
+	if d.state == store.StatePendingApproval && !tx.s.external() && tx.autoApprovable(partner, p.Auth, d) { // as in newRequest
 		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", "")
 	}
 	return nil

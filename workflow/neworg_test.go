@@ -307,3 +307,29 @@ func TestNewOrgDeclineExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestNewOrgAutoApprove: a trusted partner's clean new-organization request
+// is approved at once with the database directory; with an HTTP directory
+// it waits for ops (the create cannot run inside the intake's transaction).
+func TestNewOrgAutoApprove(t *testing.T) {
+	for _, external := range []bool{false, true} {
+		storetest.Each(t, func(t *testing.T, st *store.Store) {
+			f := newFixture(t, st, func(o *workflow.Options) {
+				o.AutoApproveTrusted = true
+				if external {
+					o.Directory = &fakeDirectory{}
+				}
+			})
+			raw := strings.Replace(newOrgMail("auto@bluebird.example", nil),
+				"From: Sarah <ops@acme.example>", "From: Tom <tom@bluebird.example>\r\n"+bluebirdPass, 1)
+			res := f.deliver(raw)
+			want := store.StateInvited
+			if external {
+				want = store.StatePendingApproval
+			}
+			if r := f.request(res.RequestID); r.State != want {
+				t.Fatalf("external %v: state %s, findings %s", external, r.State, f.findings(res.RequestID))
+			}
+		})
+	}
+}

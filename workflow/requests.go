@@ -95,7 +95,10 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	if err := tx.record(r, d, partner, p, "partner:"+p.From.Addr); err != nil {
 		return 0, err
 	}
-	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
+	// A new organization is created in an HTTP directory by ops' approval
+	// only: the call cannot be made inside this transaction.
+	newOrgOutside := r.Kind == store.KindNewOrganization && tx.s.external()
+	if d.state == store.StatePendingApproval && !newOrgOutside && tx.autoApprovable(partner, p.Auth, d) {
 		if err := tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", ""); err != nil {
 			return 0, err
 		}
