@@ -397,6 +397,9 @@ func (s *Service) createInDirectory(ctx context.Context, requestID int64) (*stor
 	if err != nil {
 		return nil, err
 	}
+	if err := vatTaken(q, r); err != nil {
+		return nil, err
+	}
 	o, err := creator.CreateOrganization(ctx, newOrganization(r, partner), IdempotencyKey(r))
 	if err != nil {
 		return nil, fmt.Errorf("creating the organization of %s in the directory: %w: try again when it answers", r.Reference(), err)
@@ -425,6 +428,9 @@ func (tx *txn) createOrganization(r *store.Request, partner store.Partner, actor
 			return err
 		}
 	} else {
+		if err := vatTaken(tx.Q, *r); err != nil {
+			return err
+		}
 		id, err := newUUID()
 		if err != nil {
 			return err
@@ -465,6 +471,21 @@ func (tx *txn) settleNewOrganization(r store.Request, to, actor, why string) err
 	}
 	return tx.auditSubject(orgSubject(org.ID), actor, store.OrgInitializing, to,
 		fmt.Sprintf("%s %s: %s (%s)", orgSubject(org.ID), to, why, r.Reference()))
+}
+
+// vatTaken refuses to create a second organization with a VAT ID, one
+// created since the request was checked (another partner's request, say).
+func vatTaken(q *store.Q, r store.Request) error {
+	vat := NewOrgFields(r).VatID
+	o, err := q.OrganizationByVatID(vat)
+	switch {
+	case err == nil:
+		return stateErr("%s: organization %s (%s) has the VAT ID %s since the request was checked: reject the request",
+			r.Reference(), o.ID, o.Name, vat)
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	}
+	return err
 }
 
 // newUUID makes a random (version 4) UUID for an organization.

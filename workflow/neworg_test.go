@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -332,4 +333,23 @@ func TestNewOrgAutoApprove(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewOrgSameVATTwice: of two requests for the same VAT ID checked
+// before either was approved, the second approval is refused.
+func TestNewOrgSameVATTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		a := f.deliver(newOrgMail("v1@acme.example", nil)).RequestID
+		b := f.deliver(newOrgMail("v2@acme.example", nil)).RequestID
+		storetest.Must(t, f.wf.Approve(ctx, a, "olga", ""))
+		err := f.wf.Approve(ctx, b, "olga", "")
+		if !errors.Is(err, workflow.ErrState) || !strings.Contains(err.Error(), "DE136695976") {
+			t.Fatalf("second approval: %v", err)
+		}
+		if r := f.request(b); r.State != store.StatePendingApproval || r.OrganizationID != nil {
+			t.Fatalf("second request after the refused approval: %+v", r)
+		}
+	})
 }
