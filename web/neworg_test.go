@@ -56,7 +56,8 @@ func TestConsoleNewOrganization(t *testing.T) {
 			"Postcode: 5013", "City: Bergen", "Country: NO", "VAT ID: NO995525828MVA"}, contact...)...)
 		path := fmt.Sprintf("/ops/requests/%d", id)
 		r = c.get(path)
-		contains(t, "clean page", r.Body, "The invitation goes to <strong>ola@fjord.example</strong>")
+		contains(t, "clean page", r.Body, "The invitation goes to <strong>ola@fjord.example</strong>", "created on approval",
+			"whom approving makes the new organization")
 		r = c.post(path+"/approve", url.Values{"version": {version(t, r.Body)}})
 		if r.Status != http.StatusOK && r.Status != http.StatusSeeOther {
 			t.Fatalf("approve: %d", r.Status)
