@@ -76,6 +76,10 @@ func (f *NewOrgFields) Merge(g NewOrgFields) {
 	}
 }
 
+// fieldContactName is a contact's full name in one field ("Contact person:
+// Anna Brückner"): its last word is the last name, the rest the first.
+const fieldContactName = "contact_name"
+
 // fieldLabels maps a label, as labelKey normalises it, to its field: the
 // English and German labels real clients' forms and partners write.
 var fieldLabels = map[string]string{}
@@ -96,6 +100,8 @@ func init() {
 		FieldContactFirstName: {"first name", "firstname", "given name", "forename", "vorname"},
 		FieldContactLastName:  {"last name", "lastname", "surname", "family name", "nachname", "familienname"},
 		FieldContactEmail:     {"email", "e mail", "email address", "e mail address", "mail", "e mail adresse", "email adresse"},
+		fieldContactName: {"contact person", "contact name", "contact", "full name", "ansprechpartner", "ansprechpartnerin",
+			"kontaktperson", "kontakt", "name der kontaktperson"},
 	} {
 		for _, l := range labels {
 			fieldLabels[labelKey(l)] = key
@@ -185,6 +191,16 @@ func extractFields(lines []string) NewOrgFields {
 		}
 		if v == "" {
 			continue
+		}
+		if key == fieldContactName {
+			if emailRe.MatchString(v) { // "Contact: anna@example.com"
+				key = FieldContactEmail
+			} else {
+				if w := strings.Fields(SanitizeText(v, 300)); len(w) >= 2 && f.ContactFirstName == "" && f.ContactLastName == "" {
+					f.ContactFirstName, f.ContactLastName = strings.Join(w[:len(w)-1], " "), w[len(w)-1]
+				}
+				continue
+			}
 		}
 		if key == FieldContactEmail {
 			e := emailRe.FindString(v)

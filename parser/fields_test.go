@@ -96,6 +96,11 @@ func TestNewOrgLabels(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	got = extractFields([]string{"Ansprechpartner: Anna Maria Brückner", "Kontakt: anna@acme.example"})
+	want = NewOrgFields{ContactFirstName: "Anna Maria", ContactLastName: "Brückner", ContactEmail: "anna@acme.example"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("full name (-want +got):\n%s", diff)
+	}
 	f := NewOrgFields{CompanyName: "Acme", VatID: "bad"}
 	f.Merge(NewOrgFields{VatID: "DE136695976"})
 	if f.CompanyName != "Acme" || f.VatID != "DE136695976" {
