@@ -111,15 +111,40 @@ func (a apiDirectory) Organization(ctx context.Context, id string) (store.Organi
 	return out, nil
 }
 
+// CreateOrganization creates a new organization in the directory API with
+// its administrator as owner; the labels carry what the snapshot needs
+// back (administrator, locale, country, VAT ID).
+func (a apiDirectory) CreateOrganization(ctx context.Context, o store.Organization, key string) (store.Organization, error) {
+	label := a.adminLabel
+	if label == "" {
+		label = "admin-email"
+	}
+	in := directory.NewOrganization{Name: o.Name,
+		Labels:  map[string]string{label: o.AdminEmail, "locale": o.Locale, "country": o.Country, "vat-id": o.VatID},
+		Members: []directory.Member{{Subject: o.AdminEmail, Role: directory.RoleOwner}}}
+	c, err := a.c.CreateOrganization(ctx, in, key)
+	if err != nil {
+		return store.Organization{}, fmt.Errorf("%w: %s", workflow.ErrDirectoryUnavailable,
+			strings.TrimPrefix(err.Error(), directory.ErrUnavailable.Error()+": "))
+	}
+	o.ID, o.Status = c.ID, orgStatus(c.LifecycleState)
+	if c.Name != "" {
+		o.Name = c.Name
+	}
+	return o, nil
+}
+
 // orgStatus maps the Resource Manager's lifecycleState to ours.
 func orgStatus(s string) string {
 	switch strings.ToUpper(s) {
 	case directory.StateActive:
 		return store.OrgActive
+	case directory.StateCreating:
+		return store.OrgInitializing // not usable yet, as suspended; waits for its administrator
 	case directory.StateDeleting, "DELETED":
 		return store.OrgDeleted
 	}
-	return store.OrgSuspended // CREATING, INACTIVE, anything new: not usable yet
+	return store.OrgSuspended // INACTIVE, anything new: not usable yet
 }
 
 // newWebhookDispatcher returns the dispatcher, or nil without ONBOARDER_WEBHOOK_URL.

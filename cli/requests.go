@@ -111,6 +111,12 @@ func cmdRequestsShow(e *env) error {
 	}
 	fmt.Fprintf(w, "  partner:       %s\n  sender:        %s\n  customer:      %s\n  organization:  %s\n  received:      %s\n",
 		partner, j.Sender, orDash(j.CustomerName), orDash(deref(j.OrganizationID)), j.ReceivedAt)
+	if j.Kind == store.KindNewOrganization {
+		nf := workflow.NewOrgFields(v.Request)
+		fmt.Fprintf(w, "  new organization: %s, %s, %s %s, %s; VAT ID %s\n  contact person:  %s %s <%s>\n",
+			orDash(nf.CompanyName), orDash(nf.Street), nf.Postcode, orDash(nf.City), orDash(nf.Country), orDash(nf.VatID),
+			nf.ContactFirstName, nf.ContactLastName, orDash(nf.ContactEmail))
+	}
 	fmt.Fprintf(w, "  invitation to: %s\n", recipientLine(rc))
 	if rc.Suggested != "" {
 		fmt.Fprintf(w, "  contact suggested by the partner: %s (%s)\n", rc.Suggested,

@@ -1,7 +1,9 @@
 // Package directory is the client of the platform's organization directory,
 // an HTTP API shaped like the Resource Manager: GET {base}/v2/organizations/{id}
 // answers an organization (organizationId, containerId, name,
-// lifecycleState, labels) for either its UUID or its container ID.
+// lifecycleState, labels) for either its UUID or its container ID, and POST
+// {base}/v2/organizations creates one (name, labels, members) once per
+// Idempotency-Key.
 //
 // The client sends a bearer token, bounds every request with a timeout,
 // retries 5xx and 429 answers (honouring Retry-After) and network errors a
@@ -295,4 +297,111 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return max(t.Sub(now), time.Millisecond)
 	}
 	return 0
+}
+
+// Member is one member of a new organization: a subject (an e-mail
+// address) with its role.
+type Member struct {
+	Subject string `json:"subject"`
+	Role    string `json:"role"`
+}
+
+// RoleOwner is the role of a new organization's administrator.
+const RoleOwner = "organization.owner"
+
+// NewOrganization is what CreateOrganization sends: the Resource Manager's
+// create body.
+type NewOrganization struct {
+	Name    string            `json:"name"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Members []Member          `json:"members"`
+}
+
+// HeaderIdempotencyKey names the key that makes a create idempotent: the
+// directory creates one organization per key, however often it is sent.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// CreateOrganization creates an organization with POST
+// {base}/v2/organizations, retrying like a lookup; key makes the retries
+// (and any later call with the same key) create one organization. It
+// returns the directory's organization, or an error wrapping
+// ErrUnavailable.
+func (c *Client) CreateOrganization(ctx context.Context, o NewOrganization, key string) (Organization, error) {
+	if strings.TrimSpace(key) == "" {
+		return Organization{}, errors.New("directory: creating an organization needs an idempotency key")
+	}
+	body, err := json.Marshal(o)
+	if err != nil {
+		return Organization{}, err
+	}
+	u := c.base.JoinPath("v2", "organizations").String()
+	var last error
+	for attempt := 0; ; attempt++ {
+		org, retryAfter, err := c.post(ctx, u, body, key)
+		if err == nil {
+			c.store(strings.ToLower(org.ID), cached{org: org})
+			return org, nil
+		}
+		last = err
+		if retryAfter < 0 || attempt >= c.cfg.Retries || ctx.Err() != nil {
+			break
+		}
+		wait := retryAfter
+		if wait == 0 {
+			wait = c.cfg.MinBackoff << attempt
+		}
+		if wait > maxRetryAfter {
+			break
+		}
+		c.log.Debug("directory create retried", "key", key, "attempt", attempt+1, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Organization{}, fmt.Errorf("%w: creating %s: %w", ErrUnavailable, o.Name, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return Organization{}, fmt.Errorf("%w: creating %s: %w", ErrUnavailable, o.Name, last)
+}
+
+// post is one create request; retryAfter as in once.
+func (c *Client) post(ctx context.Context, u string, body []byte, key string) (Organization, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return Organization{}, -1, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set(HeaderIdempotencyKey, key)
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Organization{}, 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if err != nil {
+		return Organization{}, 0, fmt.Errorf("reading the answer: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return Organization{}, retryAfter(resp.Header.Get("Retry-After"), c.now()), fmt.Errorf("HTTP %s", resp.Status)
+	default:
+		return Organization{}, -1, fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(data[:min(len(data), 300)])))
+	}
+	var o Organization
+	if err := json.Unmarshal(data, &o); err != nil {
+		return Organization{}, -1, fmt.Errorf("answer is not an organization: %w", err)
+	}
+	o.ID = strings.ToLower(strings.TrimSpace(o.ID))
+	if o.ID == "" {
+		return Organization{}, -1, errors.New("answer has no organizationId")
+	}
+	return o, 0, nil
 }

@@ -276,6 +276,10 @@ func (p *parse) classify(h header, segs []segment) {
 		m.Kind = KindRequest
 		return
 	}
+	if m.IsNewOrgSubject && !m.OwnLoop {
+		m.Kind = KindNewOrganization
+		return
+	}
 	m.Kind = KindOther
 }
 
@@ -564,6 +568,7 @@ func (p *parse) extractBody(segs []segment, subjectFwd bool) {
 		decideOrgID(m, newScan)
 	}
 	extractContactAndNote(m, fresh)
+	m.NewOrg = extractFields(fresh)
 	m.Text = cleanText(strings.Join(fresh, "\n"), p.opts.MaxTextBytes)
 }
 

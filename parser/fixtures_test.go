@@ -191,7 +191,8 @@ func TestFixtures(t *testing.T) {
 	// Every fixture is in the table.
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
 	for _, f := range files {
-		if !seen[filepath.Base(f)] {
+		// neworg-*.eml: TestNewOrgFixtures checks their fields.
+		if !seen[filepath.Base(f)] && !strings.HasPrefix(filepath.Base(f), "neworg-") {
 			t.Errorf("testdata/%s is not checked by TestFixtures", filepath.Base(f))
 		}
 	}

@@ -49,7 +49,7 @@ func checkMail(t *testing.T, m *Mail, opts Options) {
 		t.Fatalf("internal error: %v", m.Defects)
 	}
 	switch m.Kind {
-	case KindRequest, KindAutoReply, KindBounce, KindOther:
+	case KindRequest, KindNewOrganization, KindAutoReply, KindBounce, KindOther:
 	default:
 		t.Fatalf("unknown kind %q", m.Kind)
 	}

@@ -81,7 +81,7 @@ func (t *htmlText) text(s string, pre bool, quoted bool) {
 
 // htmlToText turns HTML into plain text lines: head, style and script are
 // skipped; block elements and <br> break lines; table cells are separated by a
-// space so that a label cell and its value cell read as one line.
+// tab so that a label cell and its value cell read as one line.
 func htmlToText(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	z.SetMaxBuf(4 << 20)
@@ -138,9 +138,12 @@ func htmlToText(s string) string {
 					t.newline()
 				}
 			case "td", "th":
+				// A tab between the cells of a row: a label cell and its
+				// value cell read as one "label<TAB>value" line.
 				t.space = true
-				if !end {
-					t.text(" ", false, false)
+				if !end && strings.TrimSpace(t.cur.String()) != "" {
+					t.cur.WriteByte('\t')
+					t.space = false
 				}
 			case "blockquote":
 				t.newline()

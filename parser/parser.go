@@ -15,7 +15,9 @@ const (
 	KindRequest   Kind = "request"    // subject has the request form (workflow decides reply vs new)
 	KindAutoReply Kind = "auto_reply" // RFC 3834 and vendor auto-reply / out-of-office markers
 	KindBounce    Kind = "bounce"     // delivery status notification, standard or not
-	KindOther     Kind = "other"
+	// KindNewOrganization: the subject asks for a new organization.
+	KindNewOrganization Kind = "new_organization"
+	KindOther           Kind = "other"
 )
 
 // OrgIDStatus says what was found for the Organization ID.
@@ -111,6 +113,9 @@ type Mail struct {
 
 	CustomerName     string // from the subject, sanitised; "" if not a request subject
 	IsRequestSubject bool
+	IsNewOrgSubject  bool // "Please create a new organization for customer <Name>" (CustomerName set)
+	// NewOrg are the labelled company and contact fields of the new text.
+	NewOrg NewOrgFields
 
 	OrgID           string // canonical lower-case UUID, "" unless OrgIDStatus == OrgIDFound
 	OrgIDStatus     OrgIDStatus
@@ -363,6 +368,9 @@ func (p *parse) readEnvelope(h header) {
 	m.RequestTag = findRequestTag(m.Subject)
 	if name, ok := parseRequestSubject(m.Subject, p.opts.MaxNameRunes); ok {
 		m.IsRequestSubject = true
+		m.CustomerName = name
+	} else if name, ok := parseNewOrgSubject(m.Subject, p.opts.MaxNameRunes); ok {
+		m.IsNewOrgSubject = true
 		m.CustomerName = name
 	}
 	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID, m.From.Addr)

@@ -94,9 +94,15 @@ func stripEnclosing(s string) string {
 // parseRequestSubject recognises "Please establish reseller connection to
 // customer <Name>" after any prefixes and tags, and returns the sanitised name.
 func parseRequestSubject(subject string, maxRunes int) (string, bool) {
+	return subjectName(subject, requestPhraseRe, maxRunes)
+}
+
+// subjectName returns the name after the phrase of a subject form, after
+// any prefixes and tags, sanitised.
+func subjectName(subject string, phrase *regexp.Regexp, maxRunes int) (string, bool) {
 	s := SanitizeText(subject, 0)
 	s = StripSubjectPrefixes(s)
-	loc := requestPhraseRe.FindStringIndex(s)
+	loc := phrase.FindStringIndex(s)
 	if loc == nil {
 		return "", false
 	}
@@ -110,6 +116,14 @@ func parseRequestSubject(subject string, maxRunes int) (string, bool) {
 	}
 	name = stripEnclosing(name)
 	return SanitizeText(name, maxRunes), true
+}
+
+var newOrgPhraseRe = regexp.MustCompile(`(?i)^please\s+create\s+(?:a\s+)?new\s+organi[sz]ation\s+for\s+(?:the\s+|our\s+)?customer(?:\s*[:\-–—]\s*|\s+|$)`)
+
+// parseNewOrgSubject recognises "Please create a new organization for
+// customer <Name>" like parseRequestSubject the connection subject.
+func parseNewOrgSubject(subject string, maxRunes int) (string, bool) {
+	return subjectName(subject, newOrgPhraseRe, maxRunes)
 }
 
 // CustomerNameFromSubject returns the customer name of a request subject and

@@ -170,7 +170,7 @@ func TestHTMLToText(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`<p>a</p><p>b</p>`, "a\n\nb"},
 		{`<div>a<br>b</div>`, "a\nb"},
-		{`<table><tr><td>Organization ID</td><td>X</td></tr><tr><td>Name</td><td>Y</td></tr></table>`, "Organization ID X\nName Y"},
+		{`<table><tr><td>Organization ID</td><td>X</td></tr><tr><td>Name</td><td>Y</td></tr></table>`, "Organization ID\tX\nName\tY"},
 		{`<html><head><title>T</title><style>p{}</style></head><body>x<script>var y=1;</script></body></html>`, "x"},
 		{`<head><meta charset="utf-8"><body>text after unclosed head`, "text after unclosed head"},
 		{`a &amp; b &lt;c&gt; &uuml;`, "a & b <c> ü"},

@@ -89,3 +89,53 @@ func (q *Q) OrganizationPage(f OrganizationList, p Paging) (Page[Organization], 
 	}
 	return pg, nil
 }
+
+// OrganizationByVatID returns an organization that is not deleted with the
+// VAT ID, compared without spaces, dots and dashes and in upper case;
+// ErrNotFound when there is none.
+func (q *Q) OrganizationByVatID(vat string) (Organization, error) {
+	var o Organization
+	err := q.db.Where("UPPER(REPLACE(REPLACE(REPLACE(vat_id, ' ', ''), '-', ''), '.', '')) = ? AND status <> ?",
+		strings.ToUpper(vat), OrgDeleted).Order("id").First(&o).Error
+	return o, notFound(err, "organization with VAT ID "+vat)
+}
+
+// OrganizationsInCountry lists up to limit organizations of a country that
+// are not deleted (the similar-name check of new organizations).
+func (q *Q) OrganizationsInCountry(country string, limit int) ([]Organization, error) {
+	var out []Organization
+	err := q.db.Where("country = ? AND status <> ?", country, OrgDeleted).Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("listing the organizations of %s: %w", country, err)
+	}
+	return out, nil
+}
+
+// SetOrganizationStatus moves an organization from one status to another;
+// ErrConflict when it is no longer in from.
+func (q *Q) SetOrganizationStatus(id, from, to string) error {
+	q.memo.forget()
+	res := q.db.Model(&Organization{}).Where("id = ? AND status = ?", id, from).
+		Updates(map[string]any{"status": to, "updated_at": now()})
+	if res.Error != nil {
+		return fmt.Errorf("moving organization %s to %s: %w", id, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("moving organization %s from %s to %s: %w", id, from, to, ErrConflict)
+	}
+	return nil
+}
+
+// SetRequestColumns sets columns of a request that is still in state,
+// without moving it; ErrConflict when it is no longer there.
+func (q *Q) SetRequestColumns(id int64, state string, set map[string]any) error {
+	set["updated_at"] = now()
+	res := q.db.Model(&Request{}).Where("id = ? AND state = ?", id, state).Updates(set)
+	if res.Error != nil {
+		return fmt.Errorf("updating %s: %w", Reference(id), res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("updating %s in %s: %w", Reference(id), state, ErrConflict)
+	}
+	return nil
+}

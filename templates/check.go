@@ -37,6 +37,17 @@ func samples() []Data {
 		State:             "invited",
 		StateAt:           time.Date(2026, time.February, 28, 10, 0, 0, 0, time.UTC),
 		Digest:            sampleDigest(),
+		Fields: []FieldProblem{{Field: "company_name", Problem: "missing"}, {Field: "street", Value: "x", Problem: "too_long"},
+			{Field: "contact_email", Value: "jane at example", Problem: "invalid_email"},
+			{Field: "contact_email", Value: "sales@partner.example", Problem: "partner_email"},
+			{Field: "country", Value: "Atlantis", Problem: "unknown_country"},
+			{Field: "postcode", Value: "1", Problem: "postcode_format", Country: "Germany"},
+			{Field: "vat_id", Value: "DE1", Problem: "vat_format", Country: "Germany"},
+			{Field: "vat_id", Value: "DE136695977", Problem: "vat_check_digit", Country: "Germany"},
+			{Field: "vat_id", Value: "ATU13585627", Problem: "vat_other_country", Country: "Germany"},
+			{Field: "city", Problem: "other"}, {Field: "postcode", Problem: "missing"}, {Field: "city", Problem: "missing"},
+			{Field: "vat_id", Problem: "missing"}, {Field: "contact_first_name", Problem: "missing"},
+			{Field: "contact_last_name", Problem: "missing"}, {Field: "other", Problem: "missing"}},
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {

@@ -108,6 +108,13 @@ func cleanData(d Data) Data {
 	if d.Digest != nil {
 		d.Digest = cleanDigest(*d.Digest)
 	}
+	if d.Fields != nil {
+		f := make([]FieldProblem, 0, len(d.Fields))
+		for _, x := range d.Fields {
+			f = append(f, FieldProblem{Field: oneLine(x.Field), Value: oneLine(x.Value), Problem: oneLine(x.Problem), Country: oneLine(x.Country)})
+		}
+		d.Fields = f
+	}
 	return d
 }
 

@@ -24,6 +24,8 @@ const (
 	KindNeedsInfoReminder     = "needs_info_reminder"    // to the partner: the Organization ID is still missing
 	KindRequestExpired        = "request_expired"        // to the partner: closed without the Organization ID
 	KindOpsDigest             = "ops_digest"             // to ops: what needs attention today
+	KindNewOrgNeedsInfo       = "new_org_needs_info"     // to the partner: new-organization fields missing or invalid (Data.Fields)
+	KindOrganizationExists    = "organization_exists"    // to the partner: an organization with that VAT ID exists; ask to connect instead
 )
 
 // Audiences.
@@ -51,6 +53,8 @@ var Kinds = []string{
 	KindNeedsInfoReminder,
 	KindRequestExpired,
 	KindOpsDigest,
+	KindNewOrgNeedsInfo,
+	KindOrganizationExists,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -86,6 +90,8 @@ type Data struct {
 	StateAt           time.Time // for request_status: when it entered State
 	CancelRefused     bool      // for request_status: the partner asked to cancel, too late
 	Digest            *Digest   // for ops_digest
+	// Fields are the new-organization fields to correct (new_org_needs_info).
+	Fields []FieldProblem
 }
 
 // Digest is what the ops digest lists; every list is already cut to a
@@ -129,6 +135,17 @@ type DigestFraud struct {
 	Organization, Partner string
 	Reference, URL        string
 	ReportedAt            time.Time
+}
+
+// FieldProblem is one field of a new-organization request that the partner
+// must give or correct.
+type FieldProblem struct {
+	Field string // company_name, street, postcode, city, country, vat_id, contact_first_name, contact_last_name, contact_email
+	Value string // as the partner wrote it; "" when missing
+	// Problem: missing, too_long, invalid_email, partner_email, unknown_country,
+	// postcode_format, vat_format, vat_check_digit or vat_other_country.
+	Problem string
+	Country string // the country's name, for postcode_* and vat_*
 }
 
 // Rendered is one rendered mail.

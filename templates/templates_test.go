@@ -136,6 +136,15 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "request expired", kind: KindRequestExpired, wantLoc: map[string][]string{"en": {"we have closed it"}, "de": {"haben wir die Anfrage geschlossen"}}},
 		{name: "ops digest", kind: KindOpsDigest, audience: AudienceOps, want: []string{"https://onboarder.example.com/ops/requests/123", "Acme Reseller AG", "12"},
 			wantLoc: map[string][]string{"en": {"Open requests, oldest first"}, "de": {"Offene Anfragen, älteste zuerst"}}},
+		{name: "new_org_needs_info", kind: KindNewOrgNeedsInfo, mutate: func(d *Data) {
+			d.Fields = []FieldProblem{{Field: "street", Problem: "missing"}, {Field: "contact_email", Value: "jane at acme", Problem: "invalid_email"},
+				{Field: "vat_id", Value: "DE136695977", Problem: "vat_check_digit", Country: "Deutschland"}}
+		},
+			want: []string{"jane at acme", "DE136695977", "Deutschland"},
+			wantLoc: map[string][]string{"en": {"Street", "missing", "is not an e-mail address", "VAT ID", "mistyped"},
+				"de": {"Straße", "fehlt", "ist keine E-Mail-Adresse", "USt-IdNr.", "Prüfziffer"}}},
+		{name: "organization_exists", kind: KindOrganizationExists, want: []string{"Please establish reseller connection to customer Customer As Written"},
+			wantLoc: map[string][]string{"en": {"exists already"}, "de": {"besteht bereits"}}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

@@ -477,6 +477,9 @@ func conflictGroups(in []Incoming, parsed []*parser.Mail) [][]int {
 		if p.Kind == parser.KindBounce || p.DSN != nil {
 			join(i, "bounce")
 		}
+		if p.Kind == parser.KindNewOrganization { // checked against each other's VAT IDs
+			join(i, "new-org")
+		}
 	}
 	byRoot := map[int]int{}
 	var groups [][]int

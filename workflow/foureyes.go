@@ -136,7 +136,12 @@ func (s *Service) ApproveStep(ctx context.Context, requestID int64, a Approval) 
 	if err := s.refreshOrganization(ctx, requestID); err != nil {
 		return step, err
 	}
-	err := s.transact(ctx, func(tx *txn) error {
+	created, err := s.createInDirectory(ctx, requestID)
+	if err != nil {
+		return step, err
+	}
+	err = s.transact(ctx, func(tx *txn) error {
+		tx.created = created
 		err := tx.approve(requestID, "ops:"+a.By, a.Note, strings.ToLower(strings.TrimSpace(a.InviteContact)))
 		step.FirstOfTwo = tx.firstOfTwo
 		return err

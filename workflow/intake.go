@@ -274,14 +274,14 @@ func (tx *txn) classify(ctx context.Context, m *store.Message, p *parser.Mail) (
 			if err := tx.reply(ctx, id, m, p); err != nil {
 				return Result{}, err
 			}
-		case p.Kind != parser.KindRequest && p.RequestTag != "":
+		case p.Kind != parser.KindRequest && p.Kind != parser.KindNewOrganization && p.RequestTag != "":
 			if handled, err := tx.strangerStatus(m, p); err != nil {
 				return Result{}, err
 			} else if !handled {
 				m.Disposition = store.DispIgnored
 				m.Detail = "not a request, reply, automatic reply or bounce: left for the people who read the mailbox"
 			}
-		case p.Kind == parser.KindRequest:
+		case p.Kind == parser.KindRequest || p.Kind == parser.KindNewOrganization:
 			m.Disposition = store.DispRequest
 			id, err := tx.newRequest(ctx, m, p)
 			if err != nil {

@@ -61,6 +61,21 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	if !CanRequest(r.State, ActApprove) {
 		return stateErr("%s is %s, not pending_approval", r.Reference(), r.State)
 	}
+	eyes := false // fourEyes applied
+	if r.Kind == store.KindNewOrganization && r.OrganizationID == nil && r.PartnerID != nil {
+		// The organization is created only by the approval that counts.
+		if pending, err := tx.fourEyes(r, actor); err != nil || pending {
+			return err
+		}
+		eyes = true
+		partner, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		if err := tx.createOrganization(&r, partner, actor); err != nil {
+			return err
+		}
+	}
 	if r.PartnerID == nil || r.OrganizationID == nil {
 		return stateErr("%s has no partner or organization", r.Reference())
 	}
@@ -72,7 +87,7 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	if err != nil {
 		return err
 	}
-	if org.Status != store.OrgActive {
+	if org.Status != store.OrgActive && (r.Kind != store.KindNewOrganization || org.Status != store.OrgInitializing) {
 		return stateErr("organization %s is %s", org.ID, org.Status)
 	}
 	to := recipientOf(r, &partner, org)
@@ -89,8 +104,10 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 		}
 		return stateErr("organization %s has no administrator address in the directory: %s", org.ID, hint)
 	}
-	if pending, err := tx.fourEyes(r, actor); err != nil || pending {
-		return err
+	if !eyes {
+		if pending, err := tx.fourEyes(r, actor); err != nil || pending {
+			return err
+		}
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
 		StartedAt: tx.s.now()}
@@ -203,6 +220,9 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 		}
 		if r.State == store.StateInvited {
 			if err := tx.endLinkOf(r.ID, store.LinkRevoked, store.InviteRevoked); err != nil {
+				return err
+			}
+			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops rejected the request"); err != nil {
 				return err
 			}
 		}
@@ -343,6 +363,12 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateCompleted, "invitation accepted"); err != nil {
 			return err
 		}
+		if err := tx.settleNewOrganization(r, store.OrgActive, actor, "its administrator accepted the invitation"); err != nil {
+			return err
+		}
+		if info.Organization.Status == store.OrgInitializing {
+			info.Organization.Status = store.OrgActive
+		}
 		r.State = store.StateCompleted
 		org := info.Organization
 		data := templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, AdminEmail: org.AdminEmail}
@@ -397,6 +423,9 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 		}
 		actor := "customer:" + info.recipient()
 		if err := tx.audit(r.ID, &inv.LinkID, actor, store.StateInvited, store.StateDeclined, reason); err != nil {
+			return err
+		}
+		if err := tx.settleNewOrganization(r, store.OrgDeleted, actor, "its administrator declined the invitation"); err != nil {
 			return err
 		}
 		if fraud {
@@ -478,6 +507,9 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 				return err
 			}
 			if err := tx.audit(r.ID, &inv.LinkID, "system", store.StateInvited, store.StateExpired, "invitation expired unanswered"); err != nil {
+				return err
+			}
+			if err := tx.settleNewOrganization(r, store.OrgDeleted, "system", "the invitation expired unanswered"); err != nil {
 				return err
 			}
 			r.State = store.StateExpired
@@ -592,6 +624,9 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if CanRequest(r.State, ActRevoke) { // invited: nobody will consent any more
 			to = store.StateRejected
 			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+				return err
+			}
+			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops revoked its invited link"); err != nil {
 				return err
 			}
 		}

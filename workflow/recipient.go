@@ -136,6 +136,10 @@ func (s *Service) InviteRecipient(ctx context.Context, id int64) (Recipient, err
 // recipientView is whom the newest of invs (newest first) went to, or,
 // without one, whom approving r would invite.
 func recipientView(r store.Request, partner *store.Partner, org *store.Organization, invs []store.Invitation) Recipient {
+	if org == nil && r.Kind == store.KindNewOrganization && partner != nil {
+		o := newOrganization(r, *partner) // approving creates it, its contact the administrator
+		org = &o
+	}
 	if org == nil {
 		return Recipient{Suggested: r.ContactEmail}
 	}

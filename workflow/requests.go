@@ -37,7 +37,10 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 		Note:         p.Note,
 		ReceivedAt:   m.ReceivedAt,
 	}
-	if id := tx.orgIDOf(p); id != "" {
+	if p.Kind == parser.KindNewOrganization {
+		r.Kind, r.NewOrg = store.KindNewOrganization, newOrgJSON(p.NewOrg)
+	}
+	if id := tx.orgIDOf(p); id != "" && r.Kind != store.KindNewOrganization {
 		org := id
 		r.OrganizationID = &org
 	}
@@ -72,7 +75,11 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	// (one statement): the duplicate check has had its say before the
 	// unique index on open requests can fire. A request that is not there
 	// yet needs no excluding from its own duplicate check (r.ID is 0).
-	d, err = tx.check(r, partner, p.Auth, p)
+	if r.Kind == store.KindNewOrganization {
+		d, err = tx.checkNewOrg(r, partner, p.Auth)
+	} else {
+		d, err = tx.check(r, partner, p.Auth, p)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -88,7 +95,10 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	if err := tx.record(r, d, partner, p, "partner:"+p.From.Addr); err != nil {
 		return 0, err
 	}
-	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
+	// A new organization is created in an HTTP directory by ops' approval
+	// only: the call cannot be made inside this transaction.
+	newOrgOutside := r.Kind == store.KindNewOrganization && tx.s.external()
+	if d.state == store.StatePendingApproval && !newOrgOutside && tx.autoApprovable(partner, p.Auth, d) {
 		if err := tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", ""); err != nil {
 			return 0, err
 		}
@@ -388,6 +398,9 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 			return err
 		}
 		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply failed sender authentication")
+	}
+	if r.Kind == store.KindNewOrganization {
+		return tx.replyNewOrg(&r, partner, m, p, actor)
 	}
 	if tx.orgIDOf(p) == "" {
 		m.Detail = "reply on " + r.Reference() + " without a usable Organization ID: recorded"

@@ -259,6 +259,9 @@ type txn struct {
 	// notBefore delays the invitation approve queues (one per organization
 	// per hour); zero sends it now.
 	notBefore time.Time
+	// created is the organization a new-organization request's approval
+	// created in the HTTP directory before the transaction (neworg.go).
+	created *store.Organization
 }
 
 // audit appends an audit entry.
