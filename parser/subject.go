@@ -94,9 +94,24 @@ func stripEnclosing(s string) string {
 // parseRequestSubject recognises "Please establish reseller connection to
 // customer <Name>" after any prefixes and tags, and returns the sanitised name.
 func parseRequestSubject(subject string, maxRunes int) (string, bool) {
+	return subjectTail(subject, requestPhraseRe, maxRunes)
+}
+
+var customerFirstPhraseRe = regexp.MustCompile(`(?i)^please\s+connect\s+(?:our|my|the)\s+organi[sz]ation\s+to\s+(?:the\s+|our\s+)?reseller(?:\s*[:\-–—]\s*|\s+|$)`)
+
+// parseCustomerFirstSubject recognises "Please connect our organization to
+// reseller <Partner>" (the administrator's own request) like
+// parseRequestSubject, and returns the sanitised partner reference or name.
+func parseCustomerFirstSubject(subject string, maxRunes int) (string, bool) {
+	return subjectTail(subject, customerFirstPhraseRe, maxRunes)
+}
+
+// subjectTail matches phrase after any prefixes and tags and returns what
+// follows it, without trailing tags and enclosing quotes, sanitised.
+func subjectTail(subject string, phrase *regexp.Regexp, maxRunes int) (string, bool) {
 	s := SanitizeText(subject, 0)
 	s = StripSubjectPrefixes(s)
-	loc := requestPhraseRe.FindStringIndex(s)
+	loc := phrase.FindStringIndex(s)
 	if loc == nil {
 		return "", false
 	}
