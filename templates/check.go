@@ -34,6 +34,7 @@ func samples() []Data {
 		InviteURL:         "https://onboarder.example.com/invitations/sample-token",
 		ExpiresAt:         time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC),
 		Mailbox:           "partners@example.com",
+		DistributorName:   "Example Distribution GmbH",
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
@@ -45,6 +46,9 @@ func samples() []Data {
 			}
 		}
 		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
+		cf := full
+		cf.Audience, cf.CustomerFirst, cf.DistributorName = aud, true, ""
+		out = append(out, cf)
 	}
 	return out
 }

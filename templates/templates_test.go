@@ -62,8 +62,12 @@ func recipients() []recipient {
 		switch k {
 		case KindConnectionEstablished:
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
-		case KindInvitation:
+		case KindInvitation, KindCustomerNeedsInfo:
 			out = append(out, recipient{k, AudienceAdmin})
+		case KindConsentRequest, KindResellerConfirmation:
+			out = append(out, recipient{k, AudienceContact})
+		case KindConsentAccepted, KindConsentDeclined: // the administrator, or a distributor
+			out = append(out, recipient{k, AudienceAdmin}, recipient{k, AudiencePartner})
 		default:
 			out = append(out, recipient{k, AudiencePartner})
 		}
@@ -113,6 +117,16 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "established admin", kind: KindConnectionEstablished, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 		{name: "declined", kind: KindInvitationDeclined, want: []string{"We work with another partner"}},
 		{name: "expired", kind: KindInvitationExpired},
+		{name: "customer needs info", kind: KindCustomerNeedsInfo, audience: AudienceAdmin, mutate: func(d *Data) { d.Problem = "ambiguous" },
+			want: []string{"Acme Reseller AG", "Partner ID: MPN-1234567"}, wantLoc: map[string][]string{"en": {"Several registered partners"}, "de": {"Mehrere eingetragene Partner"}}},
+		{name: "consent request", kind: KindConsentRequest, audience: AudienceContact,
+			want: []string{"Directory Name Ltd", "dana.admin@customer.example", "0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a", "https://onboarder.example.com/invitations/tok_abc123"}},
+		{name: "reseller confirmation", kind: KindResellerConfirmation, audience: AudienceContact, mutate: func(d *Data) { d.DistributorName = "Distrib-X" },
+			want: []string{"Distrib-X", "Acme Reseller AG", "Customer As Written", "https://onboarder.example.com/invitations/tok_abc123"}},
+		{name: "consent accepted", kind: KindConsentAccepted, audience: AudienceAdmin, want: []string{"Acme Reseller AG"}},
+		{name: "consent declined", kind: KindConsentDeclined, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "We work with another partner"}},
+		{name: "consent declined to the distributor", kind: KindConsentDeclined, audience: AudiencePartner,
+			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "We work with another partner"}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
