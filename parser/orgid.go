@@ -202,7 +202,7 @@ var contactRe = regexp.MustCompile(`(?i)^[\s*]*(?:customer[ -]|kunden-?\s?)?(?:c
 var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
 // resellerRe reads "Reseller ID: <ref>"; a two-column table's row (HTML or
 // plain) reads as the label and the value without a colon.
-var resellerRe = regexp.MustCompile(`(?i)^[\s*]*(?:reseller|wiederverkäufer)(?:[ -]?(?:id|ref|reference|referenz|nr\.?))?[\s*]*[:：][\s*]*(.*)$|^\s*(?:reseller|wiederverkäufer)[ -]?id\s+(\S+)\s*$`)
+var resellerRe = regexp.MustCompile(`(?i)^[\s*]*(?:reseller|wiederverkäufer)[ -]?(?:id|ref|reference|referenz|nr\.?)[\s*]*[:：][\s*]*(.*)$|^\s*(?:reseller|wiederverkäufer)[ -]?id\s+(\S+)\s*$`)
 var partnerRe = regexp.MustCompile(`(?i)^[\s*]*(?:partner|reseller)[ -]?(?:id|ref|reference|referenz|name)?[\s*]*[:：][\s*]*(.*)$`)
 var noteRe = regexp.MustCompile(`(?i)^[\s*]*(?:note|notes|notiz|hinweis|bemerkung|anmerkung|comment)[\s*]*[:：]\s*(.*)$`)
 
