@@ -11,7 +11,7 @@ CREATE TABLE consent_tokens (
     token_hash  TEXT NOT NULL UNIQUE,
     status      TEXT NOT NULL,
     recipient   TEXT NOT NULL,
-    outbox_id   BIGINT REFERENCES outbox_mails (id),
+    outbox_id   BIGINT, -- the mail is written at the end of its transaction (store.Deferred)
     expires_at  DATETIME NOT NULL,
     used_at     DATETIME,
     created_at  DATETIME NOT NULL,
