@@ -200,6 +200,7 @@ func decideOrgID(m *Mail, o orgScan) {
 
 var contactRe = regexp.MustCompile(`(?i)^[\s*]*(?:customer[ -]|kunden-?\s?)?(?:contact|kontakt|admin|administrator|ansprechpartner(?:in)?|administrat(?:or|eur))(?:[ -]?(?:e-?mail|mail|address|adresse|contact|kontakt))?[\s*]*[:：]\s*(.*)$`)
 var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
+
 // resellerRe reads "Reseller ID: <ref>"; a two-column table's row (HTML or
 // plain) reads as the label and the value without a colon.
 var resellerRe = regexp.MustCompile(`(?i)^[\s*]*(?:reseller|wiederverkäufer)[ -]?(?:id|ref|reference|referenz|nr\.?)[\s*]*[:：][\s*]*(.*)$|^\s*(?:reseller|wiederverkäufer)[ -]?id\s+(\S+)\s*$`)
