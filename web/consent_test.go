@@ -134,8 +134,11 @@ func TestConsentPageResellerConfirms(t *testing.T) {
 		// The customer's invitation page names both companies.
 		inv := c.get("/invite/" + f.approve(id))
 		contains(t, "invitation page", inv.Body, "Alpenblick IT GmbH, through its distributor Großhandel Distri AG")
-		if t.Failed() {
-			t.Log(inv.Status, inv.Body)
-		}
+		// The console's request and link pages show both.
+		ops := f.client()
+		ops.login()
+		req := ops.get(fmt.Sprintf("/ops/requests/%d", id))
+		contains(t, "console request page", req.Body, `id="distributor">Großhandel Distri AG`, "Alpenblick IT GmbH")
+		contains(t, "console links page", ops.get("/ops/links").Body, "Alpenblick IT GmbH<br><span class=\"muted\">through Großhandel Distri AG")
 	})
 }

@@ -224,7 +224,13 @@ var funcs = template.FuncMap{
 		}
 		return *s
 	},
-	"ref":          func(id int64) string { return store.Reference(id) },
+	"ref": func(id int64) string { return store.Reference(id) },
+	"id": func(p *int64) int64 { // an optional record id (nil: 0)
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"stateClass":   stateClass,
 	"linkClass":    linkClass,
 	"outboxClass":  outboxClass,

@@ -160,6 +160,8 @@ func TestTransitionNotInTableRefused(t *testing.T) {
 func TestOpsActionsFollowTheTable(t *testing.T) {
 	want := map[string][]string{
 		store.StateNeedsInfo:       {workflow.ActReject},
+		store.StatePendingPartner:  {workflow.ActReject},
+		store.StatePendingReseller: {workflow.ActReject},
 		store.StatePendingApproval: {workflow.ActApprove, workflow.ActReject},
 		store.StateInvited:         {workflow.ActReject, workflow.ActResend, workflow.ActRevoke},
 	}
