@@ -258,7 +258,9 @@ func TestStoryCustomerFirst(t *testing.T) {
 			}
 			// Ops approve: the link is active at once, both are told.
 			before := s.mailsTo("ops@acme.example")
-			s.run("requests", "approve", "REQ-000003", "--by", "olga@ops.example")
+			if out := s.run("requests", "approve", "REQ-000003", "--by", "olga@ops.example"); !strings.Contains(out, "the link is active") {
+				t.Errorf("approve says %q", out)
+			}
 			if r := s.state("REQ-000003"); r.State != "completed" {
 				t.Fatalf("after approval: %+v", r)
 			}
