@@ -262,3 +262,68 @@ func TestDistributorResellerNotYours(t *testing.T) {
 		}
 	})
 }
+
+func TestDistributorReplyCompletesRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		_, reseller := f.distributor()
+		res := f.deliver(request("Sales <sales@distri.example>", "d3@distri.example", "Globex Corporation", "Reseller ID: RES-1"))
+		id := res.RequestID
+		if r := f.request(id); r.State != store.StateNeedsInfo || *r.PartnerID != reseller.ID {
+			t.Fatalf("without an Organization ID: %s %v", r.State, r.PartnerID)
+		}
+		ask := f.mail(id, templates.KindNeedsInfo, "sales@distri.example")
+		if ask.Status == store.OutboxHeld {
+			t.Fatalf("needs_info to the distributor held: %s", ask.LastError)
+		}
+		res = f.deliver(request("Sales <sales@distri.example>", "d4@distri.example", "Globex Corporation",
+			"Organization ID: "+orgGlobex, "In-Reply-To: <"+ask.MessageID+">"))
+		if res.RequestID != id {
+			t.Fatalf("reply not threaded: %+v", res)
+		}
+		if r := f.request(id); r.State != store.StatePendingReseller {
+			t.Fatalf("after the distributor's reply: %s %s", r.State, f.findings(id))
+		}
+		storetest.ConsentToken(t, st, f.mail(id, templates.KindResellerConfirmation, "info@resell.example"))
+	})
+}
+
+func TestConsentLinksCloseTogether(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		// Two registered contacts: each gets its own link; one answer closes both.
+		f.acme.Locale = "en"
+		storetest.Must(t, st.Q(ctx).UpdatePartner(&f.acme, []string{"ops@acme.example", "ceo@acme.example"}, nil))
+		id := f.deliver(customerAsks("hank@globex.example", "cf2@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		a, b := f.consentToken(id, "ops@acme.example"), f.consentToken(id, "ceo@acme.example")
+		if a == b {
+			t.Fatal("two contacts share one link")
+		}
+		if _, err := f.wf.Consent(ctx, b, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		var gone *workflow.GoneError
+		if _, err := f.wf.LookupConsent(ctx, a); !errors.As(err, &gone) || gone.Status != store.ConsentClosed {
+			t.Fatalf("the other contact's link: %v", err)
+		}
+		// A partner with no registered address: ops are told.
+		id2 := f.deliver(customerAsks("hank@globex.example", "cf3@globex.example", "Bluebird", "Organization ID: "+orgGlobex)).RequestID
+		if r := f.request(id2); r.State != store.StatePendingPartner || !strings.Contains(f.findings(id2), workflow.FindNoPartnerContact) {
+			t.Fatalf("partner without addresses: %s %s", r.State, f.findings(id2))
+		}
+		// Ops reject a request that waits for a partner: its links stop working.
+		const orgHooli = "1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b"
+		storetest.Must(t, st.Q(ctx).UpsertOrganization(&store.Organization{ID: orgHooli, Name: "Hooli", Status: store.OrgActive,
+			AdminEmail: "gavin@hooli.example", Locale: "en"}))
+		id3 := f.deliver(customerAsks("gavin@hooli.example", "cf4@hooli.example", "MPN-1001", "Organization ID: "+orgHooli)).RequestID
+		tok := f.consentToken(id3, "ops@acme.example")
+		storetest.Must(t, f.wf.Reject(ctx, id3, "olga", "not now"))
+		if _, err := f.wf.LookupConsent(ctx, tok); !errors.As(err, &gone) {
+			t.Fatalf("link after reject: %v", err)
+		}
+		if strings.Contains(f.kinds(id3), templates.KindRequestRejected) {
+			t.Errorf("a partner's rejection mail went to the administrator: %s", f.kinds(id3))
+		}
+	})
+}
