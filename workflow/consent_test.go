@@ -1,11 +1,17 @@
 package workflow_test
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/onboarder/onboarder/store"
 	"github.com/onboarder/onboarder/store/storetest"
@@ -324,6 +330,38 @@ func TestConsentLinksCloseTogether(t *testing.T) {
 		}
 		if strings.Contains(f.kinds(id3), templates.KindRequestRejected) {
 			t.Errorf("a partner's rejection mail went to the administrator: %s", f.kinds(id3))
+		}
+	})
+}
+
+// TestCustomerFirstOwnDKIM: without trusted Authentication-Results, the
+// administrator's mail is authenticated by our own DKIM check, as a
+// partner's is; an unsigned one stays sender_auth_unchecked for ops.
+func TestCustomerFirstOwnDKIM(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(ctx context.Context, name string) ([]string, error) {
+		if name == "s1._domainkey.globex.example" {
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		}
+		return nil, errors.New("no such name")
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.VerifyDKIM, o.LookupTXT, o.TrustedAuthServID = true, lookup, "" })
+		var b bytes.Buffer
+		raw := customerAsks("hank@globex.example", "dk1@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)
+		storetest.Must(t, dkim.Sign(&b, strings.NewReader(raw), &dkim.SignOptions{Domain: "globex.example", Selector: "s1", Signer: priv,
+			Hash: crypto.SHA256, HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed}))
+		signed := f.deliver(b.String()).RequestID
+		if r := f.request(signed); r.State != store.StatePendingPartner || strings.Contains(f.findings(signed), workflow.FindSenderAuthUnchecked) {
+			t.Errorf("signed: %s %s", r.State, f.findings(signed))
+		}
+		storetest.Must(t, f.wf.Reject(context.Background(), signed, "olga", "again"))
+		unsigned := f.deliver(customerAsks("hank@globex.example", "dk2@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		if !strings.Contains(f.findings(unsigned), workflow.FindSenderAuthUnchecked) {
+			t.Errorf("unsigned: %s", f.findings(unsigned))
 		}
 	})
 }
