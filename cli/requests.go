@@ -186,6 +186,10 @@ func cmdRequestsApprove(e *env) error {
 			store.Reference(id), strings.ToLower(strings.TrimSpace(*by)), store.Reference(id))
 		return nil
 	}
+	if r, err := e.wf.Store().Q(e.ctx).Request(id); err == nil && r.Kind == store.KindCustomerFirst {
+		fmt.Fprintf(e.stdout, "%s approved: both sides consented, the link is active; the partner and the administrator are told\n", store.Reference(id))
+		return nil
+	}
 	rc, err := e.wf.InviteRecipient(e.ctx, id)
 	if err != nil {
 		return err

@@ -566,8 +566,8 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, cla
 			d.release(ctx, rows[i:], "lease nearly over")
 			break
 		}
-		// An invitation's token is made now, as it goes out: the stored
-		// row never holds a live link.
+		// An invitation's (or consent link's) token is made now, as it
+		// goes out: the stored row never holds a live link.
 		minted, err := d.st.MintInvitationToken(ctx, row)
 		if errors.Is(err, store.ErrInvitationNotPending) {
 			res.add(d.finish(ctx, row, permanentf("not sent: %v", err)))

@@ -200,12 +200,22 @@ func decideOrgID(m *Mail, o orgScan) {
 
 var contactRe = regexp.MustCompile(`(?i)^[\s*]*(?:customer[ -]|kunden-?\s?)?(?:contact|kontakt|admin|administrator|ansprechpartner(?:in)?|administrat(?:or|eur))(?:[ -]?(?:e-?mail|mail|address|adresse|contact|kontakt))?[\s*]*[:：]\s*(.*)$`)
 var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
+
+// resellerRe reads "Reseller ID: <ref>"; a two-column table's row (HTML or
+// plain) reads as the label and the value without a colon.
+var resellerRe = regexp.MustCompile(`(?i)^[\s*]*(?:reseller|wiederverkäufer)[ -]?(?:id|ref|reference|referenz|nr\.?)[\s*]*[:：][\s*]*(.*)$|^\s*(?:reseller|wiederverkäufer)[ -]?id\s+(\S+)\s*$`)
+var partnerRe = regexp.MustCompile(`(?i)^[\s*]*(?:partner|reseller)[ -]?(?:id|ref|reference|referenz|name)?[\s*]*[:：][\s*]*(.*)$`)
 var noteRe = regexp.MustCompile(`(?i)^[\s*]*(?:note|notes|notiz|hinweis|bemerkung|anmerkung|comment)[\s*]*[:：]\s*(.*)$`)
 
 // extractContactAndNote reads the optional labelled administrator contact
 // e-mail and note from the new text.
 func extractContactAndNote(m *Mail, lines []string) {
 	for i, line := range lines {
+		if m.ResellerRef == "" {
+			if mm := resellerRe.FindStringSubmatch(line); mm != nil {
+				m.ResellerRef = labelledValue(mm[1]+mm[2], lines, i)
+			}
+		}
 		if !strings.ContainsAny(line, ":：") {
 			continue
 		}
@@ -218,6 +228,11 @@ func extractContactAndNote(m *Mail, lines []string) {
 				if e := emailRe.FindString(v); e != "" && len(e) <= 254 {
 					m.ContactEmail = strings.ToLower(e)
 				}
+			}
+		}
+		if m.PartnerField == "" {
+			if mm := partnerRe.FindStringSubmatch(line); mm != nil {
+				m.PartnerField = labelledValue(mm[1], lines, i)
 			}
 		}
 		if m.Note == "" {
@@ -235,4 +250,13 @@ func extractContactAndNote(m *Mail, lines []string) {
 			}
 		}
 	}
+}
+
+// labelledValue is the value of a labelled line, or of the next non-empty
+// line when the label stands alone (an HTML table's cell below it).
+func labelledValue(v string, lines []string, i int) string {
+	for j := i + 1; strings.TrimSpace(v) == "" && j < len(lines) && j <= i+2; j++ {
+		v = lines[j]
+	}
+	return SanitizeText(strings.Trim(strings.TrimSpace(v), `"'<>[]`), 200)
 }

@@ -116,6 +116,10 @@ type Mail struct {
 	IsNewOrgSubject  bool // "Please create a new organization for customer <Name>" (CustomerName set)
 	// NewOrg are the labelled company and contact fields of the new text.
 	NewOrg NewOrgFields
+	// CustomerFirst: the subject is an administrator's "Please connect our
+	// organization to reseller <Partner>"; PartnerNamed is <Partner>.
+	CustomerFirst bool
+	PartnerNamed  string
 
 	OrgID           string // canonical lower-case UUID, "" unless OrgIDStatus == OrgIDFound
 	OrgIDStatus     OrgIDStatus
@@ -125,6 +129,8 @@ type Mail struct {
 
 	ContactEmail string // administrator contact labelled in the body
 	Note         string // free text labelled Note:/Notiz:/Hinweis:
+	ResellerRef  string // a distributor's reseller of record, labelled Reseller ID:
+	PartnerField string // the partner an administrator names, labelled Partner ID: or Partner:
 	Text         string // the new text of the mail (quoted parts removed), capped
 
 	Auth    AuthResult
@@ -372,6 +378,8 @@ func (p *parse) readEnvelope(h header) {
 	} else if name, ok := parseNewOrgSubject(m.Subject, p.opts.MaxNameRunes); ok {
 		m.IsNewOrgSubject = true
 		m.CustomerName = name
+	} else if name, ok := parseCustomerFirstSubject(m.Subject, p.opts.MaxNameRunes); ok {
+		m.IsRequestSubject, m.CustomerFirst, m.PartnerNamed = true, true, name
 	}
 	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID, m.From.Addr)
 }

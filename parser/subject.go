@@ -97,6 +97,15 @@ func parseRequestSubject(subject string, maxRunes int) (string, bool) {
 	return subjectName(subject, requestPhraseRe, maxRunes)
 }
 
+var customerFirstPhraseRe = regexp.MustCompile(`(?i)^please\s+connect\s+(?:our|my|the)\s+organi[sz]ation\s+to\s+(?:the\s+|our\s+)?reseller(?:\s*[:\-–—]\s*|\s+|$)`)
+
+// parseCustomerFirstSubject recognises "Please connect our organization to
+// reseller <Partner>" (the administrator's own request) like
+// parseRequestSubject, and returns the sanitised partner reference or name.
+func parseCustomerFirstSubject(subject string, maxRunes int) (string, bool) {
+	return subjectName(subject, customerFirstPhraseRe, maxRunes)
+}
+
 // subjectName returns the name after the phrase of a subject form, after
 // any prefixes and tags, sanitised.
 func subjectName(subject string, phrase *regexp.Regexp, maxRunes int) (string, bool) {

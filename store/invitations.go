@@ -43,10 +43,14 @@ func NewToken() (string, error) {
 // outbox row m carries, stores its hash (so the token a previous attempt
 // made stops working), and returns m with the token in place of
 // InviteTokenPlaceholder in its bodies; the stored row keeps the
-// placeholder. A row without the placeholder is returned as it is. It
+// placeholder. A consent link (ConsentTokenPlaceholder) is minted the
+// same way. A row without a placeholder is returned as it is. It
 // returns ErrInvitationNotPending when the invitation ended before the mail
 // went out: such a mail must not be sent.
 func (s *Store) MintInvitationToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
+	if strings.Contains(m.TextBody, ConsentTokenPlaceholder) || strings.Contains(m.HTMLBody, ConsentTokenPlaceholder) {
+		return s.mintConsentToken(ctx, m)
+	}
 	if !strings.Contains(m.TextBody, InviteTokenPlaceholder) && !strings.Contains(m.HTMLBody, InviteTokenPlaceholder) {
 		return m, nil
 	}

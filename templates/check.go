@@ -48,6 +48,7 @@ func samples() []Data {
 			{Field: "city", Problem: "other"}, {Field: "postcode", Problem: "missing"}, {Field: "city", Problem: "missing"},
 			{Field: "vat_id", Problem: "missing"}, {Field: "contact_first_name", Problem: "missing"},
 			{Field: "contact_last_name", Problem: "missing"}, {Field: "other", Problem: "missing"}},
+		DistributorName: "Example Distribution GmbH",
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
@@ -59,6 +60,9 @@ func samples() []Data {
 			}
 		}
 		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
+		cf := full
+		cf.Audience, cf.CustomerFirst, cf.DistributorName = aud, true, ""
+		out = append(out, cf)
 		// request_too_large answers a mail that made no request.
 		out = append(out, Data{Audience: aud, PartnerName: full.PartnerName, Mailbox: full.Mailbox,
 			MessageSize: 13002342, SizeLimit: 10 << 20})

@@ -32,8 +32,9 @@
 //
 //	.Kind      the mail kind being rendered
 //	.Locale    the locale actually used ("en" or "de")
-//	.Audience  "partner" or "admin": fixed by the kind, except for
-//	           connection_established where the caller chooses
+//	.Audience  "partner", "admin" or "contact": fixed by the kind, except for
+//	           connection_established, consent_accepted and consent_declined
+//	           where the caller chooses "partner" or "admin"
 //	.Subject   the final, cleaned subject (set for the text and HTML bodies)
 //
 // and these functions:

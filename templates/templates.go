@@ -26,6 +26,11 @@ const (
 	KindOpsDigest             = "ops_digest"             // to ops: what needs attention today
 	KindNewOrgNeedsInfo       = "new_org_needs_info"     // to the partner: new-organization fields missing or invalid (Data.Fields)
 	KindOrganizationExists    = "organization_exists"    // to the partner: an organization with that VAT ID exists; ask to connect instead
+	KindCustomerNeedsInfo     = "customer_needs_info"    // to the administrator: the partner they named is unknown or ambiguous
+	KindConsentRequest        = "consent_request"        // to a partner's contacts: an administrator asks for them (link)
+	KindResellerConfirmation  = "reseller_confirmation"  // to a reseller's contacts: their distributor names them (link)
+	KindConsentAccepted       = "consent_accepted"       // to the administrator or distributor: the partner agreed
+	KindConsentDeclined       = "consent_declined"       // to the administrator or distributor: the partner declined, its message relayed
 )
 
 // Audiences.
@@ -33,6 +38,9 @@ const (
 	AudiencePartner = "partner"
 	AudienceAdmin   = "admin"
 	AudienceOps     = "ops"
+	// AudienceContact: a partner's registered contact asked for its
+	// consent (consent_request, reseller_confirmation).
+	AudienceContact = "contact"
 )
 
 // Kinds lists every mail kind.
@@ -55,6 +63,11 @@ var Kinds = []string{
 	KindOpsDigest,
 	KindNewOrgNeedsInfo,
 	KindOrganizationExists,
+	KindCustomerNeedsInfo,
+	KindConsentRequest,
+	KindResellerConfirmation,
+	KindConsentAccepted,
+	KindConsentDeclined,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -63,7 +76,7 @@ var Locales = []string{"en", "de"}
 // Data is everything a mail template may show. Every string may come from a
 // mail and is treated as plain text.
 type Data struct {
-	Audience          string    // "partner" or "admin"; only read for connection_established
+	Audience          string    // "partner", "admin" or "contact"; read for connection_established, consent_accepted and consent_declined
 	Reference         string    // "REQ-000123"
 	ThreadSubject     string    // full subject for answers in the partner's thread, e.g. "Re: Please establish … [REQ-000123]"
 	PartnerName       string    // the partner's registered name
@@ -77,9 +90,9 @@ type Data struct {
 	ReasonCode        string    // unknown_organization | organization_inactive | ops | …
 	Reason            string    // human text (an ops reason), may be empty
 	ExistingReference string    // for request_duplicate
-	Problem           string    // for needs_info: "missing" | "ambiguous" | "malformed"
+	Problem           string    // for needs_info: "missing" | "ambiguous" | "malformed"; customer_needs_info: "unknown" | "ambiguous"
 	Candidates        []string  // for needs_info/ambiguous: the IDs seen
-	Message           string    // the administrator's decline message
+	Message           string    // the administrator's decline message, or a partner's consent message
 	Note              string    // ops note on approval
 	InviteURL         string    // full link to the invitation page
 	ExpiresAt         time.Time // invitation expiry
@@ -90,6 +103,8 @@ type Data struct {
 	StateAt           time.Time // for request_status: when it entered State
 	CancelRefused     bool      // for request_status: the partner asked to cancel, too late
 	Digest            *Digest   // for ops_digest
+	DistributorName   string    // the distributor a reseller sells through, may be empty
+	CustomerFirst     bool      // the organization's administrator asked for the partner
 	// Fields are the new-organization fields to correct (new_org_needs_info).
 	Fields []FieldProblem
 }

@@ -68,10 +68,14 @@ func recipients() []recipient {
 		switch k {
 		case KindConnectionEstablished:
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
-		case KindInvitation, KindInvitationReminder:
-			out = append(out, recipient{k, AudienceAdmin})
 		case KindOpsDigest:
 			out = append(out, recipient{k, AudienceOps})
+		case KindInvitation, KindInvitationReminder, KindCustomerNeedsInfo:
+			out = append(out, recipient{k, AudienceAdmin})
+		case KindConsentRequest, KindResellerConfirmation:
+			out = append(out, recipient{k, AudienceContact})
+		case KindConsentAccepted, KindConsentDeclined: // the administrator, or a distributor
+			out = append(out, recipient{k, AudienceAdmin}, recipient{k, AudiencePartner})
 		default:
 			out = append(out, recipient{k, AudiencePartner})
 		}
@@ -145,6 +149,16 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 				"de": {"Straße", "fehlt", "ist keine E-Mail-Adresse", "USt-IdNr.", "Prüfziffer"}}},
 		{name: "organization_exists", kind: KindOrganizationExists, want: []string{"Please establish reseller connection to customer Customer As Written"},
 			wantLoc: map[string][]string{"en": {"exists already"}, "de": {"besteht bereits"}}},
+		{name: "customer needs info", kind: KindCustomerNeedsInfo, audience: AudienceAdmin, mutate: func(d *Data) { d.Problem = "ambiguous" },
+			want: []string{"Acme Reseller AG", "Partner ID: MPN-1234567"}, wantLoc: map[string][]string{"en": {"Several registered partners"}, "de": {"Mehrere eingetragene Partner"}}},
+		{name: "consent request", kind: KindConsentRequest, audience: AudienceContact,
+			want: []string{"Directory Name Ltd", "dana.admin@customer.example", "0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a", "https://onboarder.example.com/invitations/tok_abc123"}},
+		{name: "reseller confirmation", kind: KindResellerConfirmation, audience: AudienceContact, mutate: func(d *Data) { d.DistributorName = "Distrib-X" },
+			want: []string{"Distrib-X", "Acme Reseller AG", "Customer As Written", "https://onboarder.example.com/invitations/tok_abc123"}},
+		{name: "consent accepted", kind: KindConsentAccepted, audience: AudienceAdmin, want: []string{"Acme Reseller AG"}},
+		{name: "consent declined", kind: KindConsentDeclined, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "We work with another partner"}},
+		{name: "consent declined to the distributor", kind: KindConsentDeclined, audience: AudiencePartner,
+			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "We work with another partner"}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

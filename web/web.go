@@ -137,6 +137,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /invite/{token}", s.invite)
 	m.HandleFunc("POST /invite/{token}/accept", s.accept)
 	m.HandleFunc("POST /invite/{token}/decline", s.decline)
+	s.routeConsent()
 	s.routeConsole()
 	return s
 }
@@ -234,7 +235,13 @@ var funcs = template.FuncMap{
 		}
 		return *s
 	},
-	"ref":          func(id int64) string { return store.Reference(id) },
+	"ref": func(id int64) string { return store.Reference(id) },
+	"id": func(p *int64) int64 { // an optional record id (nil: 0)
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"stateClass":   stateClass,
 	"linkClass":    linkClass,
 	"outboxClass":  outboxClass,
@@ -332,14 +339,16 @@ func goneReason(status string) string {
 	return "gone.closed"
 }
 
-// redactPath hides an invitation token in logs.
+// redactPath hides an invitation's or consent link's token in logs.
 func redactPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/invite/"); ok {
-		tail := ""
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			tail = rest[i:]
+	for _, prefix := range []string{"/invite/", "/consent/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			tail := ""
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				tail = rest[i:]
+			}
+			return prefix + "…" + tail
 		}
-		return "/invite/…" + tail
 	}
 	return p
 }

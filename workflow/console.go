@@ -117,8 +117,10 @@ func (s *Service) PartnerNames(ctx context.Context) (map[int64]string, error) {
 
 // RequestView is everything the console shows about one request.
 type RequestView struct {
-	Request      store.Request
-	Partner      *store.Partner
+	Request store.Request
+	Partner *store.Partner
+	// Distributor asked for the partner, one of its resellers (tier 2).
+	Distributor  *store.Partner
 	Organization *store.Organization // the directory's record, nil when unknown
 	// NameMatches: the subject's customer name and the directory's name
 	// agree (compared as SameName does); true when either is missing.
@@ -206,6 +208,13 @@ func (s *Service) Request(ctx context.Context, id int64) (RequestView, error) {
 			return v, err
 		}
 		v.Partner = &p
+	}
+	if r.DistributorID != nil {
+		d, err := q.Partner(*r.DistributorID)
+		if err != nil {
+			return v, err
+		}
+		v.Distributor = &d
 	}
 	v.NameMatches = true
 	if r.OrganizationID != nil {

@@ -283,7 +283,11 @@ func (tx *txn) classify(ctx context.Context, m *store.Message, p *parser.Mail) (
 			}
 		case p.Kind == parser.KindRequest || p.Kind == parser.KindNewOrganization:
 			m.Disposition = store.DispRequest
-			id, err := tx.newRequest(ctx, m, p)
+			newRequest := tx.newRequest
+			if p.CustomerFirst { // the organization's administrator asks for a partner
+				newRequest = tx.newCustomerFirst
+			}
+			id, err := newRequest(ctx, m, p)
 			if err != nil {
 				return Result{}, err
 			}
@@ -325,12 +329,13 @@ func (tx *txn) threadOf(p *parser.Mail) (int64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	// A tag alone threads only for the partner the request belongs to.
+	// A tag alone threads only for the partner the request belongs to
+	// (or the distributor that asked for it).
 	if r.PartnerID == nil {
 		return 0, false, nil
 	}
 	partner, err := tx.PartnerForSender(p.From.Addr)
-	if err != nil || partner.ID != *r.PartnerID {
+	if err != nil || (partner.ID != *r.PartnerID && (r.DistributorID == nil || partner.ID != *r.DistributorID)) {
 		return 0, false, nil
 	}
 	return r.ID, true, nil

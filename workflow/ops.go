@@ -109,8 +109,11 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 			return err
 		}
 	}
+	if r.Kind == store.KindCustomerFirst {
+		return tx.approveCustomerFirst(r, partner, org, actor, note)
+	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
-		StartedAt: tx.s.now()}
+		DistributorID: r.DistributorID, StartedAt: tx.s.now()}
 	if err := tx.InsertLink(link); err != nil {
 		return err
 	}
@@ -151,7 +154,11 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	if err != nil {
 		return err
 	}
-	return tx.answerPartner(&r, &partner, templates.KindRequestApproved,
+	asker, err := tx.asker(r, &partner)
+	if err != nil {
+		return err
+	}
+	return tx.answerPartner(&r, asker, templates.KindRequestApproved,
 		templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, Note: note}, nil)
 }
 
@@ -226,18 +233,25 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 				return err
 			}
 		}
+		if err := tx.CloseConsentTokens(r.ID, 0, store.ConsentClosed); err != nil {
+			return err
+		}
 		if err := tx.audit(r.ID, nil, "ops:"+by, r.State, store.StateRejected, reason); err != nil {
 			return err
 		}
 		r.State = store.StateRejected
-		if r.PartnerID == nil {
-			return nil
+		if r.PartnerID == nil || r.Kind == store.KindCustomerFirst {
+			return nil // the administrator's request: ops tell them themselves
 		}
 		partner, err := tx.Partner(*r.PartnerID)
 		if err != nil {
 			return err
 		}
-		return tx.answerPartner(&r, &partner, templates.KindRequestRejected,
+		asker, err := tx.asker(r, &partner)
+		if err != nil {
+			return err
+		}
+		return tx.answerPartner(&r, asker, templates.KindRequestRejected,
 			templates.Data{ReasonCode: "ops", Reason: reason}, nil)
 	})
 }
@@ -282,6 +296,8 @@ type InvitationInfo struct {
 	Request      store.Request
 	Partner      store.Partner
 	Organization store.Organization
+	// Distributor is the distributor the partner sells through, if any.
+	Distributor *store.Partner
 }
 
 // recipient is whom the invitation went to (the directory's administrator
@@ -328,6 +344,13 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 			return info, err
 		}
 	}
+	if id := info.Request.DistributorID; id != nil {
+		d, err := tx.Partner(*id)
+		if err != nil {
+			return info, err
+		}
+		info.Distributor = &d
+	}
 	switch {
 	case inv.Status != store.InvitePending:
 		return info, &GoneError{Status: inv.Status}
@@ -372,7 +395,11 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		r.State = store.StateCompleted
 		org := info.Organization
 		data := templates.Data{OrganizationName: org.Name, AdminName: org.AdminName, AdminEmail: org.AdminEmail}
-		if err := tx.answerPartner(&r, &info.Partner, templates.KindConnectionEstablished, data, nil); err != nil {
+		asker, err := tx.asker(r, &info.Partner)
+		if err != nil {
+			return err
+		}
+		if err := tx.answerPartner(&r, asker, templates.KindConnectionEstablished, data, nil); err != nil {
 			return err
 		}
 		to, name := info.recipient(), org.AdminName
@@ -442,7 +469,11 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 			}
 		}
 		r.State = store.StateDeclined
-		return tx.answerPartner(&r, &info.Partner, templates.KindInvitationDeclined,
+		asker, err := tx.asker(r, &info.Partner)
+		if err != nil {
+			return err
+		}
+		return tx.answerPartner(&r, asker, templates.KindInvitationDeclined,
 			templates.Data{OrganizationName: info.Organization.Name, Message: message}, nil)
 	})
 	return info, err
@@ -518,7 +549,11 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 				return err
 			}
 			org, _ := tx.Organization(*r.OrganizationID)
-			return tx.answerPartner(&r, &partner, templates.KindInvitationExpired,
+			asker, err := tx.asker(r, &partner)
+			if err != nil {
+				return err
+			}
+			return tx.answerPartner(&r, asker, templates.KindInvitationExpired,
 				templates.Data{OrganizationName: org.Name, ExpiresAt: inv.ExpiresAt}, nil)
 		})
 		if errors.Is(err, store.ErrConflict) {

@@ -53,6 +53,9 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	if partner != nil {
 		r.PartnerID = &partner.ID
 	}
+	// A distributor may name one of its resellers as reseller of record:
+	// the request then belongs to the reseller (checked for it).
+	checked := partner
 	var d decision
 	switch {
 	case partner == nil:
@@ -62,6 +65,15 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	case p.Auth.Checked && p.Auth.Failed:
 		// 2. Trusted Authentication-Results say the From domain failed.
 		d = decision{state: store.StateRejected, findings: []finding{{FindSenderAuthFailed, authDetail(p.Auth)}}}
+	case p.ResellerRef != "":
+		if checked, err = tx.distributorRequest(r, partner, p.ResellerRef); err != nil {
+			return 0, err
+		}
+		if checked == nil {
+			d = decision{state: store.StateRejected, mail: templates.KindRequestRejected,
+				findings: []finding{{FindResellerNotYours, fmt.Sprintf("%q is not a reseller of %s", p.ResellerRef, partner.Name)}},
+				data:     templates.Data{ReasonCode: FindResellerNotYours}}
+		}
 	}
 	if d.state != "" {
 		r.State = d.state
@@ -76,13 +88,14 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	// unique index on open requests can fire. A request that is not there
 	// yet needs no excluding from its own duplicate check (r.ID is 0).
 	if r.Kind == store.KindNewOrganization {
-		d, err = tx.checkNewOrg(r, partner, p.Auth)
+		d, err = tx.checkNewOrg(r, checked, p.Auth)
 	} else {
-		d, err = tx.check(r, partner, p.Auth, p)
+		d, err = tx.check(r, checked, p.Auth, p)
 	}
 	if err != nil {
 		return 0, err
 	}
+	d = resellerFirst(r, d)
 	r.State = d.state
 	if err := tx.InsertRequest(r); err != nil {
 		if store.IsUniqueViolation(err) {
@@ -94,6 +107,9 @@ func (tx *txn) newRequest(ctx context.Context, m *store.Message, p *parser.Mail)
 	}
 	if err := tx.record(r, d, partner, p, "partner:"+p.From.Addr); err != nil {
 		return 0, err
+	}
+	if d.state == store.StatePendingReseller {
+		return r.ID, tx.askConsent(r, *checked, store.ConsentReseller, store.Organization{})
 	}
 	// A new organization is created in an HTTP directory by ops' approval
 	// only: the call cannot be made inside this transaction.
@@ -316,7 +332,7 @@ func (tx *txn) record(r *store.Request, d decision, partner *store.Partner, p *p
 		}
 	}
 	reason := "request received"
-	if len(d.findings) > 0 && d.state != store.StatePendingApproval {
+	if len(d.findings) > 0 && d.state != store.StatePendingApproval && d.state != store.StatePendingReseller && d.state != store.StatePendingPartner {
 		reason = d.findings[0].code
 	}
 	if err := tx.audit(r.ID, nil, actor, "", d.state, reason); err != nil {
@@ -358,6 +374,18 @@ func (tx *txn) answerPartner(r *store.Request, partner *store.Partner, kind stri
 func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *store.Partner) {
 	d.Reference = r.Reference()
 	d.PartnerName, d.PartnerRef = partner.Name, partner.Ref
+	// A distributor's request is about its reseller; mails name both.
+	switch {
+	case r.DistributorID == nil || r.PartnerID == nil:
+	case *r.DistributorID == partner.ID:
+		if res, err := tx.Partner(*r.PartnerID); err == nil {
+			d.PartnerName, d.PartnerRef, d.DistributorName = res.Name, res.Ref, partner.Name
+		}
+	case *r.PartnerID == partner.ID:
+		if dist, err := tx.Partner(*r.DistributorID); err == nil {
+			d.DistributorName = dist.Name
+		}
+	}
 	d.CustomerName = r.CustomerName
 	if r.OrganizationID != nil {
 		d.OrganizationID = *r.OrganizationID
@@ -374,6 +402,9 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	if err != nil {
 		return err
 	}
+	if r.Kind == store.KindCustomerFirst {
+		return tx.customerReply(r, m, p)
+	}
 	// A `Status …` that brings the missing Organization ID resumes the
 	// request instead: its answer says where it stands too.
 	if cmd := mailCommand(p); cmd != "" && (cmd != cmdStatus || r.State != store.StateNeedsInfo || tx.orgIDOf(p) == "") {
@@ -388,7 +419,7 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	if err != nil {
 		return err
 	}
-	if partner == nil || partner.ID != *r.PartnerID {
+	if partner == nil || (partner.ID != *r.PartnerID && (r.DistributorID == nil || partner.ID != *r.DistributorID)) {
 		m.Detail = "reply on " + r.Reference() + " from someone other than the partner: recorded, not acted on"
 		return tx.audit(r.ID, nil, actor, r.State, r.State, "reply from "+p.From.Addr+" ignored: not the partner")
 	}
@@ -411,10 +442,19 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	if r.CustomerName == "" {
 		r.CustomerName = p.CustomerName
 	}
-	d, err := tx.check(&r, partner, p.Auth, p)
+	checked := partner
+	if partner.ID != *r.PartnerID { // the distributor answers for its reseller
+		res, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		checked = &res
+	}
+	d, err := tx.check(&r, checked, p.Auth, p)
 	if err != nil {
 		return err
 	}
+	d = resellerFirst(&r, d)
 	set := map[string]any{"organization_id": org, "customer_name": r.CustomerName}
 	if d.state != store.StateNeedsInfo {
 		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
@@ -440,6 +480,9 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 		if err := tx.answerPartner(&r, partner, d.mail, d.data, p); err != nil {
 			return err
 		}
+	}
+	if d.state == store.StatePendingReseller {
+		return tx.askConsent(&r, *checked, store.ConsentReseller, store.Organization{})
 	}
 	if d.state == store.StatePendingApproval && tx.autoApprovable(partner, p.Auth, d) {
 		return tx.approve(r.ID, "system", "approved automatically: trusted partner, no warnings", "")

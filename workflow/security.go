@@ -95,7 +95,7 @@ func (s *Service) ownAuthentication(ctx context.Context, q *store.Q, raw []byte,
 	if p.SenderProblem != "" || p.FromCount != 1 || p.From.Addr == "" {
 		return
 	}
-	if _, err := q.PartnerForSender(p.From.Addr); err != nil {
+	if _, err := q.PartnerForSender(p.From.Addr); err != nil && !orgAdmin(q, p) {
 		return // unknown senders are rejected anyway: no DNS work for them
 	}
 	domain := p.From.Addr[strings.LastIndexByte(p.From.Addr, '@')+1:]
@@ -184,4 +184,14 @@ func (s *Service) PurgeRawSources(ctx context.Context) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// orgAdmin says whether p is an administrator's own request (or its reply)
+// from the directory's administrator address of the organization it names.
+func orgAdmin(q *store.Q, p *parser.Mail) bool {
+	if !p.CustomerFirst || p.OrgID == "" {
+		return false
+	}
+	org, err := q.Organization(p.OrgID)
+	return err == nil && org.AdminEmail != "" && strings.EqualFold(org.AdminEmail, p.From.Addr)
 }

@@ -145,3 +145,24 @@ func InvitationToken(t testing.TB, st *store.Store, m store.OutboxMail) string {
 	minted.Store(k, match[1])
 	return match[1]
 }
+
+var consentTokenRe = regexp.MustCompile(`/consent/([A-Za-z0-9_-]{43})`)
+
+// ConsentToken makes the token of consent mail m as the outbox does when
+// it sends it, once per mail, and returns it: what the partner's contact
+// finds in the mail.
+func ConsentToken(t testing.TB, st *store.Store, m store.OutboxMail) string {
+	t.Helper()
+	k := mintKey{st, m.ID}
+	if tok, ok := minted.Load(k); ok {
+		return tok.(string)
+	}
+	sent, err := st.MintInvitationToken(context.Background(), m)
+	Must(t, err)
+	match := consentTokenRe.FindStringSubmatch(sent.TextBody)
+	if match == nil {
+		t.Fatalf("consent mail %d has no link", m.ID)
+	}
+	minted.Store(k, match[1])
+	return match[1]
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ConsentTokenPlaceholder stands where a consent link's token goes in the
+// stored bodies of the mail that carries it, like InviteTokenPlaceholder.
+const ConsentTokenPlaceholder = "__ONBOARDER_CONSENT_TOKEN__"
+
+// Consent token purposes: whose consent the link asks for.
+const (
+	// ConsentPartner: a partner an organization's administrator asked for.
+	ConsentPartner = "partner_consent"
+	// ConsentReseller: a reseller its distributor named as reseller of record.
+	ConsentReseller = "reseller_confirmation"
+)
+
+// Consent token statuses; a token works only while pending.
+const (
+	ConsentPending  = "pending"
+	ConsentAccepted = "accepted"
+	ConsentDeclined = "declined"
+	// ConsentClosed: another contact of the partner answered, or the
+	// request was closed otherwise; this token stopped working.
+	ConsentClosed  = "closed"
+	ConsentExpired = "expired"
+)
+
+// ConsentToken is a single-use, expiring link that asks one of a partner's
+// registered contacts for its consent to a request; only its SHA-256 is
+// stored, and only from when the mail carrying it is sent.
+type ConsentToken struct {
+	ID        int64
+	RequestID int64
+	PartnerID int64
+	Purpose   string
+	TokenHash string
+	Status    string
+	Recipient string
+	OutboxID  *int64
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// InsertConsentToken records a consent token.
+func (q *Q) InsertConsentToken(c *ConsentToken) error {
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now()
+	}
+	c.UpdatedAt = c.CreatedAt
+	if c.Status == "" {
+		c.Status = ConsentPending
+	}
+	return q.db.Create(c).Error
+}
+
+// ConsentTokenByHash finds a consent token by its hash.
+func (q *Q) ConsentTokenByHash(hash string) (ConsentToken, error) {
+	var c ConsentToken
+	err := q.db.Where("token_hash = ?", hash).First(&c).Error
+	return c, notFound(err, "consent token")
+}
+
+// CloseConsentTokens moves every pending consent token of a request to
+// status, except the one with id keep: their links stop working.
+func (q *Q) CloseConsentTokens(requestID, keep int64, status string) error {
+	t := now()
+	set := map[string]any{"status": status, "updated_at": t}
+	if status == ConsentAccepted || status == ConsentDeclined {
+		set["used_at"] = t
+	}
+	err := q.db.Model(&ConsentToken{}).Where("request_id = ? AND status = ? AND id <> ?", requestID, ConsentPending, keep).
+		Updates(set).Error
+	if err != nil {
+		return fmt.Errorf("closing the consent tokens of request %d: %w", requestID, err)
+	}
+	return nil
+}
+
+// UseConsentToken moves a pending consent token to accepted or declined.
+func (q *Q) UseConsentToken(id int64, to string) error {
+	t := now()
+	res := q.db.Model(&ConsentToken{}).Where("id = ? AND status = ?", id, ConsentPending).
+		Updates(map[string]any{"status": to, "used_at": t, "updated_at": t})
+	if res.Error != nil {
+		return fmt.Errorf("moving consent token %d to %s: %w", id, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("moving consent token %d to %s: %w", id, to, ErrConflict)
+	}
+	return nil
+}
+
+// mintConsentToken is MintInvitationToken for a mail that carries a
+// consent link (ConsentTokenPlaceholder).
+func (s *Store) mintConsentToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
+	token, err := NewToken()
+	if err != nil {
+		return m, err
+	}
+	res := s.db.WithContext(ctx).Model(&ConsentToken{}).
+		Where("outbox_id = ? AND status = ?", m.ID, ConsentPending).
+		Updates(map[string]any{"token_hash": HashToken(token), "updated_at": now()})
+	if res.Error != nil {
+		return m, fmt.Errorf("storing the token of outbox mail %d's consent link: %w", m.ID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return m, fmt.Errorf("outbox mail %d: the consent link: %w", m.ID, ErrInvitationNotPending)
+	}
+	m.TextBody = strings.ReplaceAll(m.TextBody, ConsentTokenPlaceholder, token)
+	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ConsentTokenPlaceholder, token)
+	return m, nil
+}
+
+// PartnersByRefOrName lists the active partners whose reference or name
+// is s, without regard to case: the partner an administrator names.
+func (q *Q) PartnersByRefOrName(s string) ([]Partner, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	var ps []Partner
+	if s == "" {
+		return ps, nil
+	}
+	err := q.db.Preload("Rules").Where("status = ? AND (LOWER(ref) = ? OR LOWER(name) = ?)", PartnerActive, s, s).
+		Order("id").Find(&ps).Error
+	return ps, err
+}
+
+// Reseller finds the partner with reference ref whose distributor is
+// distributorID (ErrNotFound when the distributor has no such reseller).
+func (q *Q) Reseller(distributorID int64, ref string) (Partner, error) {
+	var p Partner
+	err := q.db.Preload("Rules").Where("parent_id = ? AND LOWER(ref) = ?", distributorID, strings.ToLower(strings.TrimSpace(ref))).
+		First(&p).Error
+	return p, notFound(err, "reseller "+ref)
+}
