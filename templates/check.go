@@ -34,13 +34,17 @@ func samples() []Data {
 		InviteURL:         "https://onboarder.example.com/invitations/sample-token",
 		ExpiresAt:         time.Date(2026, time.March, 14, 10, 0, 0, 0, time.UTC),
 		Mailbox:           "partners@example.com",
+		ManageURL:         "https://onboarder.example.com/manage/sample-token",
+		EndsAt:            time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC),
+		DaysLeft:          7,
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
-		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "other"} {
+		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "other"} {
 			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
 				d := full
 				d.Audience, d.ReasonCode, d.Problem = aud, code, problem
+				d.EndedBy = []string{"partner", "customer", "ops", "system"}[len(out)%4]
 				out = append(out, d)
 			}
 		}

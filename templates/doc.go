@@ -33,7 +33,8 @@
 //	.Kind      the mail kind being rendered
 //	.Locale    the locale actually used ("en" or "de")
 //	.Audience  "partner" or "admin": fixed by the kind, except for
-//	           connection_established where the caller chooses
+//	           the mails to both sides (connection_established and the
+//	           link_* mails but link_end_answer) where the caller chooses
 //	.Subject   the final, cleaned subject (set for the text and HTML bodies)
 //
 // and these functions:

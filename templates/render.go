@@ -14,7 +14,8 @@ import (
 
 // Render renders one mail. An unknown or empty locale falls back to "en"
 // ("de-DE" and "de_AT" count as "de"); an unknown kind is an error, and so is
-// connection_established without Audience "partner" or "admin". Values are
+// a mail to both sides (connection_established, link_ended, link_reminder,
+// link_expired) without Audience "partner" or "admin". Values are
 // cleaned first: control characters in one-line fields become spaces, and
 // multi-line fields (Reason, Message, Note) keep only their line breaks.
 func (s *Set) Render(kind, locale string, d Data) (Rendered, error) {
@@ -34,7 +35,7 @@ func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 	switch kind {
 	case KindInvitation:
 		d.Audience = AudienceAdmin
-	case KindConnectionEstablished:
+	case KindConnectionEstablished, KindLinkEnded, KindLinkReminder, KindLinkExpired:
 		if d.Audience != AudiencePartner && d.Audience != AudienceAdmin {
 			return Rendered{}, fmt.Errorf("rendering %s: audience %q is neither %q nor %q", kind, d.Audience, AudiencePartner, AudienceAdmin)
 		}

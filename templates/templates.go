@@ -17,6 +17,10 @@ const (
 	KindConnectionEstablished = "connection_established" // to both; Data.Audience says which
 	KindInvitationDeclined    = "invitation_declined"    // to the partner
 	KindInvitationExpired     = "invitation_expired"     // to the partner
+	KindLinkEnded             = "link_ended"             // to the side that did not end the link; Data.Audience says which
+	KindLinkEndAnswer         = "link_end_answer"        // to the partner that mailed to end a link: ReasonCode "ended" or "no_link"
+	KindLinkReminder          = "link_reminder"          // to both: the link ends in Data.DaysLeft days
+	KindLinkExpired           = "link_expired"           // to both: the link's end date is reached
 )
 
 // Audiences.
@@ -36,6 +40,10 @@ var Kinds = []string{
 	KindConnectionEstablished,
 	KindInvitationDeclined,
 	KindInvitationExpired,
+	KindLinkEnded,
+	KindLinkEndAnswer,
+	KindLinkReminder,
+	KindLinkExpired,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -44,7 +52,7 @@ var Locales = []string{"en", "de"}
 // Data is everything a mail template may show. Every string may come from a
 // mail and is treated as plain text.
 type Data struct {
-	Audience          string    // "partner" or "admin"; only read for connection_established
+	Audience          string    // "partner" or "admin"; read by the footer, connection_established and the link mails
 	Reference         string    // "REQ-000123"
 	ThreadSubject     string    // full subject for answers in the partner's thread, e.g. "Re: Please establish … [REQ-000123]"
 	PartnerName       string    // the partner's registered name
@@ -65,6 +73,12 @@ type Data struct {
 	InviteURL         string    // full link to the invitation page
 	ExpiresAt         time.Time // invitation expiry
 	Mailbox           string    // our address, for "reply to this mail" hints
+	// ManageURL is the administrator's "manage your partners" page; set on
+	// every mail to an administrator (the footer shows it).
+	ManageURL string
+	EndedBy   string    // link_ended: who ended the link, "partner", "customer" or "ops"
+	EndsAt    time.Time // link_reminder, link_expired: the link's end date
+	DaysLeft  int       // link_reminder: 30, 7 or 1
 }
 
 // Rendered is one rendered mail.

@@ -47,6 +47,9 @@ func fullData() Data {
 		InviteURL:         "https://onboarder.example.com/invitations/tok_abc123",
 		ExpiresAt:         time.Date(2026, time.March, 14, 10, 30, 0, 0, time.UTC),
 		Mailbox:           "partners@onboarder.example",
+		ManageURL:         "https://onboarder.example.com/manage/tok_manage",
+		EndsAt:            time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC),
+		DaysLeft:          30,
 	}
 }
 
@@ -60,7 +63,7 @@ func recipients() []recipient {
 	var out []recipient
 	for _, k := range Kinds {
 		switch k {
-		case KindConnectionEstablished:
+		case KindConnectionEstablished, KindLinkEnded, KindLinkReminder, KindLinkExpired:
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
 		case KindInvitation:
 			out = append(out, recipient{k, AudienceAdmin})
@@ -113,6 +116,25 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "established admin", kind: KindConnectionEstablished, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 		{name: "declined", kind: KindInvitationDeclined, want: []string{"We work with another partner"}},
 		{name: "expired", kind: KindInvitationExpired},
+		{name: "link ended by partner", kind: KindLinkEnded, audience: AudienceAdmin, mutate: func(d *Data) { d.EndedBy = "partner" },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Contract not signed yet", "https://onboarder.example.com/manage/tok_manage"},
+			wantLoc: map[string][]string{"en": {"has ended its reseller connection", "Manage your partners"}, "de": {"hat die Reseller-Verbindung zu Ihrer Organisation", "Ihre Partner verwalten"}}},
+		{name: "link ended by customer", kind: KindLinkEnded, audience: AudiencePartner, mutate: func(d *Data) { d.EndedBy = "customer" },
+			want:    []string{"Directory Name Ltd", "Contract not signed yet"},
+			wantLoc: map[string][]string{"en": {"has ended your reseller connection"}, "de": {"Die Administration von"}}},
+		{name: "link ended by ops", kind: KindLinkEnded, audience: AudiencePartner, mutate: func(d *Data) { d.EndedBy = "ops" },
+			wantLoc: map[string][]string{"en": {"Our partner team has ended"}, "de": {"Unser Partner-Team hat"}}},
+		{name: "link end answer ended", kind: KindLinkEndAnswer, mutate: func(d *Data) { d.ReasonCode = "ended" },
+			want:    []string{"Directory Name Ltd"},
+			wantLoc: map[string][]string{"en": {"has been ended"}, "de": {"wurde Ihre Reseller-Verbindung"}}},
+		{name: "link end answer no link", kind: KindLinkEndAnswer, mutate: func(d *Data) { d.ReasonCode = "no_link"; d.OrganizationName = "" },
+			want:    []string{"0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a"},
+			wantLoc: map[string][]string{"en": {"no active reseller connection"}, "de": {"keine aktive Reseller-Verbindung"}}},
+		{name: "link reminder", kind: KindLinkReminder, audience: AudienceAdmin, mutate: func(d *Data) { d.DaysLeft = 7 },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "https://onboarder.example.com/manage/tok_manage"},
+			wantLoc: map[string][]string{"en": {"in 7 days", "30\u00a0June\u00a02026"}, "de": {"in 7 Tagen", "30.\u00a0Juni\u00a02026"}}},
+		{name: "link expired", kind: KindLinkExpired, audience: AudiencePartner,
+			want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -280,9 +302,15 @@ func TestPartnerMailsDoNotLeak(t *testing.T) {
 					t.Fatal(err)
 				}
 				secret := []string{d.AdminEmail, d.AdminName, d.InviteURL, "tok_abc123"}
-				if rc.kind != KindConnectionEstablished {
+				switch rc.kind {
+				case KindConnectionEstablished, KindLinkEnded, KindLinkReminder, KindLinkExpired:
+					// Sent while or after the partner is connected: it knows the name.
+				case KindLinkEndAnswer:
+					d.OrganizationName = "" // the workflow names it only when there was a link
+				default:
 					secret = append(secret, d.OrganizationName)
 				}
+				d.ManageURL = "" // only set for the administrator
 				for _, sec := range secret {
 					for part, body := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
 						if strings.Contains(body, sec) {
