@@ -276,6 +276,10 @@ func (p *parse) classify(h header, segs []segment) {
 		m.Kind = KindRequest
 		return
 	}
+	if m.IsEndSubject && !m.OwnLoop {
+		m.Kind = KindEndLink
+		return
+	}
 	m.Kind = KindOther
 }
 

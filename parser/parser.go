@@ -13,6 +13,7 @@ type Kind string
 // The kinds of mail that Parse tells apart.
 const (
 	KindRequest   Kind = "request"    // subject has the request form (workflow decides reply vs new)
+	KindEndLink   Kind = "end_link"   // subject asks to end a reseller connection
 	KindAutoReply Kind = "auto_reply" // RFC 3834 and vendor auto-reply / out-of-office markers
 	KindBounce    Kind = "bounce"     // delivery status notification, standard or not
 	KindOther     Kind = "other"
@@ -111,6 +112,9 @@ type Mail struct {
 
 	CustomerName     string // from the subject, sanitised; "" if not a request subject
 	IsRequestSubject bool
+	// IsEndSubject: the subject is "Please end reseller connection to
+	// customer <Name>" (CustomerName is then the name).
+	IsEndSubject bool
 
 	OrgID           string // canonical lower-case UUID, "" unless OrgIDStatus == OrgIDFound
 	OrgIDStatus     OrgIDStatus
@@ -363,6 +367,9 @@ func (p *parse) readEnvelope(h header) {
 	m.RequestTag = findRequestTag(m.Subject)
 	if name, ok := parseRequestSubject(m.Subject, p.opts.MaxNameRunes); ok {
 		m.IsRequestSubject = true
+		m.CustomerName = name
+	} else if name, ok := parseEndSubject(m.Subject, p.opts.MaxNameRunes); ok {
+		m.IsEndSubject = true
 		m.CustomerName = name
 	}
 	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID, m.From.Addr)

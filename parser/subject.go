@@ -54,6 +54,8 @@ func hasForwardPrefix(s string) bool {
 
 var requestPhraseRe = regexp.MustCompile(`(?i)^please\s+establish\s+(?:a\s+|the\s+)?reseller\s+connection\s+to\s+(?:the\s+|our\s+)?customer(?:\s*[:\-–—]\s*|\s+|$)`)
 
+var endPhraseRe = regexp.MustCompile(`(?i)^please\s+end\s+(?:the\s+)?reseller\s+connection\s+to\s+(?:the\s+|our\s+)?customer(?:\s*[:\-–—]\s*|\s+|$)`)
+
 var tagRe = regexp.MustCompile(`(?i)\[\s*(REQ-\d{1,12})\s*\]`)
 var bareTagRe = regexp.MustCompile(`(?i)\bREQ-\d{1,12}\b`)
 var trailingTagRe = regexp.MustCompile(`(?i)\s*[\[(]\s*REQ-\d{1,12}\s*[\])]\s*$`)
@@ -94,9 +96,21 @@ func stripEnclosing(s string) string {
 // parseRequestSubject recognises "Please establish reseller connection to
 // customer <Name>" after any prefixes and tags, and returns the sanitised name.
 func parseRequestSubject(subject string, maxRunes int) (string, bool) {
+	return parsePhraseSubject(requestPhraseRe, subject, maxRunes)
+}
+
+// parseEndSubject recognises "Please end reseller connection to customer
+// <Name>" as parseRequestSubject does the request subject.
+func parseEndSubject(subject string, maxRunes int) (string, bool) {
+	return parsePhraseSubject(endPhraseRe, subject, maxRunes)
+}
+
+// parsePhraseSubject finds phrase after any prefixes and tags and returns
+// the sanitised customer name after it.
+func parsePhraseSubject(phrase *regexp.Regexp, subject string, maxRunes int) (string, bool) {
 	s := SanitizeText(subject, 0)
 	s = StripSubjectPrefixes(s)
-	loc := requestPhraseRe.FindStringIndex(s)
+	loc := phrase.FindStringIndex(s)
 	if loc == nil {
 		return "", false
 	}
