@@ -183,7 +183,7 @@ func cmdPoll(e *env) error {
 
 func tallyString(t map[string]int) string {
 	order := []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
-		store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending}
+		store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending, store.DispEndLink}
 	s := ""
 	for _, d := range order {
 		if t[d] > 0 {

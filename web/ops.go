@@ -477,7 +477,7 @@ func (s *Server) links(w http.ResponseWriter, r *http.Request) {
 }
 
 var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
-	store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending}
+	store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending, store.DispEndLink}
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	disp := oneOf(r.URL.Query().Get("disposition"), dispositions)

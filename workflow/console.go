@@ -349,7 +349,7 @@ const (
 	ActReject  = "reject"
 	ActResend  = "resend"
 	ActRevoke  = "revoke"
-	// ActEnd ends an active link (product.md, turn 2; planned).
+	// ActEnd ends an active link, with a reason (links.go).
 	ActEnd = "end"
 )
 

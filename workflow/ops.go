@@ -160,8 +160,8 @@ func (tx *txn) invite(r *store.Request, partner store.Partner, org store.Organiz
 		InviteURL: tx.s.opts.PublicURL + "/invite/" + store.InviteTokenPlaceholder, ExpiresAt: expires}
 	tx.fillRequestData(&d, r, &partner)
 	d.ThreadSubject = ""
-	if err := tx.queue(outMail{kind: templates.KindInvitation, locale: org.Locale, to: to.Email, toName: to.Name,
-		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at}); err != nil {
+	if err := tx.queueAdmin(outMail{kind: templates.KindInvitation, locale: org.Locale, to: to.Email, toName: to.Name,
+		requestID: r.ID, data: d, auto: "auto-generated", notBefore: at}, org.ID); err != nil {
 		return err
 	}
 	outboxID := tx.lastOutbox
@@ -345,8 +345,8 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		d.Audience = "admin"
 		d.AdminName, d.AdminEmail = name, to
 		tx.fillRequestData(&d, &r, &info.Partner)
-		return tx.queue(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: to,
-			toName: name, requestID: r.ID, data: d, auto: "auto-generated"})
+		return tx.queueAdmin(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: to,
+			toName: name, requestID: r.ID, data: d, auto: "auto-generated"}, org.ID)
 	})
 	return info, err
 }
