@@ -370,6 +370,13 @@ func (w *worker) loop(ctx context.Context, sch cron.Schedule) {
 			w.e.log.Info("invitations expired", "count", n)
 		}
 	}))
+	c.Schedule(cron.Every(time.Minute), cron.FuncJob(func() { // link reminders and end dates
+		if n, err := w.e.wf.LinkTimers(ctx); err != nil {
+			w.e.log.Error("link reminders and end dates failed", "err", err)
+		} else if n > 0 {
+			w.e.log.Info("link reminders sent and links expired", "count", n)
+		}
+	}))
 	c.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { // ONBOARDER_RAW_RETENTION
 		if _, err := w.e.wf.PurgeRawSources(ctx); err != nil {
 			w.e.log.Error("deleting old raw mail sources failed", "err", err)
