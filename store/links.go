@@ -155,3 +155,10 @@ func (s *Store) MintManageToken(ctx context.Context, m OutboxMail) (OutboxMail, 
 	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ManageTokenPlaceholder, token)
 	return m, nil
 }
+
+// LinkAudit lists the audit entries about a link, oldest first.
+func (q *Q) LinkAudit(linkID int64) ([]AuditEntry, error) {
+	var es []AuditEntry
+	err := q.db.Where("link_id = ?", linkID).Order("id").Find(&es).Error
+	return es, err
+}

@@ -102,6 +102,7 @@ func (s *Server) routeConsole() {
 	m.Handle("GET /ops/messages/{id}", s.auth(s.message))
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
 	s.routeRegistry() // partners.go
+	s.routeLinks()    // links.go
 	m.Handle("GET /ops/outbox", s.auth(s.outbox))
 	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.need(workflow.RoleApprover, s.retry)))
 	m.Handle("/ops/", s.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -444,7 +445,7 @@ func oneOf(v string, allowed []string) string {
 	return ""
 }
 
-var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked}
+var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked, store.LinkEnded}
 
 func (s *Server) links(w http.ResponseWriter, r *http.Request) {
 	status := oneOf(r.URL.Query().Get("status"), linkStatuses)

@@ -1,5 +1,6 @@
 // Package web serves onboarder over HTTP: the invitation pages where an
 // organization's administrator accepts or declines (in English or German),
+// the "manage your partners" page where they end a reseller link,
 // the operations console under /ops/, and the health and readiness probes;
 // and, on a listener of its own for the operators (Server.Admin), the
 // Prometheus metrics and the readiness probe with its reason.
@@ -126,6 +127,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("GET /invite/{token}", s.invite)
 	m.HandleFunc("POST /invite/{token}/accept", s.accept)
 	m.HandleFunc("POST /invite/{token}/decline", s.decline)
+	s.routeManage()
 	s.routeConsole()
 	return s
 }
@@ -229,6 +231,7 @@ var funcs = template.FuncMap{
 	"outboxClass":  outboxClass,
 	"findingClass": findingClass,
 	"can":          can,
+	"canLink":      workflow.CanLink,
 	"dispClass":    dispClass,
 	"reprocessable": func(d string) bool {
 		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored
@@ -307,14 +310,16 @@ func goneReason(status string) string {
 	return "gone.closed"
 }
 
-// redactPath hides an invitation token in logs.
+// redactPath hides an invitation or manage token in logs.
 func redactPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/invite/"); ok {
-		tail := ""
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			tail = rest[i:]
+	for _, prefix := range []string{"/invite/", "/manage/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			tail := ""
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				tail = rest[i:]
+			}
+			return prefix + "…" + tail
 		}
-		return "/invite/…" + tail
 	}
 	return p
 }
@@ -427,6 +432,8 @@ func linkClass(s string) string {
 		return "ok"
 	case store.LinkInvited:
 		return "info"
+	case store.LinkEnded:
+		return ""
 	}
 	return "bad"
 }
