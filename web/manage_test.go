@@ -171,6 +171,8 @@ func TestManagePageAndConsoleLinkActions(t *testing.T) {
 		contains(t, "organization page", r.Body, `id="end-link-`+lid+`"`, `id="revoke-manage"`)
 		r = c.get("/ops/partners/" + strconv.FormatInt(f.partner.ID, 10))
 		contains(t, "partner page", r.Body, `id="end-link-`+lid+`"`)
+		r = c.get("/ops/requests/" + strconv.FormatInt(id, 10))
+		contains(t, "request page", r.Body, `id="end-form"`)
 		if r := c.post("/ops/links/"+lid+"/set-end", url.Values{"ends_at": {"2099-01-01"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("set-end: %d %s", r.Status, r.Body)
 		}
@@ -186,6 +188,8 @@ func TestManagePageAndConsoleLinkActions(t *testing.T) {
 		r = c.get("/ops/links/" + lid)
 		contains(t, "ended link page", r.Body, "ended", "ops:"+opsEmail, "Vertrag beendet")
 		lacks(t, "ended link page", r.Body, `id="end-link-`+lid+`"`)
+		r = c.get("/ops/requests/" + strconv.FormatInt(id, 10))
+		lacks(t, "request page of an ended link", r.Body, `id="end-form"`)
 		if r := c.post("/ops/organizations/"+orgDE+"/revoke-manage", nil); r.Status != http.StatusSeeOther {
 			t.Fatalf("revoke: %d", r.Status)
 		}

@@ -160,6 +160,7 @@ var flashes = map[string]string{
 	"reject":    "Rejected: the partner is told the reason.",
 	"resend":    "A new invitation is queued; the previous link stopped working.",
 	"revoke":    "The link is revoked.",
+	"end":       "The link is ended: the partner and the administrator are told.",
 	"reprocess": "The mail was handled again.",
 	"retry":     "The mail is queued to be sent again.",
 	"clear-fraud": "The fraud report is cleared: later requests for the organization or from the partner are no longer " +
@@ -389,7 +390,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	case workflow.ActApprove:
 		a.Text = r.PostFormValue("note")
 		a.InviteContact = r.PostFormValue("invite_contact")
-	case workflow.ActReject:
+	case workflow.ActReject, workflow.ActEnd:
 		a.Text = r.PostFormValue("reason")
 	case workflow.ActResend, workflow.ActRevoke:
 	default:
@@ -418,6 +419,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		s.showRequest(w, r, http.StatusConflict, "Nothing was done: "+err.Error()+".")
 	case errors.Is(err, workflow.ErrNotFound):
 		s.opsFail(w, r, err)
+	case errors.Is(err, workflow.ErrEndReasonRequired):
+		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason; it goes to the partner and the administrator.")
 	case errors.Is(err, workflow.ErrReasonRequired):
 		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason; it goes to the partner.")
 	default:
