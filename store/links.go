@@ -95,10 +95,10 @@ func (q *Q) LinkReminders(linkID int64) ([]LinkReminder, error) {
 	return out, err
 }
 
-// ResetLinkReminders forgets a link's reminders of more than days days
+// ResetLinkReminders forgets a link's reminders of fewer than below days
 // before its end date: they are not due yet and will be sent again.
-func (q *Q) ResetLinkReminders(linkID int64, days int) error {
-	return q.db.Where("link_id = ? AND days > ?", linkID, days).Delete(&LinkReminder{}).Error
+func (q *Q) ResetLinkReminders(linkID int64, below int) error {
+	return q.db.Where("link_id = ? AND days < ?", linkID, below).Delete(&LinkReminder{}).Error
 }
 
 // ActiveOrganizationLinks lists an organization's active links by id.

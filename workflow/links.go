@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -180,17 +181,10 @@ func (s *Service) SetLinkEnd(ctx context.Context, linkID int64, endsAt *time.Tim
 		if err := tx.SetLinkEndsAt(l.ID, endsAt, now); err != nil {
 			return err
 		}
-		// Reminders due under the new date stay as they are; the others
-		// are forgotten (all of them when the date is cleared).
-		keep := 0
-		if endsAt != nil {
-			for _, d := range ReminderDays {
-				if !now.Before(endsAt.Add(-time.Duration(d) * 24 * time.Hour)) {
-					keep = max(keep, d)
-				}
-			}
-		}
-		if err := tx.ResetLinkReminders(l.ID, keep); err != nil {
+		// Reminders due under the new date stay as they are (sent or
+		// passed over); the nearer ones, not due yet, are forgotten, and
+		// all of them when the date is cleared.
+		if err := tx.ResetLinkReminders(l.ID, nearestDue(endsAt, now)); err != nil {
 			return err
 		}
 		old, reason := "none", "end date cleared"
@@ -254,17 +248,37 @@ func (s *Service) LinkTimers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// nearestDue is the nearest reminder (in days) due at now before endsAt,
+// math.MaxInt32 when none is (or there is no end date).
+func nearestDue(endsAt *time.Time, now time.Time) int {
+	due := math.MaxInt32
+	if endsAt == nil {
+		return due
+	}
+	for _, d := range ReminderDays {
+		if !now.Before(endsAt.Add(-time.Duration(d) * 24 * time.Hour)) {
+			due = min(due, d)
+		}
+	}
+	return due
+}
+
 // remindLink sends the nearest due reminder of l that was not recorded yet;
 // false when there is none.
 func (tx *txn) remindLink(l store.Link, now time.Time) (bool, error) {
-	due := 0 // the nearest due reminder, in days
-	for _, d := range ReminderDays {
-		if !now.Before(l.EndsAt.Add(-time.Duration(d) * 24 * time.Hour)) {
-			due = d
-		}
-	}
-	if due == 0 {
+	due := nearestDue(l.EndsAt, now)
+	if due == math.MaxInt32 {
 		return false, nil
+	}
+	// Most passes find it recorded already: read before trying to write.
+	done, err := tx.LinkReminders(l.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range done {
+		if r.Days == due {
+			return false, nil
+		}
 	}
 	fresh, err := tx.AddLinkReminder(&store.LinkReminder{LinkID: l.ID, Days: due, EndsAt: l.EndsAt.UTC(), CreatedAt: now})
 	if err != nil || !fresh {

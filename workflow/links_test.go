@@ -182,10 +182,20 @@ func TestLinkRemindersPassedOverAndReset(t *testing.T) {
 		if len(ms) != 2 || !strings.Contains(flat(ms[0]), "in 7 days") {
 			t.Fatalf("reminders after the jump: %d", len(ms))
 		}
+		// The date moves to 20 days away: the 30-day reminder counts as
+		// done, the 7-day one is due again before the new date.
+		ends = f.now.Add(20 * day)
+		storetest.Must(t, f.wf.SetLinkEnd(ctx, l.ID, &ends, "olga"))
+		f.timers(0)
+		f.now = ends.Add(-7 * day)
+		f.timers(1)
+		if ms := f.linkMails(templates.KindLinkReminder); len(ms) != 4 || !strings.Contains(flat(ms[3]), "in 7 days") {
+			t.Fatalf("reminders after moving the date: %d", len(ms))
+		}
 		// Later, only the 1-day reminder comes.
 		f.now = ends.Add(-day)
 		f.timers(1)
-		if ms := f.linkMails(templates.KindLinkReminder); len(ms) != 4 || !strings.Contains(flat(ms[3]), "in 1 day") {
+		if ms := f.linkMails(templates.KindLinkReminder); len(ms) != 6 || !strings.Contains(flat(ms[5]), "in 1 day") {
 			t.Fatalf("reminders before the end: %d", len(ms))
 		}
 		// A new end date 60 days away: every reminder is due again.
@@ -194,7 +204,7 @@ func TestLinkRemindersPassedOverAndReset(t *testing.T) {
 		f.timers(0)
 		f.now = later.Add(-30 * day)
 		f.timers(1)
-		if ms := f.linkMails(templates.KindLinkReminder); len(ms) != 6 || !strings.Contains(flat(ms[5]), "in 30 days") {
+		if ms := f.linkMails(templates.KindLinkReminder); len(ms) != 8 || !strings.Contains(flat(ms[7]), "in 30 days") {
 			t.Fatalf("reminders after the new date: %d", len(ms))
 		}
 		// Clearing the date: no reminder and no expiry.
