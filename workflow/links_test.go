@@ -328,8 +328,12 @@ func TestEndLinkByOps(t *testing.T) {
 	})
 }
 
-func endMail(from, msgID, orgID string) string {
-	return "From: " + from + "\r\nTo: partners@onboarding.example\r\nMessage-ID: <" + msgID + ">\r\n" +
+func endMail(from, msgID, orgID string, extra ...string) string {
+	h := ""
+	for _, e := range extra {
+		h += e + "\r\n"
+	}
+	return "From: " + from + "\r\nTo: partners@onboarding.example\r\nMessage-ID: <" + msgID + ">\r\n" + h +
 		"Subject: =?utf-8?q?AW=3A_Please_end_reseller_connection_to_customer_=E2=80=9EGlobex=E2=80=9C?=\r\n" +
 		"Date: Mon, 16 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
 		"We no longer serve this customer.\r\nOrganization ID: " + orgID + "\r\n"
@@ -360,6 +364,13 @@ func TestEndLinkByPartnerMail(t *testing.T) {
 		f.deliver(endMail("mallory@evil.example", "e2@evil.example", orgGlobex))
 		if n := len(f.linkMails(templates.KindLinkEndAnswer)); n != 1 {
 			t.Fatalf("an unknown sender was answered (%d answers)", n)
+		}
+
+		// The right partner, but its domain failed authentication: nothing.
+		f.deliver(endMail("ops@acme.example", "e2b@acme.example", orgGlobex,
+			"Authentication-Results: mx.partners.example; dmarc=fail header.from=acme.example"))
+		if got := f.link(l.ID); got.Status != store.LinkActive || len(f.linkMails(templates.KindLinkEndAnswer)) != 1 {
+			t.Fatalf("a mail that failed authentication acted or was answered: %+v", got)
 		}
 
 		res = f.deliver(endMail("Sarah <ops@acme.example>", "e3@acme.example", orgGlobex))
