@@ -71,7 +71,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{[]string{"migrate"}, "", "create or upgrade the schema", cmdMigrate},
-		{[]string{"run"}, "", "long-running worker: scheduled polls (+ IDLE), outbox dispatcher, invitation expiry, web server", cmdRun},
+		{[]string{"run"}, "", "long-running worker: scheduled polls (+ IDLE), outbox dispatcher, invitation expiry, link reminders and end dates, web server", cmdRun},
 		{[]string{"poll"}, "--once", "one intake pass over all new mail, then exit", cmdPoll},
 		{[]string{"outbox", "flush"}, "", "try every due outbox mail once now", cmdOutboxFlush},
 		{[]string{"outbox", "list"}, "[--json]", "outbox mails", cmdOutboxList},
@@ -98,6 +98,8 @@ func init() {
 		{[]string{"orgs", "clear-fraud"}, "ORG_ID --by WHO --reason TEXT", "clear the organization's open fraud reports (audited)", cmdOrgsClearFraud},
 		{[]string{"links", "list"}, "[--json]", "links", cmdLinksList},
 		{[]string{"links", "revoke"}, "ID --by WHO", "revoke a link", cmdLinksRevoke},
+		{[]string{"links", "end"}, "ID --by WHO --reason TEXT", "end an active link (ended); both sides are told", cmdLinksEnd},
+		{[]string{"links", "set-end"}, "ID --at DATE|--none --by WHO", "set (YYYY-MM-DD or RFC 3339, in the future) or clear a link's end date; audited", cmdLinksSetEnd},
 		{[]string{"invites", "resend"}, "ID [--by WHO]", "send a new invitation for a request (the old link stops working)", cmdInvitesResend},
 		{[]string{"ops-users", "add"}, "--email E [--role viewer|approver|admin]", "create an ops console user (role viewer unless --role); the password is read from stdin", cmdOpsUsersAdd},
 		{[]string{"ops-users", "list"}, "[--json]", "the console's users: role, disabled or not, last login", cmdOpsUsersList},

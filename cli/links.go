@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onboarder/onboarder/store"
+	"github.com/onboarder/onboarder/workflow"
 )
 
 func cmdLinksList(e *env) error {
@@ -24,13 +25,87 @@ func cmdLinksList(e *env) error {
 		return err
 	}
 	toJSON := func(l store.Link) jsonLink { return linkJSON(l, names) }
-	return printList(e, *asJSON, ls, toJSON, "ID\tPARTNER\tORGANIZATION\tSTATUS\tREQUEST\tSTARTED", func(l store.Link) string {
+	return printList(e, *asJSON, ls, toJSON, "ID\tPARTNER\tORGANIZATION\tSTATUS\tREQUEST\tSTARTED\tENDS_AT\tENDED_BY\tEND_REASON", func(l store.Link) string {
 		req := "-"
 		if l.RequestID != nil {
 			req = store.Reference(*l.RequestID)
 		}
-		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", l.ID, names[l.PartnerID], l.OrganizationID, l.Status, req, l.StartedAt.Format(time.DateOnly))
+		ends := "-"
+		if l.EndsAt != nil {
+			ends = l.EndsAt.UTC().Format(time.RFC3339)
+		}
+		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", l.ID, names[l.PartnerID], l.OrganizationID, l.Status, req,
+			l.StartedAt.Format(time.DateOnly), ends, orDash(l.EndedBy), orDash(l.EndReason))
 	})
+}
+
+func cmdLinksEnd(e *env) error {
+	fs := flag.NewFlagSet("links end", flag.ContinueOnError)
+	by := fs.String("by", "", "who ends it (the ops user's address)")
+	reason := fs.String("reason", "", "why; both sides are told")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	id, err := messageArg(pos)
+	if err != nil {
+		return usagef("expected one link ID")
+	}
+	if strings.TrimSpace(*by) == "" {
+		return usagef("--by is required")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return usagef("--reason is required: it goes to the partner and the administrator")
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.EndLink(e.ctx, id, *by, *reason); err != nil {
+		return explain(err, fmt.Sprintf("ending link %d", id))
+	}
+	fmt.Fprintf(e.stdout, "link %d ended; the partner and the administrator are told\n", id)
+	return nil
+}
+
+func cmdLinksSetEnd(e *env) error {
+	fs := flag.NewFlagSet("links set-end", flag.ContinueOnError)
+	by := fs.String("by", "", "who sets it (the ops user's address)")
+	at := fs.String("at", "", "the end date: YYYY-MM-DD (midnight UTC) or RFC 3339, in the future")
+	none := fs.Bool("none", false, "clear the end date")
+	pos, err := e.flags(fs)
+	if err != nil {
+		return err
+	}
+	id, err := messageArg(pos)
+	if err != nil {
+		return usagef("expected one link ID")
+	}
+	if strings.TrimSpace(*by) == "" {
+		return usagef("--by is required")
+	}
+	if (*at == "") == !*none {
+		return usagef("give either --at DATE or --none")
+	}
+	var ends *time.Time
+	if !*none {
+		t, err := workflow.ParseEndDate(*at)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		ends = &t
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	if err := e.wf.SetLinkEnd(e.ctx, id, ends, *by); err != nil {
+		return explain(err, fmt.Sprintf("setting the end date of link %d", id))
+	}
+	if ends == nil {
+		fmt.Fprintf(e.stdout, "link %d has no end date\n", id)
+	} else {
+		fmt.Fprintf(e.stdout, "link %d ends at %s\n", id, ends.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func cmdLinksRevoke(e *env) error {

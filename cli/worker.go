@@ -187,7 +187,7 @@ func cmdPoll(e *env) error {
 
 func tallyString(t map[string]int) string {
 	order := []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
-		store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending}
+		store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending, store.DispEndLink}
 	s := ""
 	for _, d := range order {
 		if t[d] > 0 {
@@ -387,7 +387,7 @@ func (w *worker) runTimers(ctx context.Context) {
 	}
 	if !rep.Empty() {
 		w.e.log.Info("timers done", "invitations_expired", rep.InvitationsExpired, "invitations_reminded", rep.InvitesReminded,
-			"needs_info_chased", rep.NeedsInfoChased, "needs_info_expired", rep.NeedsInfoExpired, "digests", rep.Digests)
+			"needs_info_chased", rep.NeedsInfoChased, "needs_info_expired", rep.NeedsInfoExpired, "link_timers", rep.LinkTimers, "digests", rep.Digests)
 	}
 }
 

@@ -577,6 +577,11 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []store.OutboxMail, cla
 			res.add(d.finish(ctx, row, temporary(err)))
 			continue
 		}
+		// So is the token of a mail's "manage your partners" link.
+		if minted, err = d.st.MintManageToken(ctx, minted); err != nil {
+			res.add(d.finish(ctx, row, temporary(err)))
+			continue
+		}
 		msg, dropped, err := buildMsg(minted, d.cfg.LoopHeader, d.now())
 		if err != nil {
 			res.add(d.finish(ctx, row, permanentf("building mail: %v", err)))

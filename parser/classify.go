@@ -280,6 +280,10 @@ func (p *parse) classify(h header, segs []segment) {
 		m.Kind = KindNewOrganization
 		return
 	}
+	if m.IsEndSubject && !m.OwnLoop {
+		m.Kind = KindEndLink
+		return
+	}
 	m.Kind = KindOther
 }
 

@@ -13,6 +13,7 @@ type Kind string
 // The kinds of mail that Parse tells apart.
 const (
 	KindRequest   Kind = "request"    // subject has the request form (workflow decides reply vs new)
+	KindEndLink   Kind = "end_link"   // subject asks to end a reseller connection
 	KindAutoReply Kind = "auto_reply" // RFC 3834 and vendor auto-reply / out-of-office markers
 	KindBounce    Kind = "bounce"     // delivery status notification, standard or not
 	// KindNewOrganization: the subject asks for a new organization.
@@ -120,6 +121,9 @@ type Mail struct {
 	// organization to reseller <Partner>"; PartnerNamed is <Partner>.
 	CustomerFirst bool
 	PartnerNamed  string
+	// IsEndSubject: the subject is "Please end reseller connection to
+	// customer <Name>" (CustomerName is then the name).
+	IsEndSubject bool
 
 	OrgID           string // canonical lower-case UUID, "" unless OrgIDStatus == OrgIDFound
 	OrgIDStatus     OrgIDStatus
@@ -380,6 +384,9 @@ func (p *parse) readEnvelope(h header) {
 		m.CustomerName = name
 	} else if name, ok := parseCustomerFirstSubject(m.Subject, p.opts.MaxNameRunes); ok {
 		m.IsRequestSubject, m.CustomerFirst, m.PartnerNamed = true, true, name
+	} else if name, ok := parseEndSubject(m.Subject, p.opts.MaxNameRunes); ok {
+		m.IsEndSubject = true
+		m.CustomerName = name
 	}
 	m.Auth = readAuthResults(h, p.opts.TrustedAuthServID, m.From.Addr)
 }

@@ -54,6 +54,8 @@ func hasForwardPrefix(s string) bool {
 
 var requestPhraseRe = regexp.MustCompile(`(?i)^please\s+establish\s+(?:a\s+|the\s+)?reseller\s+connection\s+to\s+(?:the\s+|our\s+)?customer(?:\s*[:\-–—]\s*|\s+|$)`)
 
+var endPhraseRe = regexp.MustCompile(`(?i)^please\s+end\s+(?:the\s+)?reseller\s+connection\s+to\s+(?:the\s+|our\s+)?customer(?:\s*[:\-–—]\s*|\s+|$)`)
+
 var tagRe = regexp.MustCompile(`(?i)\[\s*(REQ-\d{1,12})\s*\]`)
 var bareTagRe = regexp.MustCompile(`(?i)\bREQ-\d{1,12}\b`)
 var trailingTagRe = regexp.MustCompile(`(?i)\s*[\[(]\s*REQ-\d{1,12}\s*[\])]\s*$`)
@@ -104,6 +106,12 @@ var customerFirstPhraseRe = regexp.MustCompile(`(?i)^please\s+connect\s+(?:our|m
 // parseRequestSubject, and returns the sanitised partner reference or name.
 func parseCustomerFirstSubject(subject string, maxRunes int) (string, bool) {
 	return subjectName(subject, customerFirstPhraseRe, maxRunes)
+}
+
+// parseEndSubject recognises "Please end reseller connection to customer
+// <Name>" as parseRequestSubject does the request subject.
+func parseEndSubject(subject string, maxRunes int) (string, bool) {
+	return subjectName(subject, endPhraseRe, maxRunes)
 }
 
 // subjectName returns the name after the phrase of a subject form, after

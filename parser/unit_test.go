@@ -73,6 +73,42 @@ func TestRequestSubject(t *testing.T) {
 	}
 }
 
+// TestEndSubject: the end subject takes the request subject's prefixes,
+// brackets and tags, and is never taken for a request.
+func TestEndSubject(t *testing.T) {
+	const es = "Please end reseller connection to customer "
+	tests := []struct {
+		subject string
+		name    string
+		ok      bool
+	}{
+		{es + "Acme", "Acme", true},
+		{"please END the reseller connection to CUSTOMER Acme", "Acme", true},
+		{"Re: AW: [EXTERNAL] Fwd: " + es + "„Acme GmbH“ [REQ-000001]", "Acme GmbH", true},
+		{es + "[Acme] [REQ-000042]", "Acme", true},
+		{es + "Acme\r\nBcc: x@evil", "Acme Bcc: x@evil", true},
+		{"Please end reseller connection to customer: Acme", "Acme", true},
+		{"Please establish reseller connection to customer Acme", "", false},
+		{"Please end reseller connections to customer Acme", "", false},
+		{"Question: " + es + "Acme", "", false},
+	}
+	for _, tt := range tests {
+		name, ok := parseEndSubject(tt.subject, 200)
+		if name != tt.name || ok != tt.ok {
+			t.Errorf("parseEndSubject(%q) = %q, %v; want %q, %v", tt.subject, name, ok, tt.name, tt.ok)
+		}
+		if _, req := parseRequestSubject(tt.subject, 200); req && ok {
+			t.Errorf("%q taken for a request subject", tt.subject)
+		}
+	}
+	raw := "From: a@p.example\r\nSubject: =?utf-8?q?Re=3A_Please_end_reseller_connection_to_customer_M=C3=BCller?=\r\n" +
+		"Message-ID: <e1@p.example>\r\n\r\nOrganization ID: 3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53\r\n"
+	m := Parse([]byte(raw), Options{})
+	if m.Kind != KindEndLink || !m.IsEndSubject || m.CustomerName != "Müller" || m.OrgID != "3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53" {
+		t.Errorf("Parse: kind %s, end %v, name %q, org %q", m.Kind, m.IsEndSubject, m.CustomerName, m.OrgID)
+	}
+}
+
 func TestStripSubjectPrefixes(t *testing.T) {
 	tests := map[string]string{
 		"Re: Hello": "Hello",

@@ -3,7 +3,13 @@ package store
 import (
 	"fmt"
 
+	"context"
+	"strings"
+	"time"
+
 	"gorm.io/gorm"
+
+	"gorm.io/gorm/clause"
 )
 
 // LinkList filters the console's link list and its export.
@@ -36,4 +42,158 @@ func (q *Q) LinkPage(f LinkList, p Paging) (Page[Link], error) {
 		return pg, fmt.Errorf("listing links: %w", err)
 	}
 	return pg, nil
+}
+
+// LinkReminder records that the reminder days before a link's end date was
+// decided (sent, or Skipped because a nearer one was due at the same time).
+type LinkReminder struct {
+	ID        int64
+	LinkID    int64
+	Days      int
+	EndsAt    time.Time
+	Skipped   bool
+	CreatedAt time.Time
+}
+
+// ManageLink is one "manage your partners" link of an organization, as
+// carried by one mail to its administrator: only the token's hash is kept.
+type ManageLink struct {
+	ID             int64
+	OrganizationID string
+	TokenHash      string
+	OutboxID       *int64
+	RevokedAt      *time.Time
+	RevokedBy      string
+	CreatedAt      time.Time
+}
+
+// ManageTokenPlaceholder stands in a mail's stored bodies where the token of
+// its "manage your partners" link goes; the token is made when the mail is
+// sent (MintManageToken), as for invitations.
+const ManageTokenPlaceholder = "__ONBOARDER_MANAGE_TOKEN__"
+
+// EndLink moves a link from one of from to an ending status at, keeping
+// who ended it and why.
+func (q *Q) EndLink(id int64, from []string, to string, at time.Time, by, reason string) error {
+	res := q.db.Model(&Link{}).Where("id = ? AND status IN ?", id, from).Updates(map[string]any{
+		"status": to, "ended_at": at.UTC(), "ended_by": truncate(by, 320), "end_reason": truncate(reason, 2000),
+		"updated_at": at.UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("moving link %d to %s: %w", id, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("moving link %d to %s: %w", id, to, ErrConflict)
+	}
+	return nil
+}
+
+// SetLinkEndsAt sets (nil: clears) an active link's end date.
+func (q *Q) SetLinkEndsAt(id int64, endsAt *time.Time, at time.Time) error {
+	var v any
+	if endsAt != nil {
+		v = endsAt.UTC()
+	}
+	res := q.db.Model(&Link{}).Where("id = ? AND status = ?", id, LinkActive).
+		Updates(map[string]any{"ends_at": v, "updated_at": at.UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("setting the end date of link %d: %w", id, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("setting the end date of link %d: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// LinksEndingBy lists up to limit active links whose end date is at or
+// before until, soonest first (the link timers and the ops digest).
+func (q *Q) LinksEndingBy(until time.Time, limit int) ([]Link, error) {
+	var out []Link
+	err := q.db.Where("status = ? AND ends_at IS NOT NULL AND ends_at <= ?", LinkActive, until.UTC()).
+		Order("ends_at, id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// AddLinkReminder records a reminder; false when it was recorded before
+// (by this or another worker): then it must not be sent again.
+func (q *Q) AddLinkReminder(r *LinkReminder) (bool, error) {
+	res := q.db.Clauses(clause.OnConflict{DoNothing: true}).Create(r)
+	if res.Error != nil {
+		return false, fmt.Errorf("recording the %d-day reminder of link %d: %w", r.Days, r.LinkID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// LinkReminders lists a link's recorded reminders.
+func (q *Q) LinkReminders(linkID int64) ([]LinkReminder, error) {
+	var out []LinkReminder
+	err := q.db.Where("link_id = ?", linkID).Order("days DESC").Find(&out).Error
+	return out, err
+}
+
+// ResetLinkReminders forgets a link's reminders of fewer than below days
+// before its end date: they are not due yet and will be sent again.
+func (q *Q) ResetLinkReminders(linkID int64, below int) error {
+	return q.db.Where("link_id = ? AND days < ?", linkID, below).Delete(&LinkReminder{}).Error
+}
+
+// ActiveOrganizationLinks lists an organization's active links by id.
+func (q *Q) ActiveOrganizationLinks(orgID string) ([]Link, error) {
+	var out []Link
+	err := q.db.Where("organization_id = ? AND status = ?", orgID, LinkActive).Order("id").Find(&out).Error
+	return out, err
+}
+
+// InsertManageLink records a manage link.
+func (q *Q) InsertManageLink(m *ManageLink) error {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now()
+	}
+	return q.db.Create(m).Error
+}
+
+// ManageLinkByHash finds a manage link by its token's hash.
+func (q *Q) ManageLinkByHash(hash string) (ManageLink, error) {
+	var m ManageLink
+	err := q.db.Where("token_hash = ?", hash).First(&m).Error
+	return m, notFound(err, "manage link")
+}
+
+// RevokeManageLinks revokes every live manage link of an organization and
+// returns how many.
+func (q *Q) RevokeManageLinks(orgID, by string, at time.Time) (int64, error) {
+	res := q.db.Model(&ManageLink{}).Where("organization_id = ? AND revoked_at IS NULL", orgID).
+		Updates(map[string]any{"revoked_at": at.UTC(), "revoked_by": truncate(by, 320)})
+	return res.RowsAffected, res.Error
+}
+
+// MintManageToken makes the token of the manage link that outbox row m
+// carries, stores its hash (a previous attempt's token stops working), and
+// returns m with the token in place of ManageTokenPlaceholder; the stored
+// row keeps the placeholder. A mail whose link is gone gets a dead link.
+func (s *Store) MintManageToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
+	if !strings.Contains(m.TextBody, ManageTokenPlaceholder) && !strings.Contains(m.HTMLBody, ManageTokenPlaceholder) {
+		return m, nil
+	}
+	token, err := NewToken()
+	if err != nil {
+		return m, err
+	}
+	res := s.db.WithContext(ctx).Model(&ManageLink{}).Where("outbox_id = ?", m.ID).
+		Update("token_hash", HashToken(token))
+	if res.Error != nil {
+		return m, fmt.Errorf("storing the manage link token of outbox mail %d: %w", m.ID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		token = "unavailable"
+	}
+	m.TextBody = strings.ReplaceAll(m.TextBody, ManageTokenPlaceholder, token)
+	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ManageTokenPlaceholder, token)
+	return m, nil
+}
+
+// LinkAudit lists the audit entries about a link, oldest first.
+func (q *Q) LinkAudit(linkID int64) ([]AuditEntry, error) {
+	var es []AuditEntry
+	err := q.db.Where("link_id = ?", linkID).Order("id").Find(&es).Error
+	return es, err
 }

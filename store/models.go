@@ -185,6 +185,8 @@ const (
 	DispTooLarge    = "too_large"
 	DispDuplicate   = "duplicate"
 	DispUnparseable = "unparseable"
+	// DispEndLink: a partner's mail asking to end a link (workflow/links.go).
+	DispEndLink = "end_link"
 	// DispPending marks a mail whose handling failed and will be tried again.
 	DispPending = "pending"
 )

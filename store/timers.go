@@ -83,15 +83,6 @@ func (q *Q) OpenRequestsOldest(limit int) ([]Request, error) {
 	return out, err
 }
 
-// LinksEndingBy lists up to limit active links whose end date is at or
-// before until, soonest first.
-func (q *Q) LinksEndingBy(until time.Time, limit int) ([]Link, error) {
-	var out []Link
-	err := q.db.Where("status = ? AND ends_at IS NOT NULL AND ends_at <= ?", LinkActive, until.UTC()).
-		Order("ends_at, id").Limit(limit).Find(&out).Error
-	return out, err
-}
-
 // CountRequests counts the requests in any of states.
 func (q *Q) CountRequests(states []string) (int64, error) {
 	var n int64

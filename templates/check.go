@@ -49,13 +49,17 @@ func samples() []Data {
 			{Field: "vat_id", Problem: "missing"}, {Field: "contact_first_name", Problem: "missing"},
 			{Field: "contact_last_name", Problem: "missing"}, {Field: "other", Problem: "missing"}},
 		DistributorName: "Example Distribution GmbH",
+		ManageURL:       "https://onboarder.example.com/manage/sample-token",
+		EndsAt:          time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC),
+		DaysLeft:        7,
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
-		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "other"} {
+		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "other"} {
 			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
 				d := full
 				d.Audience, d.ReasonCode, d.Problem = aud, code, problem
+				d.EndedBy = []string{"partner", "customer", "ops", "system"}[len(out)%4]
 				out = append(out, d)
 			}
 		}

@@ -32,9 +32,10 @@
 //
 //	.Kind      the mail kind being rendered
 //	.Locale    the locale actually used ("en" or "de")
-//	.Audience  "partner", "admin" or "contact": fixed by the kind, except for
-//	           connection_established, consent_accepted and consent_declined
-//	           where the caller chooses "partner" or "admin"
+//	.Audience  "partner", "admin", "contact" or "ops": fixed by the kind,
+//	           except for the mails to both sides (connection_established,
+//	           consent_accepted, consent_declined and the link_* mails but
+//	           link_end_answer) where the caller chooses "partner" or "admin"
 //	.Subject   the final, cleaned subject (set for the text and HTML bodies)
 //
 // and these functions:

@@ -15,7 +15,8 @@ import (
 
 // Render renders one mail. An unknown or empty locale falls back to "en"
 // ("de-DE" and "de_AT" count as "de"); an unknown kind is an error, and so is
-// connection_established, consent_accepted or consent_declined without
+// a mail to both sides (connection_established, consent_accepted,
+// consent_declined, link_ended, link_reminder, link_expired) without
 // Audience "partner" or "admin". Values are
 // cleaned first: control characters in one-line fields become spaces, and
 // multi-line fields (Reason, Message, Note) keep only their line breaks.
@@ -42,7 +43,7 @@ func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 		d.Audience = AudienceAdmin
 	case KindConsentRequest, KindResellerConfirmation:
 		d.Audience = AudienceContact
-	case KindConnectionEstablished, KindConsentAccepted, KindConsentDeclined:
+	case KindConnectionEstablished, KindConsentAccepted, KindConsentDeclined, KindLinkEnded, KindLinkReminder, KindLinkExpired:
 		if d.Audience != AudiencePartner && d.Audience != AudienceAdmin {
 			return Rendered{}, fmt.Errorf("rendering %s: audience %q is neither %q nor %q", kind, d.Audience, AudiencePartner, AudienceAdmin)
 		}

@@ -31,6 +31,10 @@ const (
 	KindResellerConfirmation  = "reseller_confirmation"  // to a reseller's contacts: their distributor names them (link)
 	KindConsentAccepted       = "consent_accepted"       // to the administrator or distributor: the partner agreed
 	KindConsentDeclined       = "consent_declined"       // to the administrator or distributor: the partner declined, its message relayed
+	KindLinkEnded             = "link_ended"             // to the side that did not end the link; Data.Audience says which
+	KindLinkEndAnswer         = "link_end_answer"        // to the partner that mailed to end a link: ReasonCode "ended" or "no_link"
+	KindLinkReminder          = "link_reminder"          // to both: the link ends in Data.DaysLeft days
+	KindLinkExpired           = "link_expired"           // to both: the link's end date is reached
 )
 
 // Audiences.
@@ -68,6 +72,10 @@ var Kinds = []string{
 	KindResellerConfirmation,
 	KindConsentAccepted,
 	KindConsentDeclined,
+	KindLinkEnded,
+	KindLinkEndAnswer,
+	KindLinkReminder,
+	KindLinkExpired,
 }
 
 // Locales lists the supported locales; the first one is the fallback.
@@ -76,7 +84,7 @@ var Locales = []string{"en", "de"}
 // Data is everything a mail template may show. Every string may come from a
 // mail and is treated as plain text.
 type Data struct {
-	Audience          string    // "partner", "admin" or "contact"; read for connection_established, consent_accepted and consent_declined
+	Audience          string    // "partner", "admin", "contact" or "ops"; read by the footer, connection_established, the consent and the link mails
 	Reference         string    // "REQ-000123"
 	ThreadSubject     string    // full subject for answers in the partner's thread, e.g. "Re: Please establish … [REQ-000123]"
 	PartnerName       string    // the partner's registered name
@@ -107,6 +115,12 @@ type Data struct {
 	CustomerFirst     bool      // the organization's administrator asked for the partner
 	// Fields are the new-organization fields to correct (new_org_needs_info).
 	Fields []FieldProblem
+	// ManageURL is the administrator's "manage your partners" page; set on
+	// every mail to an administrator (the footer shows it).
+	ManageURL string
+	EndedBy   string    // link_ended: who ended the link, "partner", "customer" or "ops"
+	EndsAt    time.Time // link_reminder, link_expired: the link's end date
+	DaysLeft  int       // link_reminder: 30, 7 or 1
 }
 
 // Digest is what the ops digest lists; every list is already cut to a

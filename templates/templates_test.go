@@ -53,6 +53,9 @@ func fullData() Data {
 		Digest: &Digest{Requests: []DigestRequest{{Reference: "REQ-000123", State: "pending_approval", Partner: "Acme Reseller AG",
 			Customer: "Customer As Written", Since: time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC), AgeDays: 12,
 			URL: "https://onboarder.example.com/ops/requests/123"}}},
+		ManageURL: "https://onboarder.example.com/manage/tok_manage",
+		EndsAt:    time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC),
+		DaysLeft:  30,
 	}
 }
 
@@ -66,7 +69,7 @@ func recipients() []recipient {
 	var out []recipient
 	for _, k := range Kinds {
 		switch k {
-		case KindConnectionEstablished:
+		case KindConnectionEstablished, KindLinkEnded, KindLinkReminder, KindLinkExpired:
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
 		case KindOpsDigest:
 			out = append(out, recipient{k, AudienceOps})
@@ -159,6 +162,25 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "consent declined", kind: KindConsentDeclined, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "We work with another partner"}},
 		{name: "consent declined to the distributor", kind: KindConsentDeclined, audience: AudiencePartner,
 			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "We work with another partner"}},
+		{name: "link ended by partner", kind: KindLinkEnded, audience: AudienceAdmin, mutate: func(d *Data) { d.EndedBy = "partner" },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Contract not signed yet", "https://onboarder.example.com/manage/tok_manage"},
+			wantLoc: map[string][]string{"en": {"has ended its reseller connection", "Manage your partners"}, "de": {"hat die Reseller-Verbindung zu Ihrer Organisation", "Ihre Partner verwalten"}}},
+		{name: "link ended by customer", kind: KindLinkEnded, audience: AudiencePartner, mutate: func(d *Data) { d.EndedBy = "customer" },
+			want:    []string{"Directory Name Ltd", "Contract not signed yet"},
+			wantLoc: map[string][]string{"en": {"has ended your reseller connection"}, "de": {"Die Administration von"}}},
+		{name: "link ended by ops", kind: KindLinkEnded, audience: AudiencePartner, mutate: func(d *Data) { d.EndedBy = "ops" },
+			wantLoc: map[string][]string{"en": {"Our partner team has ended"}, "de": {"Unser Partner-Team hat"}}},
+		{name: "link end answer ended", kind: KindLinkEndAnswer, mutate: func(d *Data) { d.ReasonCode = "ended" },
+			want:    []string{"Directory Name Ltd"},
+			wantLoc: map[string][]string{"en": {"has been ended"}, "de": {"wurde Ihre Reseller-Verbindung"}}},
+		{name: "link end answer no link", kind: KindLinkEndAnswer, mutate: func(d *Data) { d.ReasonCode = "no_link"; d.OrganizationName = "" },
+			want:    []string{"0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a"},
+			wantLoc: map[string][]string{"en": {"no active reseller connection"}, "de": {"keine aktive Reseller-Verbindung"}}},
+		{name: "link reminder", kind: KindLinkReminder, audience: AudienceAdmin, mutate: func(d *Data) { d.DaysLeft = 7 },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "https://onboarder.example.com/manage/tok_manage"},
+			wantLoc: map[string][]string{"en": {"in 7 days", "30\u00a0June\u00a02026"}, "de": {"in 7 Tagen", "30.\u00a0Juni\u00a02026"}}},
+		{name: "link expired", kind: KindLinkExpired, audience: AudiencePartner,
+			want: []string{"Acme Reseller AG", "Directory Name Ltd"}},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -330,9 +352,15 @@ func TestPartnerMailsDoNotLeak(t *testing.T) {
 					t.Fatal(err)
 				}
 				secret := []string{d.AdminEmail, d.AdminName, d.InviteURL, "tok_abc123"}
-				if rc.kind != KindConnectionEstablished {
+				switch rc.kind {
+				case KindConnectionEstablished, KindLinkEnded, KindLinkReminder, KindLinkExpired:
+					// Sent while or after the partner is connected: it knows the name.
+				case KindLinkEndAnswer:
+					d.OrganizationName = "" // the workflow names it only when there was a link
+				default:
 					secret = append(secret, d.OrganizationName)
 				}
+				d.ManageURL = "" // only set for the administrator
 				for _, sec := range secret {
 					for part, body := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
 						if strings.Contains(body, sec) {

@@ -106,6 +106,7 @@ func (s *Server) routeConsole() {
 	m.Handle("POST /ops/messages/{id}/reprocess", s.auth(s.need(workflow.RoleApprover, s.reprocess)))
 	s.routeRegistry() // partners.go
 	s.routeTeam()     // team.go
+	s.routeLinks()    // links.go
 	m.Handle("GET /ops/outbox", s.auth(s.outbox))
 	m.Handle("POST /ops/outbox/{id}/retry", s.auth(s.need(workflow.RoleApprover, s.retry)))
 	m.Handle("/ops/", s.auth(func(w http.ResponseWriter, r *http.Request) {
@@ -610,7 +611,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	case workflow.ActApprove:
 		a.Text = r.PostFormValue("note")
 		a.InviteContact = r.PostFormValue("invite_contact")
-	case workflow.ActReject:
+	case workflow.ActReject, workflow.ActEnd:
 		a.Text = r.PostFormValue("reason")
 	case workflow.ActResend, workflow.ActRevoke:
 	default:
@@ -638,6 +639,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		s.showRequest(w, r, http.StatusConflict, l.F("err.nothing", err.Error()))
 	case errors.Is(err, workflow.ErrNotFound):
 		s.opsFail(w, r, err)
+	case errors.Is(err, workflow.ErrEndReasonRequired):
+		s.showRequest(w, r, http.StatusBadRequest, "Nothing was done: give a reason; it goes to the partner and the administrator.")
 	case errors.Is(err, workflow.ErrReasonRequired):
 		s.showRequest(w, r, http.StatusBadRequest, l.T("err.reason"))
 	default:
@@ -678,7 +681,7 @@ func oneOf(v string, allowed []string) string {
 	return ""
 }
 
-var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked}
+var linkStatuses = []string{store.LinkInvited, store.LinkActive, store.LinkDeclined, store.LinkExpired, store.LinkRevoked, store.LinkEnded}
 
 type linksData struct {
 	Links    []store.Link
@@ -797,7 +800,7 @@ func (s *Server) linksCSV(w http.ResponseWriter, r *http.Request, f store.LinkLi
 }
 
 var dispositions = []string{store.DispRequest, store.DispReply, store.DispAutoReply, store.DispBounce, store.DispIgnored,
-	store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending}
+	store.DispTooLarge, store.DispDuplicate, store.DispUnparseable, store.DispPending, store.DispEndLink}
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	disp := oneOf(r.URL.Query().Get("disposition"), dispositions)

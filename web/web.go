@@ -1,5 +1,6 @@
 // Package web serves onboarder over HTTP: the invitation pages where an
 // organization's administrator accepts or declines (in English or German),
+// the "manage your partners" page where they end a reseller link,
 // the operations console under /ops/, and the health and readiness probes;
 // and, on a listener of its own for the operators (Server.Admin), the
 // Prometheus metrics and the readiness probe with its reason.
@@ -138,6 +139,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("POST /invite/{token}/accept", s.accept)
 	m.HandleFunc("POST /invite/{token}/decline", s.decline)
 	s.routeConsent()
+	s.routeManage()
 	s.routeConsole()
 	return s
 }
@@ -259,6 +261,7 @@ var funcs = template.FuncMap{
 		}{l, f}
 	},
 	"dispClass": dispClass,
+	"canLink":   workflow.CanLink,
 	"reprocessable": func(d string) bool {
 		return d == store.DispPending || d == store.DispUnparseable || d == store.DispIgnored
 	},
@@ -339,9 +342,9 @@ func goneReason(status string) string {
 	return "gone.closed"
 }
 
-// redactPath hides an invitation's or consent link's token in logs.
+// redactPath hides the token of an invitation, a consent link or a manage link in logs.
 func redactPath(p string) string {
-	for _, prefix := range []string{"/invite/", "/consent/"} {
+	for _, prefix := range []string{"/invite/", "/consent/", "/manage/"} {
 		if rest, ok := strings.CutPrefix(p, prefix); ok {
 			tail := ""
 			if i := strings.IndexByte(rest, '/'); i >= 0 {
@@ -461,6 +464,8 @@ func linkClass(s string) string {
 		return "ok"
 	case store.LinkInvited:
 		return "info"
+	case store.LinkEnded:
+		return ""
 	}
 	return "bad"
 }

@@ -223,8 +223,12 @@ func (tx *txn) askAdmin(r *store.Request, org store.Organization, kind string, d
 	d.RecipientName = org.AdminName
 	d.Mailbox = tx.s.opts.ReplyTo.Address
 	d.ThreadSubject = threadSubject(r.Subject, r.Reference())
-	return tx.queue(outMail{kind: kind, locale: org.Locale, to: r.Sender, toName: org.AdminName, requestID: r.ID,
-		data: d, inReplyTo: r.MessageID, auto: "auto-replied"})
+	if org.ID == "" { // the organization is not known (yet): no manage link
+		return tx.queue(outMail{kind: kind, locale: org.Locale, to: r.Sender, toName: org.AdminName, requestID: r.ID,
+			data: d, inReplyTo: r.MessageID, auto: "auto-replied"})
+	}
+	return tx.queueAdmin(outMail{kind: kind, locale: org.Locale, to: r.Sender, toName: org.AdminName, requestID: r.ID,
+		data: d, inReplyTo: r.MessageID, auto: "auto-replied"}, org.ID)
 }
 
 // askConsent mails each registered contact of partner (its address rules)

@@ -148,10 +148,11 @@ type RequestView struct {
 }
 
 // Can says whether the transition table allows ops action on the request
-// now: ActRevoke by its link's status, the others by the request's state.
+// now: ActRevoke and ActEnd by its link's status, the others by the
+// request's state.
 // The console shows an action's button only where Can says so.
 func (v RequestView) Can(action string) bool {
-	if action == ActRevoke {
+	if action == ActRevoke || action == ActEnd {
 		return v.Link != nil && CanLink(v.Link.Status, action)
 	}
 	return CanRequest(v.Request.State, action)
@@ -160,7 +161,7 @@ func (v RequestView) Can(action string) bool {
 // Actions lists the console's actions Can allows on the request now.
 func (v RequestView) Actions() []string {
 	var out []string
-	for _, a := range []string{ActApprove, ActReject, ActResend, ActRevoke} {
+	for _, a := range []string{ActApprove, ActReject, ActResend, ActRevoke, ActEnd} {
 		if v.Can(a) {
 			out = append(out, a)
 		}
@@ -364,18 +365,18 @@ const (
 	ActReject  = "reject"
 	ActResend  = "resend"
 	ActRevoke  = "revoke"
-	// ActEnd ends an active link (product.md, turn 2; planned).
+	// ActEnd ends an active link, with a reason (links.go).
 	ActEnd = "end"
 )
 
 // Action is what an ops user asks the console to do with a request.
 type Action struct {
-	Kind string // ActApprove, ActReject, ActResend, ActRevoke
+	Kind string // ActApprove, ActReject, ActResend, ActRevoke, ActEnd
 	By   string // the ops user (recorded in the audit trail)
 	// Role is the ops user's role (ConsoleUser.Role): every action needs
 	// RoleApprover or more, else ErrForbidden and nothing is done.
 	Role string
-	Text string // the note (approve) or the reason (reject, required)
+	Text string // the note (approve) or the reason (reject and end, required)
 	// InviteContact (approve): invite the contact the partner suggested
 	// instead of the directory's administrator (see Approval).
 	InviteContact string
@@ -423,6 +424,12 @@ func (s *Service) Act(ctx context.Context, requestID int64, a Action) error {
 			return err
 		}
 		return s.RevokeLink(ctx, l.ID, a.By)
+	case ActEnd:
+		l, err := q.LinkForRequest(requestID)
+		if err != nil {
+			return err
+		}
+		return s.EndLink(ctx, l.ID, a.By, a.Text)
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}

@@ -262,6 +262,13 @@ func (tx *txn) classify(ctx context.Context, m *store.Message, p *parser.Mail) (
 		} else if ok {
 			m.RequestID = &id
 		}
+	case p.Kind == parser.KindEndLink:
+		// Before threading: a partner may write it as a reply in an old
+		// thread, and it is an end request all the same.
+		m.Disposition = store.DispEndLink
+		if err := tx.endByMail(m, p); err != nil {
+			return Result{}, err
+		}
 	default:
 		id, ok, err := tx.threadOf(p)
 		if err != nil {

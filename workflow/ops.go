@@ -199,8 +199,8 @@ func (tx *txn) sendInvitation(r *store.Request, partner store.Partner, org store
 		InviteURL: tx.s.opts.PublicURL + "/invite/" + store.InviteTokenPlaceholder, ExpiresAt: im.expires}
 	tx.fillRequestData(&d, r, &partner)
 	d.ThreadSubject = ""
-	if err := tx.queue(outMail{kind: im.kind, locale: org.Locale, to: to.Email, toName: to.Name,
-		requestID: r.ID, data: d, auto: "auto-generated", notBefore: im.at}); err != nil {
+	if err := tx.queueAdmin(outMail{kind: im.kind, locale: org.Locale, to: to.Email, toName: to.Name,
+		requestID: r.ID, data: d, auto: "auto-generated", notBefore: im.at}, org.ID); err != nil {
 		return err
 	}
 	outboxID := tx.lastOutbox
@@ -413,8 +413,8 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		d.Audience = "admin"
 		d.AdminName, d.AdminEmail = name, to
 		tx.fillRequestData(&d, &r, &info.Partner)
-		return tx.queue(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: to,
-			toName: name, requestID: r.ID, data: d, auto: "auto-generated"})
+		return tx.queueAdmin(outMail{kind: templates.KindConnectionEstablished, locale: org.Locale, to: to,
+			toName: name, requestID: r.ID, data: d, auto: "auto-generated"}, org.ID)
 	})
 	return info, err
 }

@@ -89,7 +89,7 @@ func (s *Service) ownAuthentication(ctx context.Context, q *store.Q, raw []byte,
 	if !s.opts.VerifyDKIM || p.Auth.Checked || s.opts.LookupTXT == nil {
 		return
 	}
-	if p.Kind != parser.KindRequest && p.Kind != parser.KindNewOrganization && p.RequestTag == "" && len(p.InReplyTo) == 0 && len(p.References) == 0 {
+	if p.Kind != parser.KindRequest && p.Kind != parser.KindNewOrganization && p.Kind != parser.KindEndLink && p.RequestTag == "" && len(p.InReplyTo) == 0 && len(p.References) == 0 {
 		return // nothing this mail could do needs authentication
 	}
 	if p.SenderProblem != "" || p.FromCount != 1 || p.From.Addr == "" {

@@ -129,7 +129,7 @@ var Links = Machine{
 		{Name: store.LinkDeclined, Meaning: "the administrator declined (final)"},
 		{Name: store.LinkExpired, Meaning: "the invitation, or (turn 2) the link's end date, passed (final)"},
 		{Name: store.LinkRevoked, Meaning: "ops ended it, or rejected its request (final)"},
-		{Name: store.LinkEnded, Meaning: "the partner, the administrator or ops ended an active link (final; who and why are kept)", Planned: true},
+		{Name: store.LinkEnded, Meaning: "the partner, the administrator or ops ended an active link (final; who and why are kept)"},
 	},
 	Transitions: []Transition{
 		{From: "", To: store.LinkInvited, By: ByOps, Action: ActApprove, When: "ops approve the request"},
@@ -141,10 +141,10 @@ var Links = Machine{
 		{From: store.LinkInvited, To: store.LinkRevoked, By: ByOps, Action: ActReject, When: "ops reject its request"},
 		{From: store.LinkInvited, To: store.LinkRevoked, By: ByPartner, When: "the partner cancels its request"},
 		{From: store.LinkActive, To: store.LinkRevoked, By: ByOps, Action: ActRevoke, When: "ops revoke it"},
-		{From: store.LinkActive, To: store.LinkEnded, By: ByPartner, When: "the partner mails `Please end reseller connection to customer <Name>`", Planned: true},
-		{From: store.LinkActive, To: store.LinkEnded, By: ByCustomer, When: "the administrator ends it on the \"manage your partners\" page", Planned: true},
-		{From: store.LinkActive, To: store.LinkEnded, By: ByOps, Action: ActEnd, When: "ops end it in the console or CLI", Planned: true},
-		{From: store.LinkActive, To: store.LinkExpired, By: BySystem, When: "its end date (`ends_at`, set by ops) is reached; reminders 30, 7 and 1 days before", Planned: true},
+		{From: store.LinkActive, To: store.LinkEnded, By: ByPartner, When: "the partner mails `Please end reseller connection to customer <Name>`"},
+		{From: store.LinkActive, To: store.LinkEnded, By: ByCustomer, When: "the administrator ends it on the \"manage your partners\" page"},
+		{From: store.LinkActive, To: store.LinkEnded, By: ByOps, Action: ActEnd, When: "ops end it in the console or CLI"},
+		{From: store.LinkActive, To: store.LinkExpired, By: BySystem, When: "its end date (`ends_at`, set by ops) is reached; reminders 30, 7 and 1 days before"},
 	},
 }
 

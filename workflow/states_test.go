@@ -171,7 +171,8 @@ func TestOpsActionsFollowTheTable(t *testing.T) {
 			t.Errorf("actions in %s: %v, want %v", s.Name, got, want[s.Name])
 		}
 	}
-	if !workflow.CanLink(store.LinkActive, workflow.ActRevoke) || workflow.CanLink(store.LinkActive, workflow.ActEnd) ||
+	if !workflow.CanLink(store.LinkActive, workflow.ActRevoke) || !workflow.CanLink(store.LinkActive, workflow.ActEnd) ||
+		workflow.CanLink(store.LinkInvited, workflow.ActEnd) || workflow.CanLink(store.LinkEnded, workflow.ActEnd) ||
 		workflow.CanLink(store.LinkRevoked, workflow.ActRevoke) {
 		t.Errorf("link actions disagree with the table")
 	}

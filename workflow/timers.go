@@ -25,6 +25,7 @@ type TimerReport struct {
 	InvitesReminded    int // administrators reminded of an invitation
 	NeedsInfoChased    int // partners chased for a missing Organization ID
 	NeedsInfoExpired   int // needs_info requests closed as expired
+	LinkTimers         int // link reminders sent and links expired at their end date (LinkTimers)
 	Digests            int // ops digests queued
 }
 
@@ -36,8 +37,8 @@ func (r TimerReport) Empty() bool { return r == TimerReport{} }
 const timerBatch = 200
 
 // RunTimers runs everything that is due by the clock: invitation expiry,
-// invitation reminders, the needs_info chase and expiry, and the ops
-// digest. Every step is idempotent, and each record moves in a
+// invitation reminders, the needs_info chase and expiry, the link reminders
+// and end dates, and the ops digest. Every step is idempotent, and each record moves in a
 // transaction of its own whose conditional writes let only one of several
 // concurrent passes act, so two workers running it at once send each mail
 // once; the worker still runs it under a lease so that one does the work.
@@ -56,6 +57,7 @@ func (s *Service) RunTimers(ctx context.Context) (TimerReport, error) {
 	step(&rep.InvitesReminded, s.remindInvitations)
 	step(&rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
 	step(&rep.NeedsInfoChased, s.chaseNeedsInfo)
+	step(&rep.LinkTimers, s.LinkTimers)
 	step(&rep.Digests, s.sendDigest)
 	return rep, errors.Join(errs...)
 }

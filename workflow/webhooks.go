@@ -12,7 +12,8 @@ import (
 
 // Webhook event types are "request.<state>" and "link.<status>", one for
 // every transition, e.g. request.pending_approval, request.invited,
-// link.invited, link.active, link.revoked; and organization.fraud_reported
+// link.invited, link.active, link.revoked, link.ended (with who ended it
+// and why), link.expired; and organization.fraud_reported
 // and organization.fraud_cleared for fraud reports (fraud.go).
 
 // Event is the JSON body of a webhook delivery.
@@ -100,6 +101,11 @@ func (t *txn) partnerRef(id *int64) *EventRef {
 }
 
 func (t *txn) linkEvent(id int64, prev, actor string) error {
+	return t.linkEventWhy(id, prev, actor, "")
+}
+
+// linkEventWhy writes a link's event with who moved it and why.
+func (t *txn) linkEventWhy(id int64, prev, actor, reason string) error {
 	if !t.s.opts.Webhooks {
 		return nil
 	}
@@ -107,7 +113,7 @@ func (t *txn) linkEvent(id int64, prev, actor string) error {
 	if err != nil {
 		return fmt.Errorf("reading link %d for its webhook event: %w", id, err)
 	}
-	e := Event{Type: "link." + l.Status, Actor: actor, Link: &EventLink{ID: l.ID, Status: l.Status,
+	e := Event{Type: "link." + l.Status, Actor: actor, Reason: truncateString(reason, 500), Link: &EventLink{ID: l.ID, Status: l.Status,
 		OrganizationID: l.OrganizationID, Partner: t.partnerRef(&l.PartnerID), RequestID: l.RequestID}}
 	if prev != "" {
 		e.Link.PreviousStatus = &prev
