@@ -134,7 +134,7 @@ func (b *browserFixture) state() string {
 	if err != nil {
 		b.t.Fatalf("reading the state: %v", err)
 	}
-	if shown := b.state(); shown != strings.ReplaceAll(code, "_", " ") {
+	if shown := b.text("#state"); shown != strings.ReplaceAll(code, "_", " ") {
 		b.t.Errorf("state %s shown as %q", code, shown)
 	}
 	return code

@@ -192,7 +192,10 @@ func TestBrowserOrganizationActions(t *testing.T) {
 		b.wants("administrator shown", b.text("#admin"), "new.admin@globex.example")
 		b.navigate(b.srv.URL + "/ops/requests/" + itoa(id))
 		b.do("opening the request", chromedp.WaitVisible(chromedp.ID("state")))
-		b.wants("the open request", b.text("main"), "admin_changed", "new.admin@globex.example")
+		b.wants("the open request", b.text("main"), "administrator changed", "new.admin@globex.example")
+		if !b.has(`#main [data-code="admin_changed"]`) {
+			t.Error("the finding admin_changed is not on the request page")
+		}
 		b.wants("the invitation's recipient", b.text("#invite-recipient"), "new.admin@globex.example")
 
 		// Suspend.
