@@ -3,8 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/csv"
-	"os"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
