@@ -202,12 +202,22 @@ func TestBrowserListPages(t *testing.T) {
 				}
 			}
 			check("en")
+			// The switch on a list page comes back to that page, its filter kept.
+			b.navigate(b.srv.URL + "/ops/partners?status=active")
 			b.act("#lang-switch", http.StatusOK)
+			at, err := chromedp.Run(b.tab, chromedp.Evaluate[string](`location.pathname + location.search`))
+			if err != nil || at != "/ops/partners?status=active" {
+				t.Errorf("after the switch on the partners page the browser is at %q (%v)", at, err)
+			}
+			b.wants("partners in German", b.text("h1"), "Partner")
 			check("de")
+			b.navigate(b.srv.URL + "/ops/partners")
+			b.screenshot("partners-de-" + vp.Name)
 
 			// States keep their code for tests and for ops who search by it.
 			b.navigate(b.srv.URL + "/ops/?state=all")
-			states, err := chromedp.Run(b.tab, chromedp.Evaluate[[][]string](
+			var states [][]string
+			states, err = chromedp.Run(b.tab, chromedp.Evaluate[[][]string](
 				`Array.from(document.querySelectorAll('#queue [data-state]')).map(e => [e.dataset.state, e.textContent])`))
 			storetest.Must(t, err)
 			got := map[string]string{}
