@@ -334,9 +334,9 @@ var listCatalog = map[string]map[string]string{
 		"disp.duplicate":                    "Duplikat",
 		"disp.unparseable":                  "nicht lesbar",
 		"disp.pending":                      "ausstehend",
-		"kind.connect":                      "Verbindung",
+		"kind.connect":                      "Verbindungsanfrage",
 		"kind.new_organization":             "neue Organisation",
-		"kind.customer_first":               "vom Kunden",
+		"kind.customer_first":               "Anfrage des Kunden",
 		"linktype.reseller":                 "Reseller",
 	},
 }
