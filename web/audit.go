@@ -29,33 +29,33 @@ type auditData struct {
 }
 
 // auditFilter reads the audit page's filter; a subject or date it cannot
-// read is an error for the user.
+// read is an error for the user, as a catalog key.
 func auditFilter(r *http.Request) (store.AuditList, auditData, string) {
 	qv := r.URL.Query()
 	d := auditData{Actor: strings.TrimSpace(qv.Get("actor")), Subject: strings.TrimSpace(qv.Get("subject")),
 		From: strings.TrimSpace(qv.Get("from")), To: strings.TrimSpace(qv.Get("to"))}
 	f := store.AuditList{Actor: d.Actor}
 	if len(f.Actor) > 320 {
-		return f, d, "The actor is too long."
+		return f, d, "err.audit.actor"
 	}
 	if d.Subject != "" {
 		s, err := store.ParseAuditSubject(d.Subject)
 		if err != nil {
-			return f, d, "Unknown subject: use request:42 (or request:REQ-000042), partner:3, link:7, organization:UUID or ops_user:EMAIL."
+			return f, d, "err.audit.subject"
 		}
 		f.Subject = s
 	}
 	if d.From != "" {
 		t, err := time.Parse(time.DateOnly, d.From)
 		if err != nil {
-			return f, d, "The start date is not a date (YYYY-MM-DD)."
+			return f, d, "err.audit.from"
 		}
 		f.Since = t
 	}
 	if d.To != "" {
 		t, err := time.Parse(time.DateOnly, d.To)
 		if err != nil {
-			return f, d, "The end date is not a date (YYYY-MM-DD)."
+			return f, d, "err.audit.to"
 		}
 		f.Until = t.AddDate(0, 0, 1) // the end date's entries count
 	}
@@ -82,7 +82,8 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 	f, d, bad := auditFilter(r)
 	fv := filterValues("actor", d.Actor, "subject", d.Subject, "from", d.From, "to", d.To)
 	if bad != "" {
-		p := page{L: langOf("en"), Title: "Audit", User: userOf(r), Nav: "audit", Wide: true, Error: bad, D: d}
+		p := s.opsPage(r, "auditlog.title", "audit", d)
+		p.Error = p.L.T(bad)
 		s.render(w, http.StatusBadRequest, "audit.html", p)
 		return
 	}
@@ -105,7 +106,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 		csvv[k] = vs
 	}
 	d.CSV = "/ops/audit?" + csvv.Encode()
-	s.ops(w, r, http.StatusOK, "audit.html", "Audit", "audit", d)
+	s.ops(w, r, http.StatusOK, "audit.html", "auditlog.title", "audit", d)
 }
 
 // auditCSV exports the filtered audit trail, every entry of it.

@@ -125,6 +125,21 @@ func (b *browserFixture) text(sel string) string {
 	return s
 }
 
+// state returns the request state a request page shows: the code kept in
+// #state's data-state, after checking that the badge names it in English
+// (the code with spaces).
+func (b *browserFixture) state() string {
+	b.t.Helper()
+	code, err := chromedp.Run(b.tab, chromedp.Evaluate[string](`document.getElementById('state').dataset.state`))
+	if err != nil {
+		b.t.Fatalf("reading the state: %v", err)
+	}
+	if shown := b.text("#state"); shown != strings.ReplaceAll(code, "_", " ") {
+		b.t.Errorf("state %s shown as %q", code, shown)
+	}
+	return code
+}
+
 // navigate opens a URL and returns the HTTP status of the page.
 func (b *browserFixture) navigate(url string) int64 {
 	b.t.Helper()
@@ -208,7 +223,7 @@ func TestBrowserApproveAndAccept(t *testing.T) {
 	b.submit(`#login button[type=submit]`)
 	b.do("waiting for the queue", chromedp.WaitVisible(chromedp.ID("queue")))
 	queue := b.text("#queue")
-	for _, want := range []string{ref, "Alpenblick IT GmbH", "Northwind Traders Ltd", `<script>alert("x")</script>`, "name_mismatch"} {
+	for _, want := range []string{ref, "Alpenblick IT GmbH", "Northwind Traders Ltd", `<script>alert("x")</script>`, "name mismatch"} {
 		if !strings.Contains(queue, want) {
 			t.Errorf("queue lacks %q:\n%s", want, queue)
 		}
@@ -220,7 +235,7 @@ func TestBrowserApproveAndAccept(t *testing.T) {
 	b.submit(`form.filters button[type=submit]`)
 	b.do("opening the request", chromedp.Click(chromedp.CSS(`#queue a[href="/ops/requests/`+itoa(id)+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("approve")))
-	if got := b.text("#state"); got != store.StatePendingApproval {
+	if got := b.state(); got != store.StatePendingApproval {
 		t.Errorf("state shown: %q", got)
 	}
 	b.screenshot("ops-request")
@@ -229,7 +244,7 @@ func TestBrowserApproveAndAccept(t *testing.T) {
 		t.Fatalf("approve landed on %d", st)
 	}
 	b.do("waiting for the result", chromedp.WaitVisible(chromedp.ID("flash")))
-	if got := b.text("#state"); got != store.StateInvited {
+	if got := b.state(); got != store.StateInvited {
 		t.Fatalf("after approve the page shows %q", got)
 	}
 	b.flush()

@@ -139,6 +139,6 @@ func TestConsentPageResellerConfirms(t *testing.T) {
 		ops.login()
 		req := ops.get(fmt.Sprintf("/ops/requests/%d", id))
 		contains(t, "console request page", req.Body, `id="distributor">Großhandel Distri AG`, "Alpenblick IT GmbH")
-		contains(t, "console links page", ops.get("/ops/links").Body, "Alpenblick IT GmbH<br><span class=\"muted\">through Großhandel Distri AG")
+		contains(t, "console links page", ops.get("/ops/links").Body, "Alpenblick IT GmbH<br><span class=\"muted\">through its distributor Großhandel Distri AG")
 	})
 }

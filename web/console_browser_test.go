@@ -192,7 +192,10 @@ func TestBrowserOrganizationActions(t *testing.T) {
 		b.wants("administrator shown", b.text("#admin"), "new.admin@globex.example")
 		b.navigate(b.srv.URL + "/ops/requests/" + itoa(id))
 		b.do("opening the request", chromedp.WaitVisible(chromedp.ID("state")))
-		b.wants("the open request", b.text("main"), "admin_changed", "new.admin@globex.example")
+		b.wants("the open request", b.text("main"), "administrator changed", "new.admin@globex.example")
+		if !b.has(`#main [data-code="admin_changed"]`) {
+			t.Error("the finding admin_changed is not on the request page")
+		}
 		b.wants("the invitation's recipient", b.text("#invite-recipient"), "new.admin@globex.example")
 
 		// Suspend.
@@ -292,7 +295,7 @@ func TestBrowserRequestActions(t *testing.T) {
 		b.set("#note", "Welcome aboard")
 		main := b.act("#approve", http.StatusOK)
 		b.wants("after approving", main, "Approved: the link is recorded as invited")
-		if got := b.text("#state"); got != store.StateInvited {
+		if got := b.state(); got != store.StateInvited {
 			t.Errorf("approved request shown as %q", got)
 		}
 
@@ -301,17 +304,17 @@ func TestBrowserRequestActions(t *testing.T) {
 		b.set("#reason", "Not a customer of yours")
 		main = b.act("#reject", http.StatusOK)
 		b.wants("after rejecting", main, "Rejected: the partner is told the reason.", "Not a customer of yours")
-		if got := b.text("#state"); got != store.StateRejected {
+		if got := b.state(); got != store.StateRejected {
 			t.Errorf("rejected request shown as %q", got)
 		}
 
 		// Four eyes: the first approval is one of two, and says by whom.
 		open(mismatch)
-		b.wants("four eyes", b.text("#four-eyes"), "name_mismatch", "two different ops users")
+		b.wants("four eyes", b.text("#four-eyes"), "name mismatch", "two different ops users")
 		main = b.act("#approve", http.StatusOK)
 		b.wants("after the first approval", main, "Approved 1 of 2")
 		b.wants("four eyes status", b.text("#four-eyes-status"), "approved 1 of 2 by "+opsEmail)
-		if got := b.text("#state"); got != store.StatePendingApproval {
+		if got := b.state(); got != store.StatePendingApproval {
 			t.Errorf("after one approval the request is %q", got)
 		}
 		b.logout()
@@ -322,7 +325,7 @@ func TestBrowserRequestActions(t *testing.T) {
 		b.wants("the second user's view", b.text("#four-eyes-status"), "approved 1 of 2 by "+opsEmail)
 		main = b.act("#approve", http.StatusOK)
 		b.wants("after the second approval", main, "Approved: the link is recorded as invited")
-		if got := b.text("#state"); got != store.StateInvited {
+		if got := b.state(); got != store.StateInvited {
 			t.Errorf("after two approvals the request is %q", got)
 		}
 		b.logout()

@@ -22,6 +22,9 @@ type csvExport struct {
 
 // startCSV sends the headers of an attachment name-DATE.csv and its header
 // row. The write deadline is lifted: a long list takes longer than a page.
+// The header row and the codes in the cells stay English in every console
+// language: exports are read by scripts and spreadsheets, which need the
+// same names whoever downloaded them.
 func startCSV(w http.ResponseWriter, name string, now time.Time, header ...string) *csvExport {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

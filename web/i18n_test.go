@@ -120,7 +120,8 @@ func TestCatalogHasEveryTemplateKey(t *testing.T) {
 	}
 	// The console pages are translated: each uses the catalog.
 	for _, page := range []string{"layout.html", "request.html", "partner.html", "organization.html", "login.html",
-		"message.html", "opserror.html", "team.html", "home.html", "invite.html"} {
+		"message.html", "opserror.html", "team.html", "home.html", "invite.html", "queue.html", "links.html", "messages.html",
+		"outbox.html", "partners.html", "organizations.html", "audit.html"} {
 		if len(keys["pages/"+page]) == 0 {
 			t.Errorf("%s translates nothing", page)
 		}

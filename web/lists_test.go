@@ -431,13 +431,13 @@ func TestConsoleOtherListsPageAndFilter(t *testing.T) {
 			{"/ops/outbox", `>Mail out \d{3}<`, 50, 55},
 			{"/ops/outbox?kind=needs_info&status=pending", `>Mail out \d{3}<`, 50, 54},
 			{"/ops/outbox?kind=invitation", `>Mail out \d{3}<`, 1, 1},
-			{"/ops/partners", `<td><a href="/ops/partners/\d+">`, 50, 57},
-			{"/ops/partners?status=active", `<td><a href="/ops/partners/\d+">`, 50, 56},
-			{"/ops/partners?status=suspended", `<td><a href="/ops/partners/\d+">Cloud Harbor`, 1, 1},
-			{"/ops/partners?name=HARBOR", `<td><a href="/ops/partners/\d+">`, 1, 1},
-			{"/ops/organizations", `<td><a href="/ops/organizations/`, 50, 58},
-			{"/ops/organizations?name=organization+05", `<td><a href="/ops/organizations/`, 5, 5},
-			{"/ops/organizations?status=suspended", `<td><a href="/ops/organizations/`, 0, 0},
+			{"/ops/partners", `<td class="lead"><a href="/ops/partners/\d+">`, 50, 57},
+			{"/ops/partners?status=active", `<td class="lead"><a href="/ops/partners/\d+">`, 50, 56},
+			{"/ops/partners?status=suspended", `<td class="lead"><a href="/ops/partners/\d+">Cloud Harbor`, 1, 1},
+			{"/ops/partners?name=HARBOR", `<td class="lead"><a href="/ops/partners/\d+">`, 1, 1},
+			{"/ops/organizations", `<td class="lead"><a href="/ops/organizations/`, 50, 58},
+			{"/ops/organizations?name=organization+05", `<td class="lead"><a href="/ops/organizations/`, 5, 5},
+			{"/ops/organizations?status=suspended", `<td class="lead"><a href="/ops/organizations/`, 0, 0},
 		} {
 			re := regexp.MustCompile(c2.row)
 			path, total, pages := c2.path, 0, 0

@@ -164,7 +164,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		if got := p.text(".who"); !strings.Contains(got, "vera@ops.example") || !strings.Contains(got, "(viewer)") {
 			t.Errorf("signed in as %q, want vera@ops.example (viewer)", got)
 		}
-		if got := p.text("#state"); got != store.StatePendingApproval {
+		if got := p.state(); got != store.StatePendingApproval {
 			t.Errorf("state shown: %q", got)
 		}
 		if n := ssoCount(t, p, "#approve"); n != 0 {

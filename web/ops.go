@@ -459,6 +459,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		s.opsFail(w, r, err)
 		return
 	}
+	l := consoleLang(r)
 	state := fv.Get("state")
 	var tabs []tab
 	for _, st := range queueStates {
@@ -477,7 +478,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 		case "all":
 			n = -1
 		}
-		tabs = append(tabs, tab{Label: strings.ReplaceAll(st, "_", " "), URL: "/ops/?" + v.Encode(), On: st == state, Count: n})
+		tabs = append(tabs, tab{Label: tabLabel(l, "state.", st), URL: "/ops/?" + v.Encode(), On: st == state, Count: n})
 	}
 	now := s.opts.Now()
 	rows := make([]queueRow, len(pg.Items))
@@ -488,9 +489,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range fv {
 		csvv[k] = vs
 	}
-	s.ops(w, r, http.StatusOK, "queue.html", "Queue", "queue",
+	s.ops(w, r, http.StatusOK, "queue.html", "queue.title", "queue",
 		queueData{Items: rows, FraudReports: frauds, Filter: f, Partners: partners, Kinds: kinds, Findings: codes, Tabs: tabs,
-			Pager: pagerOf("/ops/", fv, pg), CSV: "/ops/?" + csvv.Encode(), Now: now, Target: s.targetText()})
+			Pager: pagerOf("/ops/", fv, pg), CSV: "/ops/?" + csvv.Encode(), Now: now, Target: s.targetText(l)})
 }
 
 // overdue says whether an open request waited longer than the queue
@@ -499,13 +500,14 @@ func (s *Server) overdue(r store.Request, now time.Time) bool {
 	return slices.Contains(store.OpenStates, r.State) && workflow.Overdue(r.ReceivedAt, now, s.opts.QueueTarget)
 }
 
-// targetText writes the queue target as ONBOARDER_QUEUE_TARGET does.
-func (s *Server) targetText() string {
+// targetText writes the queue target as ONBOARDER_QUEUE_TARGET does, in
+// the language.
+func (s *Server) targetText(l lang) string {
 	d := s.opts.QueueTarget
 	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d business day(s)", d/(24*time.Hour))
+		return l.F("queue.target.days", int64(d/(24*time.Hour)))
 	}
-	return d.String() + " of business time"
+	return l.F("queue.target.time", d.String())
 }
 
 // queueCSV exports the filtered queue, every page of it.
@@ -652,8 +654,9 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 // ---- lists ----
 
 // tabsFor makes the tabs of one filter param over values ("all" first),
-// each keeping the list's other filters.
-func tabsFor(base, param, current string, values []string, filter url.Values) []tab {
+// each keeping the list's other filters; a value's label is the catalog's
+// prefix+value.
+func tabsFor(l lang, prefix, base, param, current string, values []string, filter url.Values) []tab {
 	link := func(v string) string {
 		q := url.Values{}
 		for k, vs := range filter {
@@ -665,9 +668,9 @@ func tabsFor(base, param, current string, values []string, filter url.Values) []
 		}
 		return withQuery(base, q)
 	}
-	out := []tab{{Label: "all", URL: link(""), On: current == ""}}
+	out := []tab{{Label: tabLabel(l, prefix, ""), URL: link(""), On: current == ""}}
 	for _, v := range values {
-		out = append(out, tab{Label: strings.ReplaceAll(v, "_", " "), URL: link(v), On: v == current})
+		out = append(out, tab{Label: tabLabel(l, prefix, v), URL: link(v), On: v == current})
 	}
 	return out
 }
@@ -740,8 +743,8 @@ func (s *Server) links(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range fv {
 		csvv[k] = vs
 	}
-	s.ops(w, r, http.StatusOK, "links.html", "Links", "links", linksData{Links: pg.Items, Partners: names, Orgs: orgs,
-		Tabs: tabsFor("/ops/links", "status", f.Status, linkStatuses, fv), Filter: f, PartnerList: partners,
+	s.ops(w, r, http.StatusOK, "links.html", "links.title", "links", linksData{Links: pg.Items, Partners: names, Orgs: orgs,
+		Tabs: tabsFor(consoleLang(r), "status.", "/ops/links", "status", f.Status, linkStatuses, fv), Filter: f, PartnerList: partners,
 		Pager: pagerOf("/ops/links", fv, pg), CSV: "/ops/links?" + csvv.Encode()})
 }
 
@@ -810,17 +813,17 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		s.listFail(w, r, err)
 		return
 	}
-	s.ops(w, r, http.StatusOK, "messages.html", "Mails received", "messages", struct {
+	s.ops(w, r, http.StatusOK, "messages.html", "messages.title", "messages", struct {
 		Messages []store.Message
 		Tabs     []tab
 		Pager    pager
-	}{pg.Items, tabsFor("/ops/messages", "disposition", disp, dispositions, fv), pagerOf("/ops/messages", fv, pg)})
+	}{pg.Items, tabsFor(consoleLang(r), "disp.", "/ops/messages", "disposition", disp, dispositions, fv), pagerOf("/ops/messages", fv, pg)})
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No such mail.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.nomail")
 		return
 	}
 	m, orig, err := s.wf.Message(r.Context(), id)
@@ -837,7 +840,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No such mail.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.nomail")
 		return
 	}
 	res, err := s.wf.ConsoleReprocess(r.Context(), consoleUser(r), id)
@@ -848,7 +851,7 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("mail reprocessed", "message_id", id, "disposition", res.Disposition, "ops_user", userOf(r).Email)
 		http.Redirect(w, r, fmt.Sprintf("/ops/messages/%d?done=reprocess", id), http.StatusSeeOther)
 	case errors.Is(err, workflow.ErrState):
-		s.opsError(w, r, http.StatusConflict, "Not reprocessed", err.Error())
+		s.opsError(w, r, http.StatusConflict, "err.notreprocessed", consoleLang(r).F("err.nothing", err.Error()))
 	default:
 		s.opsFail(w, r, err)
 	}
@@ -870,19 +873,19 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
 		s.listFail(w, r, err)
 		return
 	}
-	s.ops(w, r, http.StatusOK, "outbox.html", "Outbox", "outbox", struct {
+	s.ops(w, r, http.StatusOK, "outbox.html", "outbox.title", "outbox", struct {
 		Mails    []store.OutboxMail
 		Tabs     []tab
 		KindTabs []tab
 		Pager    pager
-	}{pg.Items, tabsFor("/ops/outbox", "status", f.Status, outboxStatuses, fv),
-		tabsFor("/ops/outbox", "kind", f.Kind, kinds, fv), pagerOf("/ops/outbox", fv, pg)})
+	}{pg.Items, tabsFor(consoleLang(r), "status.", "/ops/outbox", "status", f.Status, outboxStatuses, fv),
+		tabsFor(consoleLang(r), "mailkind.", "/ops/outbox", "kind", f.Kind, kinds, fv), pagerOf("/ops/outbox", fv, pg)})
 }
 
 func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No such mail.")
+		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.nomail")
 		return
 	}
 	err = s.wf.ConsoleRetryOutbox(r.Context(), consoleUser(r), id)
@@ -892,7 +895,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/ops/outbox?done=retry", http.StatusSeeOther)
 	case errors.Is(err, workflow.ErrState):
-		s.opsError(w, r, http.StatusConflict, "Not retried", err.Error())
+		s.opsError(w, r, http.StatusConflict, "err.notretried", consoleLang(r).F("err.nothing", err.Error()))
 	default:
 		s.opsFail(w, r, err)
 	}

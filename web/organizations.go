@@ -57,11 +57,13 @@ func (s *Server) showOrganizations(w http.ResponseWriter, r *http.Request, statu
 		s.listFail(w, r, err)
 		return
 	}
-	p := page{L: langOf("en"), Title: "Organizations", User: userOf(r), Nav: "organizations", Wide: true, Error: errMsg,
-		D: organizationsData{Organizations: pg.Items, ReadOnly: s.wf.DirectoryReadOnly(), Form: form, Filter: f,
-			Tabs: tabsFor("/ops/organizations", "status", f.Status, orgStatuses, fv), Pager: pagerOf("/ops/organizations", fv, pg)}}
-	if errMsg == "" {
-		p.Flash = flashes[r.URL.Query().Get("done")]
+	p := s.opsPage(r, "orgs.title", "organizations", organizationsData{Organizations: pg.Items,
+		ReadOnly: s.wf.DirectoryReadOnly(), Form: form, Filter: f,
+		Tabs:  tabsFor(consoleLang(r), "status.", "/ops/organizations", "status", f.Status, orgStatuses, fv),
+		Pager: pagerOf("/ops/organizations", fv, pg)})
+	if errMsg != "" {
+		// The form's post: the language switch returns to the list.
+		p.Error, p.Flash, p.Here = errMsg, "", "/ops/organizations"
 	}
 	s.render(w, status, "organizations.html", p)
 }
@@ -75,7 +77,7 @@ func (s *Server) addOrganization(w http.ResponseWriter, r *http.Request) {
 	o, err := s.wf.AddOrganization(r.Context(), workflow.OrganizationInput{ID: f.ID, Name: f.Name, Country: f.Country,
 		AdminName: f.AdminName, AdminEmail: f.AdminEmail, Locale: f.Locale, VatID: f.VatID}, userOf(r).Email)
 	if st := registryStatus(err); st != 0 {
-		s.showOrganizations(w, r, st, refusal(err), f)
+		s.showOrganizations(w, r, st, refusalIn(consoleLang(r), err), f)
 		return
 	}
 	if err != nil {

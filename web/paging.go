@@ -64,8 +64,7 @@ func withQuery(path string, v url.Values) string {
 // not make is the client's (400), anything else opsFail's.
 func (s *Server) listFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrBadCursor) {
-		s.opsError(w, r, http.StatusBadRequest, "Bad page link",
-			"This page link is not valid (it was changed or cut short). Open the list again from its first page.")
+		s.opsError(w, r, http.StatusBadRequest, "err.badpage", "err.badpage.body")
 		return
 	}
 	s.opsFail(w, r, err)

@@ -78,9 +78,6 @@ func registryStatus(err error) int {
 	return 0
 }
 
-// refusal is the message shown for a refused change.
-func refusal(err error) string { return refusalIn(langOf("en"), err) }
-
 // refusalIn is refusal in a language (the workflow's reason stays English).
 func refusalIn(l lang, err error) string {
 	return l.F("err.notsaved", strings.TrimSuffix(err.Error(), ": "+workflow.ErrInvalid.Error()))
@@ -130,11 +127,12 @@ func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int
 			parents[p.ID] = names[*p.ParentID]
 		}
 	}
-	p := page{L: langOf("en"), Title: "Partners", User: userOf(r), Nav: "partners", Wide: true, Error: errMsg,
-		D: partnersData{Partners: pg.Items, All: ps, Parents: parents, Form: form, Filter: f,
-			Tabs: tabsFor("/ops/partners", "status", f.Status, partnerStatuses, fv), Pager: pagerOf("/ops/partners", fv, pg)}}
-	if errMsg == "" {
-		p.Flash = flashes[r.URL.Query().Get("done")]
+	p := s.opsPage(r, "partners.title", "partners", partnersData{Partners: pg.Items, All: ps, Parents: parents, Form: form,
+		Filter: f, Tabs: tabsFor(consoleLang(r), "status.", "/ops/partners", "status", f.Status, partnerStatuses, fv),
+		Pager: pagerOf("/ops/partners", fv, pg)})
+	if errMsg != "" {
+		// The form's post: the language switch returns to the list.
+		p.Error, p.Flash, p.Here = errMsg, "", "/ops/partners"
 	}
 	s.render(w, status, "partners.html", p)
 }
@@ -148,7 +146,7 @@ func (s *Server) addPartner(w http.ResponseWriter, r *http.Request) {
 	p, err := s.wf.AddPartner(r.Context(), workflow.PartnerInput{Name: f.Name, Ref: f.Ref, Locale: f.Locale, Trusted: f.Trusted,
 		Emails: lines(f.Emails), Domains: lines(f.Domains), Parent: f.Parent}, userOf(r).Email)
 	if st := registryStatus(err); st != 0 {
-		s.showPartners(w, r, st, refusal(err), f)
+		s.showPartners(w, r, st, refusalIn(consoleLang(r), err), f)
 		return
 	}
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 var screenshots = flag.Bool("screenshots", false, "TestScreenshots writes the README's screenshots to docs/")
 
 // TestScreenshots makes the README's screenshots: the queue, a request, a
-// partner and the invitation page, at desktop and at phone width, as a
+// partner, the audit page and the invitation page, at desktop and at phone width, as a
 // person sees them on opening the page. It runs only when asked:
 //
 //	go test ./web -run TestScreenshots -screenshots
@@ -52,6 +52,7 @@ func TestScreenshots(t *testing.T) {
 			shoot("/ops/", "#queue", "ops-queue")
 			shoot("/ops/requests/"+itoa(flagged), "#approve", "ops-request")
 			shoot("/ops/partners/"+itoa64(b.partner.ID), "#links", "ops-partner")
+			shoot("/ops/audit", "#audit", "ops-audit")
 			shoot("/invite/"+token, "#accept", "invitation")
 		})
 	}
