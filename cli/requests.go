@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,20 @@ func cmdRequestsList(e *env) error {
 	asJSON := jsonFlag(fs)
 	state := fs.String("state", "", "only requests in this state")
 	partner := fs.Int64("partner", 0, "only requests of this partner id")
-	if _, err := e.flagsAndOpen(fs); err != nil {
+	if _, err := e.flags(fs); err != nil {
+		return err
+	}
+	// A mistyped state would list nothing and look like "no such requests".
+	if *state != "" {
+		var names []string
+		for _, s := range workflow.Requests.States {
+			names = append(names, s.Name)
+		}
+		if !slices.Contains(names, *state) {
+			return usagef("--state %q is no request state: use one of %s", *state, strings.Join(names, ", "))
+		}
+	}
+	if err := e.open(); err != nil {
 		return err
 	}
 	q := e.st.Q(e.ctx)

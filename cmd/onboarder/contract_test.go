@@ -168,6 +168,8 @@ func TestCLIContractTurnTwo(t *testing.T) {
 				{"", []string{"ops-users", "role", "olga@ops.example", "emperor"}, 2},
 				{"", []string{"audit", "list", "--since", "last week"}, 2},
 				{"", []string{"audit", "list", "--request", "REQ-x"}, 2},
+				{"", []string{"requests", "list", "--state", "pending-reseller"}, 2}, // mistyped
+				{"", []string{"requests", "list", "--state", "pending_reseller"}, 0},
 			} {
 				stdout, stderr, code := h.exec(c.stdin, c.args...)
 				if code != c.code {
