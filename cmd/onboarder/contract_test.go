@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,7 +211,9 @@ func TestCLIContractTurnTwo(t *testing.T) {
 				oneLine(t, stderr)
 			}
 			h.run("orgs", "suspend", orgContract, "--by", "olga@ops.example")
-			h.run("outbox", "flush")
+			if out := h.run("outbox", "flush"); !regexp.MustCompile(`^sent \d+, deferred \d+, failed \d+\n$`).MatchString(out) {
+				t.Errorf("outbox flush printed %q", out)
+			}
 
 			// Requests: kind, distributor, new_organization.
 			kinds := map[string]map[string]any{}
@@ -292,6 +295,7 @@ func TestCLIContractTurnTwo(t *testing.T) {
 				if !slices.Contains(dispositions, m["disposition"].(string)) {
 					t.Errorf("disposition %q is not documented", m["disposition"])
 				}
+				checkKeys(t, "messages show", contractDoc(t, h, "messages", "show", strconv.FormatInt(int64(m["id"].(float64)), 10), "--json"), messageKeys)
 			}
 			for _, o := range checkList(t, "outbox list", contractDoc(t, h, "outbox", "list", "--json"), outboxKeys) {
 				for _, a := range o["to"].([]any) {
