@@ -61,6 +61,6 @@ func sinceTime(s string) (time.Time, error) {
 }
 
 func auditJSON(a store.AuditEntry) jsonAuditEntry {
-	return jsonAuditEntry{At: ts(a.At), Actor: a.Actor, Subject: a.AuditSubject(), From: nullable(a.FromState),
+	return jsonAuditEntry{At: ts(a.At), Actor: a.Actor, Subject: nullable(a.AuditSubject()), From: nullable(a.FromState),
 		To: nullable(a.ToState), Reason: a.Reason}
 }

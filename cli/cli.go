@@ -74,14 +74,14 @@ func init() {
 		{[]string{"run"}, "", "long-running worker: scheduled polls (+ IDLE), outbox dispatcher, invitation expiry, link reminders and end dates, web server", cmdRun},
 		{[]string{"poll"}, "--once", "one intake pass over all new mail, then exit", cmdPoll},
 		{[]string{"outbox", "flush"}, "", "try every due outbox mail once now", cmdOutboxFlush},
-		{[]string{"outbox", "list"}, "[--json]", "outbox mails", cmdOutboxList},
-		{[]string{"outbox", "retry"}, "ID", "put a failed outbox mail back in the queue", cmdOutboxRetry},
+		{[]string{"outbox", "list"}, "[--status S] [--json]", "outbox mails", cmdOutboxList},
+		{[]string{"outbox", "retry"}, "ID [--by WHO]", "put a failed or held outbox mail back in the queue", cmdOutboxRetry},
 		{[]string{"messages", "list"}, "[--json]", "every received mail and what became of it", cmdMessagesList},
 		{[]string{"messages", "show"}, "ID [--raw] [--json]", "one received mail (its raw source with --raw)", cmdMessagesShow},
 		{[]string{"messages", "reprocess"}, "ID", "handle a mail again after a fix", cmdMessagesReprocess},
 		{[]string{"requests", "list"}, "[--state S] [--json]", "requests, newest first", cmdRequestsList},
 		{[]string{"requests", "show"}, "ID [--json]", "one request with findings, mails and audit trail", cmdRequestsShow},
-		{[]string{"requests", "approve"}, "ID --by WHO [--note TEXT]", "approve a pending_approval request", cmdRequestsApprove},
+		{[]string{"requests", "approve"}, "ID --by WHO [--note TEXT] [--invite-contact EMAIL]", "approve a pending_approval request (--invite-contact: the contact the partner suggested, when the directory has no administrator address)", cmdRequestsApprove},
 		{[]string{"requests", "reject"}, "ID --by WHO --reason TEXT", "reject an open request", cmdRequestsReject},
 		{[]string{"partners", "add"}, "--name N [--email A]... [--domain D]... [--ref R] [--locale en|de] [--trusted]", "register a partner; prints its id", cmdPartnersAdd},
 		{[]string{"partners", "list"}, "[--json]", "partners", cmdPartnersList},
@@ -109,7 +109,7 @@ func init() {
 		{[]string{"ops-users", "role"}, "EMAIL viewer|approver|admin [--by WHO]", "give a console user a role: viewer reads, approver acts on requests, admin also changes registry, directory and users", cmdOpsUsersRole},
 		{[]string{"audit", "list"}, "[--request ID] [--actor A] [--since T] [--json]", "every audit entry, newest first", cmdAuditList},
 		{[]string{"config", "check"}, "", "print the effective configuration (secrets redacted) and try every connection", cmdConfigCheck},
-		{[]string{"demo"}, "", "the zero-setup tour: in-process mail servers, sample data, the real pipeline, the web console", cmdDemo},
+		{[]string{"demo"}, "[--no-serve]", "the zero-setup tour: in-process mail servers, sample data, the real pipeline, the web console", cmdDemo},
 	}
 }
 

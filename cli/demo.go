@@ -135,41 +135,95 @@ func cmdDemo(e *env) error {
 		}
 	}
 
-	// Ops approve the first pending request, as `requests approve` would.
+	// Ops approve the two oldest pending connection requests, as `requests
+	// approve` would: the first invitation is left for the visitor, the
+	// second is accepted and its link ended below.
 	pending, err := e.st.Q(e.ctx).ListRequests(store.RequestFilter{State: store.StatePendingApproval})
 	if err != nil {
 		return err
 	}
-	if len(pending) > 0 {
-		r := pending[len(pending)-1]
-		if err := e.wf.Approve(e.ctx, r.ID, "demo-ops", "welcome aboard"); err != nil {
-			return err
+	var approved []store.Request
+	fmt.Fprintf(out, "\n3. Ops approve (onboarder requests approve ID --by demo-ops): link invited, invitation queued.\n")
+	for i := len(pending) - 1; i >= 0 && len(approved) < 2; i-- {
+		if r := pending[i]; r.Kind == store.KindConnect || r.Kind == "" {
+			if err := e.wf.Approve(e.ctx, r.ID, "demo-ops", "welcome aboard"); err != nil {
+				return err
+			}
+			approved = append(approved, r)
+			fmt.Fprintf(out, "   %s approved\n", r.Reference())
 		}
-		fmt.Fprintf(out, "\n3. Ops approve %s (onboarder requests approve %d --by demo-ops): link invited, invitation queued.\n", r.Reference(), r.ID)
 	}
 
-	res, err := w.disp.FlushOnce(e.ctx)
+	sent := 0
+	flush := func(step string) (map[int64]string, map[string]string, error) {
+		res, err := w.disp.FlushOnce(e.ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(out, "\n%s The outbox sent %d mails over SMTP (deferred %d, failed %d):\n", step, res.Sent, res.Deferred, res.Failed)
+		invites, consents := map[int64]string{}, map[string]string{}
+		msgs := smtpSrv.Messages()
+		for _, m := range msgs[sent:] {
+			subject := headerOf(m.Data, "Subject")
+			fmt.Fprintf(out, "   to %-32s %s\n      %s\n", strings.Join(m.To, ", "), clip(subject, 80), clip(demoExcerpt(m.Data), 100))
+			if u := inviteURL.Find(m.Data); u != nil {
+				if id, ok := store.ParseReference(demoRef.FindString(subject)); ok {
+					invites[id] = string(u)
+				} else {
+					invites[0] = string(u)
+				}
+			}
+			if u := consentURL.Find(m.Data); u != nil {
+				consents[demoRef.FindString(subject)] = string(u)
+			}
+		}
+		sent = len(msgs)
+		return invites, consents, nil
+	}
+	invites, consents, err := flush("4.")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n4. The outbox sent %d mails over SMTP (deferred %d, failed %d):\n", res.Sent, res.Deferred, res.Failed)
-	invite := ""
-	for _, m := range smtpSrv.Messages() {
-		subject := headerOf(m.Data, "Subject")
-		body := demoExcerpt(m.Data)
-		fmt.Fprintf(out, "   to %-32s %s\n      %s\n", strings.Join(m.To, ", "), clip(subject, 80), clip(body, 100))
-		if u := inviteURL.Find(m.Data); u != nil {
-			invite = string(u)
+	if len(approved) > 0 && invites[approved[0].ID] != "" {
+		fmt.Fprintf(out, "\n5. The administrator's invitation link for %s (open it, then Accept or Decline):\n   %s\n",
+			approved[0].Reference(), invites[approved[0].ID])
+	}
+	if len(consents) > 0 {
+		fmt.Fprintf(out, "   The partner's consent pages (customer first, and a distributor's reseller):\n")
+		refs := make([]string, 0, len(consents))
+		for ref := range consents {
+			refs = append(refs, ref)
+		}
+		sort.Strings(refs)
+		for _, ref := range refs {
+			fmt.Fprintf(out, "   %s %s\n", orText(ref, "-"), consents[ref])
 		}
 	}
-	if invite != "" {
-		fmt.Fprintf(out, "\n5. The administrator's invitation link (open it, then Accept or Decline):\n   %s\n", invite)
+	if len(approved) > 1 {
+		if err := demoEndLink(e, out, approved[1], invites[approved[1].ID]); err != nil {
+			return err
+		}
+		if _, _, err := flush("  "); err != nil {
+			return err
+		}
+	}
+	links, err := e.st.Q(e.ctx).ListLinks()
+	if err != nil {
+		return err
+	}
+	partners, err := e.partnerNames()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n   The links now (onboarder links list):\n")
+	for _, l := range links {
+		fmt.Fprintf(out, "   link %d  %-8s %s, organization %s\n", l.ID, l.Status, partners[l.PartnerID], l.OrganizationID)
 	}
 	const opsUser, opsPassword = "ops@onboarding.example", "demo-password-123"
 	if _, err := e.wf.AddOpsUser(e.ctx, opsUser, opsPassword, 0); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n6. The operations console: %s/ops/ (log in as %s, password %s)\n", e.cfg.PublicURL, opsUser, opsPassword)
+	fmt.Fprintf(out, "\n7. The operations console: %s/ops/ (log in as %s, password %s)\n", e.cfg.PublicURL, opsUser, opsPassword)
 	if *noServe {
 		return nil
 	}
@@ -181,7 +235,39 @@ func cmdDemo(e *env) error {
 	return e.serve(ln, admin, sch, 10*time.Second)
 }
 
-var inviteURL = regexp.MustCompile(`https?://[^\s"<>]+/invite/[A-Za-z0-9_-]{20,}`)
+var (
+	inviteURL  = regexp.MustCompile(`https?://[^\s"<>]+/invite/[A-Za-z0-9_-]{20,}`)
+	consentURL = regexp.MustCompile(`https?://[^\s"<>]+/consent/[A-Za-z0-9_-]{20,}`)
+	demoRef    = regexp.MustCompile(`REQ-[0-9]{6}`)
+)
+
+// demoEndLink accepts the request's invitation, as the page's Accept button
+// does, and ends the link it made, as `links end` does.
+func demoEndLink(e *env, out io.Writer, r store.Request, invite string) error {
+	if invite == "" {
+		return fmt.Errorf("the demo found no invitation for %s", r.Reference())
+	}
+	if _, err := e.wf.Accept(e.ctx, invite[strings.LastIndexByte(invite, '/')+1:]); err != nil {
+		return fmt.Errorf("accepting the invitation of %s: %w", r.Reference(), err)
+	}
+	links, err := e.st.Q(e.ctx).ListLinks()
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.RequestID != nil && *l.RequestID == r.ID {
+			const reason = "the customer now buys directly"
+			if err := e.wf.EndLink(e.ctx, l.ID, "demo-ops", reason); err != nil {
+				return fmt.Errorf("ending link %d: %w", l.ID, err)
+			}
+			fmt.Fprintf(out, "\n6. The administrator accepts %s: link %d is active. Later ops end it\n"+
+				"   (onboarder links end %d --by demo-ops --reason %q): link %d ended; both sides are told.\n",
+				r.Reference(), l.ID, l.ID, reason, l.ID)
+			return nil
+		}
+	}
+	return fmt.Errorf("accepting %s made no link", r.Reference())
+}
 
 func fs2names() ([]string, error) {
 	ents, err := fs.ReadDir(demoData, "demodata")
@@ -199,8 +285,15 @@ func fs2names() ([]string, error) {
 }
 
 func demoSeed(e *env) error {
+	// Alpenblick sells through the distributor Nordlicht, so Nordlicht may
+	// name it as the reseller of one of its customers (Reseller ID:).
+	dist, err := e.wf.AddPartner(e.ctx, workflow.PartnerInput{Name: "Nordlicht Distribution AB", Ref: "DIS-9001", Locale: "en",
+		Emails: []string{"sales@nordlicht-dist.example"}}, "demo")
+	if err != nil {
+		return err
+	}
 	for _, p := range []workflow.PartnerInput{
-		{Name: "Alpenblick IT GmbH", Ref: "MPN-7001", Locale: "de", Emails: []string{"jonas@alpenblick-it.example"}},
+		{Name: "Alpenblick IT GmbH", Ref: "MPN-7001", Locale: "de", Emails: []string{"jonas@alpenblick-it.example"}, Parent: dist.ID},
 		{Name: "Cloud Harbor Ltd", Ref: "MPN-7002", Locale: "en", Trusted: true, Domains: []string{"cloudharbor.example"}},
 	} {
 		if _, err := e.wf.AddPartner(e.ctx, p, "demo"); err != nil {
@@ -237,8 +330,12 @@ func demoRequests(e *env, out io.Writer) error {
 		if r.PartnerID != nil {
 			partner = names[*r.PartnerID]
 		}
-		fmt.Fprintf(out, "   %s  %-17s %-20s customer %-28q findings: %s\n", r.Reference(), r.State, clip(partner, 20),
-			clip(r.CustomerName, 26), orDash(strings.Join(codes, ", ")))
+		way := r.Kind
+		if r.DistributorID != nil {
+			way = "via distributor " + names[*r.DistributorID]
+		}
+		fmt.Fprintf(out, "   %s  %-17s %-20s customer %-28q %s; findings: %s\n", r.Reference(), r.State, clip(partner, 20),
+			clip(r.CustomerName, 26), orText(way, store.KindConnect), orDash(strings.Join(codes, ", ")))
 	}
 	return nil
 }

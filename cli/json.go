@@ -41,8 +41,6 @@ type jsonRequest struct {
 	NewOrganization json.RawMessage `json:"new_organization"`
 	ReceivedAt      string          `json:"received_at"`
 	UpdatedAt       string          `json:"updated_at"`
-	Mails           []jsonOutbox    `json:"mails,omitempty"`
-	Audit           []jsonAudit     `json:"audit,omitempty"`
 }
 
 // jsonRecipient is whom a request's invitation goes (or went) to.
@@ -57,6 +55,9 @@ type jsonRecipient struct {
 // ops pick it: `requests approve --invite-contact`).
 type jsonRequestShow struct {
 	jsonRequest
+	// Mails and Audit are [] when there are none: the keys are the contract.
+	Mails            []jsonOutbox   `json:"mails"`
+	Audit            []jsonAudit    `json:"audit"`
 	InviteRecipient  *jsonRecipient `json:"invite_recipient"`
 	SuggestedContact *string        `json:"suggested_contact"`
 	// SuggestedRefused says why the suggested contact cannot be picked.
@@ -76,7 +77,7 @@ type jsonAudit struct {
 type jsonAuditEntry struct {
 	At      string  `json:"at"`
 	Actor   string  `json:"actor"`
-	Subject string  `json:"subject"`
+	Subject *string `json:"subject"`
 	From    *string `json:"from"`
 	To      *string `json:"to"`
 	Reason  string  `json:"reason"`

@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,20 @@ func cmdRequestsList(e *env) error {
 	asJSON := jsonFlag(fs)
 	state := fs.String("state", "", "only requests in this state")
 	partner := fs.Int64("partner", 0, "only requests of this partner id")
-	if _, err := e.flagsAndOpen(fs); err != nil {
+	if _, err := e.flags(fs); err != nil {
+		return err
+	}
+	// A mistyped state would list nothing and look like "no such requests".
+	if *state != "" {
+		var names []string
+		for _, s := range workflow.Requests.States {
+			names = append(names, s.Name)
+		}
+		if !slices.Contains(names, *state) {
+			return usagef("--state %q is no request state: use one of %s", *state, strings.Join(names, ", "))
+		}
+	}
+	if err := e.open(); err != nil {
 		return err
 	}
 	q := e.st.Q(e.ctx)
@@ -87,16 +101,15 @@ func cmdRequestsShow(e *env) error {
 		return err
 	}
 	j := requestJSON(v.Request, names, v.Findings)
-	j.Mails = []jsonOutbox{}
-	for _, m := range v.Mails {
-		j.Mails = append(j.Mails, outboxJSON(m))
-	}
-	j.Audit = []jsonAudit{}
-	for _, a := range v.Audit {
-		j.Audit = append(j.Audit, jsonAudit{At: ts(a.At), Actor: a.Actor, From: nullable(a.FromState), To: nullable(a.ToState), Reason: a.Reason})
-	}
 	rc := v.Recipient
-	show := jsonRequestShow{jsonRequest: j, SuggestedContact: nullable(rc.Suggested), SuggestedRefused: nullable(rc.SuggestedRefused)}
+	show := jsonRequestShow{jsonRequest: j, Mails: []jsonOutbox{}, Audit: []jsonAudit{},
+		SuggestedContact: nullable(rc.Suggested), SuggestedRefused: nullable(rc.SuggestedRefused)}
+	for _, m := range v.Mails {
+		show.Mails = append(show.Mails, outboxJSON(m))
+	}
+	for _, a := range v.Audit {
+		show.Audit = append(show.Audit, jsonAudit{At: ts(a.At), Actor: a.Actor, From: nullable(a.FromState), To: nullable(a.ToState), Reason: a.Reason})
+	}
 	if rc.Email != "" {
 		show.InviteRecipient = &jsonRecipient{Email: rc.Email, Name: nullable(rc.Name), Source: rc.Source}
 	}
@@ -127,11 +140,11 @@ func cmdRequestsShow(e *env) error {
 		fmt.Fprintf(w, "  %s: %s\n", f.Code, f.Detail)
 	}
 	fmt.Fprintln(w, "mails:")
-	for _, m := range j.Mails {
+	for _, m := range show.Mails {
 		fmt.Fprintf(w, "  #%d %s to %s: %s (attempts %d)\n", m.ID, m.Kind, strings.Join(m.To, ", "), m.Status, m.Attempts)
 	}
 	fmt.Fprintln(w, "audit:")
-	for _, a := range j.Audit {
+	for _, a := range show.Audit {
 		fmt.Fprintf(w, "  %s %s %s -> %s: %s\n", a.At, a.Actor, orDash(deref(a.From)), orDash(deref(a.To)), a.Reason)
 	}
 	return nil

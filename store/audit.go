@@ -21,7 +21,8 @@ func (q *Q) RecentAudit(limit int) ([]AuditEntry, error) {
 
 // AuditSubject names what an entry is about: its Subject when it has one
 // (partner:3, organization:UUID, ops_user:EMAIL), else request:ID or
-// link:ID.
+// link:ID, else the ops_user:EMAIL that older ops-user entries start their
+// reason with; "" when unknown.
 func (e AuditEntry) AuditSubject() string {
 	switch {
 	case e.Subject != "":
@@ -30,13 +31,18 @@ func (e AuditEntry) AuditSubject() string {
 		return "request:" + strconv.FormatInt(*e.RequestID, 10)
 	case e.LinkID != nil:
 		return "link:" + strconv.FormatInt(*e.LinkID, 10)
+	case strings.HasPrefix(e.Reason, "ops_user:"):
+		s, _, _ := strings.Cut(e.Reason, " ")
+		return s
 	}
 	return ""
 }
 
 // AuditList filters the global audit trail.
 type AuditList struct {
-	// Actor is who acted, exactly (an address, "system", partner:ADDR).
+	// Actor is who acted, as the entries name it ("system", partner:ADDR,
+	// ops:ADDR); a bare address also matches ops:ADDR, since --by takes
+	// the ops user's address and the workflow records it as ops:ADDR.
 	Actor string
 	// Subject is what the entries are about, as AuditSubject writes it;
 	// request:ID matches every entry of the request, REQ-000042 included.
@@ -78,7 +84,11 @@ var auditKeyset = keyset[AuditEntry]{col: "at", key: func(e AuditEntry) (any, an
 func (q *Q) auditList(f AuditList) (*gorm.DB, error) {
 	db := q.db.Model(&AuditEntry{})
 	if f.Actor != "" {
-		db = db.Where("actor = ?", f.Actor)
+		actors := []string{f.Actor}
+		if !strings.Contains(f.Actor, ":") && f.Actor != "system" {
+			actors = append(actors, "ops:"+f.Actor)
+		}
+		db = db.Where("actor IN ?", actors)
 	}
 	if f.Subject != "" {
 		s, err := ParseAuditSubject(f.Subject)

@@ -527,7 +527,7 @@ func (s *Service) addOpsUser(ctx context.Context, email, password, role, actor s
 		if err := tx.CreateOpsUser(&u); err != nil {
 			return err
 		}
-		return tx.audit(0, nil, actor, "", "active", opsSubject(u.Email)+" added as "+role)
+		return tx.auditSubject(opsSubject(u.Email), actor, "", "active", opsSubject(u.Email)+" added as "+role)
 	})
 	return u, err
 }

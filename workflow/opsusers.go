@@ -13,10 +13,9 @@ import (
 )
 
 // Console users: the password rule, disabling and enabling, new passwords.
-// Each change is one transaction with its audit entry. The audit table has
-// no column for what an entry is about besides a request or a link, so these
-// entries have neither, and their reason starts with the subject
-// "ops_user:EMAIL" (store.Q.OpsUserAudit reads them).
+// Each change is one transaction with its audit entry, whose subject is
+// "ops_user:EMAIL"; its reason starts with the subject too, as older entries'
+// do (store.Q.OpsUserAudit reads them by it).
 
 // CheckOpsPassword is the one rule for console passwords: at least 12
 // characters, and at most 72 bytes (bcrypt ignores the rest, and a longer
@@ -67,7 +66,7 @@ func (s *Service) DisableOpsUser(ctx context.Context, email, by string) error {
 		if err != nil {
 			return err
 		}
-		return tx.audit(0, nil, actorOf(by), "active", "disabled",
+		return tx.auditSubject(opsSubject(u.Email), actorOf(by), "active", "disabled",
 			fmt.Sprintf("%s disabled; %d session(s) ended", opsSubject(u.Email), n))
 	})
 }
@@ -86,7 +85,7 @@ func (s *Service) EnableOpsUser(ctx context.Context, email, by string) error {
 			}
 			return err
 		}
-		return tx.audit(0, nil, actorOf(by), "disabled", "active", opsSubject(u.Email)+" enabled")
+		return tx.auditSubject(opsSubject(u.Email), actorOf(by), "disabled", "active", opsSubject(u.Email)+" enabled")
 	})
 }
 
@@ -110,7 +109,7 @@ func (s *Service) SetOpsPassword(ctx context.Context, email, password, by string
 		if err != nil {
 			return err
 		}
-		return tx.audit(0, nil, actorOf(by), "", "",
+		return tx.auditSubject(opsSubject(u.Email), actorOf(by), "", "",
 			fmt.Sprintf("%s password changed; %d session(s) ended", opsSubject(u.Email), n))
 	})
 }

@@ -124,6 +124,6 @@ func (s *Service) SetOpsUserRole(ctx context.Context, email, role, by string) er
 			}
 			return err
 		}
-		return tx.audit(0, nil, actorOf(by), u.Role, role, fmt.Sprintf("%s role %s -> %s", opsSubject(u.Email), u.Role, role))
+		return tx.auditSubject(opsSubject(u.Email), actorOf(by), u.Role, role, fmt.Sprintf("%s role %s -> %s", opsSubject(u.Email), u.Role, role))
 	})
 }

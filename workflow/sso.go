@@ -123,7 +123,7 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity) (string, store.O
 			if err := tx.CreateOpsUser(&u); err != nil {
 				return err
 			}
-			if err := tx.audit(0, nil, "system", "", "active",
+			if err := tx.auditSubject(opsSubject(u.Email), "system", "", "active",
 				fmt.Sprintf("%s added by single sign-on (%s, subject %s)", opsSubject(u.Email), id.Issuer, id.Subject)); err != nil {
 				return err
 			}
@@ -141,7 +141,7 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity) (string, store.O
 		if err := tx.TouchOpsUserLogin(u.ID, t); err != nil {
 			return fmt.Errorf("recording the login: %w", err)
 		}
-		return tx.audit(0, nil, "ops:"+u.Email, "", "",
+		return tx.auditSubject(opsSubject(u.Email), "ops:"+u.Email, "", "",
 			fmt.Sprintf("%s logged in by single sign-on as %s", opsSubject(u.Email), id.Role))
 	})
 	if err != nil {
@@ -157,6 +157,6 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity) (string, store.O
 func (s *Service) SSORefused(ctx context.Context, email, why string) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	return s.transact(ctx, func(tx *txn) error {
-		return tx.audit(0, nil, "system", "", "", fmt.Sprintf("%s refused by single sign-on: %s", opsSubject(email), why))
+		return tx.auditSubject(opsSubject(email), "system", "", "", fmt.Sprintf("%s refused by single sign-on: %s", opsSubject(email), why))
 	})
 }

@@ -229,7 +229,10 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"REQ-000001", "pending_approval", "needs_info", "rejected", "auto_reply", "ignored", "/invite/"} {
+	for _, want := range []string{"REQ-000001", "pending_approval", "needs_info", "rejected", "auto_reply", "ignored", "/invite/",
+		// Every way in, and a link's end.
+		"new_organization", "customer_first", "pending_partner", "via distributor Nordlicht Distribution AB",
+		"pending_reseller", "/consent/", "link 2  ended", "link 1  invited"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
