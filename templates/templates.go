@@ -113,6 +113,7 @@ type Data struct {
 	Digest            *Digest   // for ops_digest
 	DistributorName   string    // the distributor a reseller sells through, may be empty
 	CustomerFirst     bool      // the organization's administrator asked for the partner
+	NewOrganization   bool      // the partner asks for a new organization (request_received words it so)
 	// Fields are the new-organization fields to correct (new_org_needs_info).
 	Fields []FieldProblem
 	// ManageURL is the administrator's "manage your partners" page; set on

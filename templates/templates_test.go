@@ -102,6 +102,9 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 	}
 	cases := []tc{
 		{name: "request_received", kind: KindRequestReceived, want: []string{"Customer As Written", "0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a"}},
+		{name: "request_received new organization", kind: KindRequestReceived, mutate: func(d *Data) { d.NewOrganization, d.OrganizationID = true, "" },
+			want:    []string{"Customer As Written"},
+			wantLoc: map[string][]string{"en": {"create a new organization", "your contact person"}, "de": {"eine neue Organisation", "Ihrer Kontaktperson"}}},
 		{name: "needs_info missing", kind: KindNeedsInfo, mutate: func(d *Data) { d.Problem = "missing" },
 			want:    []string{"3f2b8c1e-9d4a-4e7b-8a6c-2b1d0e9f7a53"},
 			wantLoc: map[string][]string{"en": {"does not contain an Organization ID", "reply to this mail"}, "de": {"enthält keine Organisations-ID", "antworten Sie auf diese E-Mail"}}},

@@ -374,6 +374,7 @@ func (tx *txn) answerPartner(r *store.Request, partner *store.Partner, kind stri
 func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *store.Partner) {
 	d.Reference = r.Reference()
 	d.PartnerName, d.PartnerRef = partner.Name, partner.Ref
+	d.NewOrganization = r.Kind == store.KindNewOrganization
 	// A distributor's request is about its reseller; mails name both.
 	switch {
 	case r.DistributorID == nil || r.PartnerID == nil:
