@@ -18,6 +18,7 @@ func TestTimerSettingsReachTheWorkflow(t *testing.T) {
 		config.EnvInviteReminderBefore: "49h",
 		config.EnvNeedsInfoChaseAfter:  "25h",
 		config.EnvNeedsInfoExpireAfter: "170h",
+		config.EnvConsentTTL:           "100h",
 		config.EnvOpsDigestTo:          "ops@example.com, Olga <olga@example.com>",
 		config.EnvOpsDigestSchedule:    "30 6 * * *",
 	}
@@ -27,7 +28,7 @@ func TestTimerSettingsReachTheWorkflow(t *testing.T) {
 	}
 	e := &env{cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	wo := workflowOptions(cfg, e, nil, nil)
-	if wo.InviteReminderBefore != 49*time.Hour || wo.NeedsInfoChaseAfter != 25*time.Hour || wo.NeedsInfoExpireAfter != 170*time.Hour ||
+	if wo.InviteReminderBefore != 49*time.Hour || wo.NeedsInfoChaseAfter != 25*time.Hour || wo.NeedsInfoExpireAfter != 170*time.Hour || wo.ConsentTTL != 100*time.Hour ||
 		len(wo.DigestTo) != 2 || wo.DigestTo[1].Address != "olga@example.com" || wo.DigestSchedule == nil {
 		t.Fatalf("workflow.Options do not carry the timer settings: %+v", wo)
 	}

@@ -98,6 +98,8 @@ func (c *Config) settings() []setting {
 			"a request waiting for its Organization ID is chased with the partner once this long after it came in (Go duration)"),
 		duration(EnvNeedsInfoExpireAfter, &c.NeedsInfoExpireAfter, defaults.NeedsInfoExpireAfter,
 			"a request still waiting for its Organization ID this long after it came in is closed as expired, the partner told (Go duration)"),
+		duration(EnvConsentTTL, &c.ConsentTTL, defaults.ConsentTTL,
+			"how long a partner's consent link (customer first) or a reseller's confirmation link stays valid; a request whose links all expired unanswered is closed as expired and the one who asked is told (Go duration)"),
 		val(EnvOpsDigestTo, &c.OpsDigestTo, nil, "", (*loader).addressList, joinAddresses,
 			"where the daily ops digest goes (addresses, comma-separated): open requests, held and failed mail, links ending soon, open fraud reports").unset("no digest"),
 		val(EnvOpsDigestSchedule, &c.OpsDigestSchedule, defaults.OpsDigestSchedule, defaults.OpsDigestSchedule, text("a cron spec such as 0 8 * * 1-5"), same,

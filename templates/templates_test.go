@@ -73,11 +73,11 @@ func recipients() []recipient {
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
 		case KindOpsDigest:
 			out = append(out, recipient{k, AudienceOps})
-		case KindInvitation, KindInvitationReminder, KindCustomerNeedsInfo:
+		case KindInvitation, KindInvitationReminder, KindCustomerNeedsInfo, KindCustomerRequestClosed:
 			out = append(out, recipient{k, AudienceAdmin})
 		case KindConsentRequest, KindResellerConfirmation:
 			out = append(out, recipient{k, AudienceContact})
-		case KindConsentAccepted, KindConsentDeclined: // the administrator, or a distributor
+		case KindConsentAccepted, KindConsentDeclined, KindConsentExpired: // the administrator, or a distributor
 			out = append(out, recipient{k, AudienceAdmin}, recipient{k, AudiencePartner})
 		default:
 			out = append(out, recipient{k, AudiencePartner})
@@ -162,6 +162,18 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "consent declined", kind: KindConsentDeclined, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "We work with another partner"}},
 		{name: "consent declined to the distributor", kind: KindConsentDeclined, audience: AudiencePartner,
 			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "We work with another partner"}},
+		{name: "consent expired", kind: KindConsentExpired, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"},
+			wantLoc: map[string][]string{"en": {"have expired", "is closed"}, "de": {"abgelaufen", "abgeschlossen"}}},
+		{name: "consent expired to the distributor", kind: KindConsentExpired, audience: AudiencePartner,
+			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "Acme Reseller AG"},
+			wantLoc: map[string][]string{"en": {"reseller of record"}, "de": {"Reseller zu sein"}}},
+		{name: "customer request rejected", kind: KindCustomerRequestClosed, audience: AudienceAdmin,
+			mutate:  func(d *Data) { d.ReasonCode = "ops"; d.Reason = "Not a partner we work with" },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Not a partner we work with"},
+			wantLoc: map[string][]string{"en": {"has declined your request"}, "de": {"hat Ihre Anfrage"}}},
+		{name: "customer request duplicate", kind: KindCustomerRequestClosed, audience: AudienceAdmin,
+			mutate: func(d *Data) { d.ReasonCode = "duplicate" }, want: []string{"Acme Reseller AG"},
+			wantLoc: map[string][]string{"en": {"already open", "already connected"}, "de": {"bereits offen", "bereits verbunden"}}},
 		{name: "link ended by partner", kind: KindLinkEnded, audience: AudienceAdmin, mutate: func(d *Data) { d.EndedBy = "partner" },
 			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Contract not signed yet", "https://onboarder.example.com/manage/tok_manage"},
 			wantLoc: map[string][]string{"en": {"has ended its reseller connection", "Manage your partners"}, "de": {"hat die Reseller-Verbindung zu Ihrer Organisation", "Ihre Partner verwalten"}}},

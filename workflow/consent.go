@@ -259,7 +259,7 @@ func (tx *txn) askConsent(r *store.Request, partner store.Partner, purpose strin
 		d.CustomerName = org.Name
 	}
 	d.InviteURL = tx.s.opts.PublicURL + "/consent/" + store.ConsentTokenPlaceholder
-	expires := tx.s.now().Add(tx.s.opts.InviteTTL)
+	expires := tx.s.now().Add(tx.s.opts.ConsentTTL)
 	d.ExpiresAt = expires
 	for _, to := range contacts {
 		if err := tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: d, auto: "auto-generated"}); err != nil {
