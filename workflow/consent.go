@@ -88,10 +88,36 @@ func (tx *txn) newCustomerFirst(_ context.Context, m *store.Message, p *parser.M
 	if err := tx.record(r, d, nil, p, actor); err != nil {
 		return 0, err
 	}
-	if r.State != store.StatePendingPartner {
-		return r.ID, nil
+	switch r.State {
+	case store.StateDuplicate:
+		return r.ID, tx.closeCustomerRequest(r, "duplicate", "")
+	case store.StatePendingPartner:
+		return r.ID, tx.askConsent(r, *partner, store.ConsentPartner, org)
 	}
-	return r.ID, tx.askConsent(r, *partner, store.ConsentPartner, org)
+	return r.ID, nil
+}
+
+// closeCustomerRequest tells the administrator that their own request is
+// closed: rejected by ops (code "ops", with their reason) or a duplicate
+// ("duplicate": a request or link exists; which, and other partners, are
+// not named).
+func (tx *txn) closeCustomerRequest(r *store.Request, code, reason string) error {
+	if r.OrganizationID == nil {
+		return nil // never asked by a known administrator: no answer
+	}
+	org, err := tx.Organization(*r.OrganizationID)
+	if err != nil {
+		return err
+	}
+	d := templates.Data{ReasonCode: code, Reason: reason}
+	if r.PartnerID != nil {
+		p, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		d.PartnerName, d.PartnerRef = p.Name, p.Ref
+	}
+	return tx.askAdmin(r, org, templates.KindCustomerRequestClosed, d)
 }
 
 // customerAdmin returns the organization whose directory administrator
@@ -205,6 +231,9 @@ func (tx *txn) customerReply(r store.Request, m *store.Message, p *parser.Mail) 
 		return err
 	}
 	r.State = d.state
+	if d.state == store.StateDuplicate {
+		return tx.closeCustomerRequest(&r, "duplicate", "")
+	}
 	if d.state != store.StatePendingPartner {
 		return nil
 	}

@@ -25,6 +25,7 @@ type TimerReport struct {
 	InvitesReminded    int // administrators reminded of an invitation
 	NeedsInfoChased    int // partners chased for a missing Organization ID
 	NeedsInfoExpired   int // needs_info requests closed as expired
+	ConsentsExpired    int // pending_partner and pending_reseller requests closed as expired: their consent links ran out
 	LinkTimers         int // link reminders sent and links expired at their end date (LinkTimers)
 	Digests            int // ops digests queued
 }
@@ -37,7 +38,8 @@ func (r TimerReport) Empty() bool { return r == TimerReport{} }
 const timerBatch = 200
 
 // RunTimers runs everything that is due by the clock: invitation expiry,
-// invitation reminders, the needs_info chase and expiry, the link reminders
+// invitation reminders, the needs_info chase and expiry, the expiry of
+// requests whose consent links ran out, the link reminders
 // and end dates, and the ops digest. Every step is idempotent, and each record moves in a
 // transaction of its own whose conditional writes let only one of several
 // concurrent passes act, so two workers running it at once send each mail
@@ -57,6 +59,7 @@ func (s *Service) RunTimers(ctx context.Context) (TimerReport, error) {
 	step(&rep.InvitesReminded, s.remindInvitations)
 	step(&rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
 	step(&rep.NeedsInfoChased, s.chaseNeedsInfo)
+	step(&rep.ConsentsExpired, s.expireConsents)
 	step(&rep.LinkTimers, s.LinkTimers)
 	step(&rep.Digests, s.sendDigest)
 	return rep, errors.Join(errs...)
@@ -193,6 +196,64 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 		})
 		if errors.Is(err, store.ErrConflict) {
 			continue // answered meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// expireConsents closes as expired every request waiting for a partner's
+// (customer first) or reseller's (tier 2) consent whose links all expired
+// unanswered, and tells whoever asked: the administrator or the distributor.
+func (s *Service) expireConsents(ctx context.Context) (int, error) {
+	now := s.now()
+	rs, err := s.st.Q(ctx).DueConsentExpiries(now, now.Add(-s.opts.ConsentTTL), timerBatch)
+	if err != nil {
+		return 0, fmt.Errorf("listing requests whose consent links expired: %w", err)
+	}
+	n := 0
+	for _, r := range rs {
+		err := s.transact(ctx, func(tx *txn) error {
+			// The conditional move lets one of several passes act.
+			if err := tx.SetRequestState(r.ID, r.State, store.StateExpired, nil); err != nil {
+				return err
+			}
+			if err := tx.CloseConsentTokens(r.ID, 0, store.ConsentExpired); err != nil {
+				return err
+			}
+			if err := tx.audit(r.ID, nil, "system", r.State, store.StateExpired,
+				"no answer on the consent links within "+days(s.opts.ConsentTTL)); err != nil {
+				return err
+			}
+			r.State = store.StateExpired
+			if r.PartnerID == nil {
+				return nil
+			}
+			partner, err := tx.Partner(*r.PartnerID)
+			if err != nil {
+				return err
+			}
+			if r.DistributorID != nil { // a reseller confirmation: the distributor asked
+				dist, err := tx.Partner(*r.DistributorID)
+				if err != nil {
+					return err
+				}
+				return tx.answerPartner(&r, &dist, templates.KindConsentExpired, templates.Data{}, nil)
+			}
+			if r.OrganizationID == nil {
+				return nil
+			}
+			org, err := tx.Organization(*r.OrganizationID)
+			if err != nil {
+				return err
+			}
+			return tx.askAdmin(&r, org, templates.KindConsentExpired, templates.Data{PartnerName: partner.Name, PartnerRef: partner.Ref})
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // answered or expired meanwhile
 		}
 		if err != nil {
 			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)

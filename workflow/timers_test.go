@@ -356,3 +356,73 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 		t.Errorf("%d digests, want 2 (one per slot)", n)
 	}
 }
+
+// TestConsentLinksExpire: a request waiting for a partner's (customer
+// first) or a reseller's (tier 2) consent whose links all ran out is
+// closed as expired at the consent TTL, once; whoever asked is told, and
+// the links stop working.
+func TestConsentLinksExpire(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.ConsentTTL = 72 * time.Hour })
+		ctx := context.Background()
+		start := f.now
+		cf := f.deliver(customerAsks("Hank <hank@globex.example>", "cfx@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		tok := f.consentToken(cf, "ops@acme.example")
+		dist, _ := f.distributor()
+		rs := f.deliver(request("Sales <sales@distri.example>", "dx@distri.example", "Globex Corporation",
+			"Organization ID: "+orgGlobex+"\r\nReseller ID: RES-1")).RequestID
+		if a, b := f.request(cf).State, f.request(rs).State; a != store.StatePendingPartner || b != store.StatePendingReseller {
+			t.Fatalf("intake: %s %s", a, b)
+		}
+		storetest.ConsentToken(t, st, f.mail(rs, templates.KindResellerConfirmation, "info@resell.example"))
+
+		f.now = start.Add(72*time.Hour - time.Minute)
+		if rep := f.runTimers(); rep.ConsentsExpired != 0 {
+			t.Fatalf("expired before the TTL: %+v", rep)
+		}
+		if _, err := f.wf.LookupConsent(ctx, tok); err != nil {
+			t.Fatalf("link before the TTL: %v", err)
+		}
+		f.now = start.Add(72 * time.Hour)
+		if rep := f.runTimers(); rep.ConsentsExpired != 2 {
+			t.Fatalf("at the TTL: %+v", rep)
+		}
+		if a, b := f.request(cf).State, f.request(rs).State; a != store.StateExpired || b != store.StateExpired {
+			t.Fatalf("after the TTL: %s %s", a, b)
+		}
+		m := f.mail(cf, templates.KindConsentExpired, "hank@globex.example")
+		if m.InReplyTo != "cfx@globex.example" || !strings.Contains(m.TextBody, "MPN-1001") ||
+			!strings.Contains(m.TextBody, "have expired") || !strings.Contains(m.TextBody, "/manage/") {
+			t.Errorf("administrator's notice: %s\n%s", m.InReplyTo, m.TextBody)
+		}
+		m = f.mail(rs, templates.KindConsentExpired, "sales@distri.example")
+		if dist.Locale != "de" || !strings.Contains(m.TextBody, "Resell GmbH") || !strings.Contains(m.TextBody, "abgelaufen") {
+			t.Errorf("distributor's notice (de):\n%s", m.TextBody)
+		}
+		var gone *workflow.GoneError
+		if _, err := f.wf.LookupConsent(ctx, tok); !errors.As(err, &gone) || gone.Status != store.ConsentExpired {
+			t.Fatalf("link after the TTL: %v", err)
+		}
+		// A later pass does nothing more.
+		f.now = f.now.Add(time.Hour)
+		if rep := f.runTimers(); rep.ConsentsExpired != 0 {
+			t.Fatalf("second pass: %+v", rep)
+		}
+		if n := f.count(cf, templates.KindConsentExpired) + f.count(rs, templates.KindConsentExpired); n != 2 {
+			t.Errorf("%d notices, want 2", n)
+		}
+		// A partner with no registered address to ask: the request expires
+		// at the TTL after it came in.
+		bb := f.deliver(customerAsks("hank@globex.example", "cfy@globex.example", "Bluebird", "Organization ID: "+orgGlobex)).RequestID
+		f.now = f.now.Add(72*time.Hour - time.Minute)
+		f.runTimers()
+		if s := f.request(bb).State; s != store.StatePendingPartner {
+			t.Fatalf("without contacts, before the TTL: %s", s)
+		}
+		f.now = f.now.Add(time.Minute)
+		f.runTimers()
+		if s := f.request(bb).State; s != store.StateExpired {
+			t.Fatalf("without contacts, at the TTL: %s", s)
+		}
+	})
+}
