@@ -33,6 +33,63 @@ type TimerReport struct {
 // Empty says whether the pass did nothing.
 func (r TimerReport) Empty() bool { return r == TimerReport{} }
 
+// Timer step names: the labels of what RunTimers did (logs, metrics).
+const (
+	StepInvitationsExpired  = "invitations_expired"
+	StepInvitationsReminded = "invitations_reminded"
+	StepNeedsInfoExpired    = "needs_info_expired"
+	StepNeedsInfoChased     = "needs_info_chased"
+	StepConsentsExpired     = "consents_expired"
+	StepLinkTimers          = "link_timers"
+	StepDigests             = "digests"
+)
+
+// TimerSteps lists every step of RunTimers, in the order it runs them.
+var TimerSteps = []string{StepInvitationsExpired, StepInvitationsReminded, StepNeedsInfoExpired,
+	StepNeedsInfoChased, StepConsentsExpired, StepLinkTimers, StepDigests}
+
+// Counts returns how many records each step acted on, by step name.
+func (r TimerReport) Counts() map[string]int {
+	return map[string]int{
+		StepInvitationsExpired: r.InvitationsExpired, StepInvitationsReminded: r.InvitesReminded,
+		StepNeedsInfoExpired: r.NeedsInfoExpired, StepNeedsInfoChased: r.NeedsInfoChased,
+		StepConsentsExpired: r.ConsentsExpired, StepLinkTimers: r.LinkTimers, StepDigests: r.Digests,
+	}
+}
+
+// TimerStepError is the error of one step of RunTimers.
+type TimerStepError struct {
+	Step string // StepInvitationsExpired, …
+	Err  error
+}
+
+func (e *TimerStepError) Error() string { return e.Step + ": " + e.Err.Error() }
+
+// Unwrap returns the step's error.
+func (e *TimerStepError) Unwrap() error { return e.Err }
+
+// FailedTimerSteps lists the steps whose errors err (from RunTimers) joins.
+func FailedTimerSteps(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		var se *TimerStepError
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		default:
+			if errors.As(err, &se) {
+				out = append(out, se.Step)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 // timerBatch bounds how many records one step of a pass handles; the rest
 // wait for the next pass, a minute later.
 const timerBatch = 200
@@ -44,24 +101,25 @@ const timerBatch = 200
 // transaction of its own whose conditional writes let only one of several
 // concurrent passes act, so two workers running it at once send each mail
 // once; the worker still runs it under a lease so that one does the work.
-// A failing step does not stop the others; their errors are joined.
+// A failing step does not stop the others; their errors are joined, each a
+// *TimerStepError (FailedTimerSteps names them).
 func (s *Service) RunTimers(ctx context.Context) (TimerReport, error) {
 	var rep TimerReport
 	var errs []error
-	step := func(n *int, fn func(context.Context) (int, error)) {
+	step := func(name string, n *int, fn func(context.Context) (int, error)) {
 		c, err := fn(ctx)
 		*n += c
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &TimerStepError{Step: name, Err: err})
 		}
 	}
-	step(&rep.InvitationsExpired, s.ExpireDue)
-	step(&rep.InvitesReminded, s.remindInvitations)
-	step(&rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
-	step(&rep.NeedsInfoChased, s.chaseNeedsInfo)
-	step(&rep.ConsentsExpired, s.expireConsents)
-	step(&rep.LinkTimers, s.LinkTimers)
-	step(&rep.Digests, s.sendDigest)
+	step(StepInvitationsExpired, &rep.InvitationsExpired, s.ExpireDue)
+	step(StepInvitationsReminded, &rep.InvitesReminded, s.remindInvitations)
+	step(StepNeedsInfoExpired, &rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
+	step(StepNeedsInfoChased, &rep.NeedsInfoChased, s.chaseNeedsInfo)
+	step(StepConsentsExpired, &rep.ConsentsExpired, s.expireConsents)
+	step(StepLinkTimers, &rep.LinkTimers, s.LinkTimers)
+	step(StepDigests, &rep.Digests, s.sendDigest)
 	return rep, errors.Join(errs...)
 }
 

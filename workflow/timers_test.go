@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -425,4 +426,16 @@ func TestConsentLinksExpire(t *testing.T) {
 			t.Fatalf("without contacts, at the TTL: %s", s)
 		}
 	})
+}
+
+// TestFailedTimerSteps: the steps whose errors RunTimers joins are named.
+func TestFailedTimerSteps(t *testing.T) {
+	err := errors.Join(&workflow.TimerStepError{Step: workflow.StepDigests, Err: errors.New("a")},
+		fmt.Errorf("wrapped: %w", &workflow.TimerStepError{Step: workflow.StepConsentsExpired, Err: errors.New("b")}))
+	if got := strings.Join(workflow.FailedTimerSteps(err), ","); got != "digests,consents_expired" {
+		t.Errorf("failed steps %q", got)
+	}
+	if got := workflow.FailedTimerSteps(nil); got != nil {
+		t.Errorf("no error, failed steps %v", got)
+	}
 }
