@@ -125,6 +125,9 @@ type Data struct {
 	EndedBy   string    // link_ended: who ended the link, "partner", "customer" or "ops"
 	EndsAt    time.Time // link_reminder, link_expired: the link's end date
 	DaysLeft  int       // link_reminder: 30, 7 or 1
+	// LinkStatus (request_status): the completed request's link's status
+	// once it no longer holds ("ended", "expired", "revoked"), else "".
+	LinkStatus string
 }
 
 // Digest is what the ops digest lists; every list is already cut to a

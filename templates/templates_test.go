@@ -167,6 +167,8 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 		{name: "consent expired to the distributor", kind: KindConsentExpired, audience: AudiencePartner,
 			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "Acme Reseller AG"},
 			wantLoc: map[string][]string{"en": {"reseller of record"}, "de": {"Reseller zu sein"}}},
+		{name: "status of a completed request whose link ended", kind: KindRequestStatus, mutate: func(d *Data) { d.State = "completed"; d.LinkStatus = "ended" },
+			wantLoc: map[string][]string{"en": {"has since been ended", "the connection has ended"}, "de": {"inzwischen beendet", "Die Verbindung ist beendet"}}},
 		{name: "customer request rejected", kind: KindCustomerRequestClosed, audience: AudienceAdmin,
 			mutate:  func(d *Data) { d.ReasonCode = "ops"; d.Reason = "Not a partner we work with" },
 			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Not a partner we work with"},
