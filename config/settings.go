@@ -93,7 +93,7 @@ func (c *Config) settings() []setting {
 		flag(EnvAutoApproveTrusted, &c.AutoApproveTrusted, "approve clean requests from trusted partners"),
 		duration(EnvInviteTTL, &c.InviteTTL, defaults.InviteTTL, "how long an invitation stays valid (Go duration)"),
 		duration(EnvInviteReminderBefore, &c.InviteReminderBefore, defaults.InviteReminderBefore,
-			"the administrator is reminded of an unanswered invitation this long before it expires, once (Go duration)"),
+			"the administrator is reminded of an unanswered invitation this long before it expires, once; so are the contacts asked for a consent before their links expire (Go duration)"),
 		duration(EnvNeedsInfoChaseAfter, &c.NeedsInfoChaseAfter, defaults.NeedsInfoChaseAfter,
 			"a request waiting for its Organization ID is chased with the partner once this long after it came in (Go duration)"),
 		duration(EnvNeedsInfoExpireAfter, &c.NeedsInfoExpireAfter, defaults.NeedsInfoExpireAfter,

@@ -128,6 +128,9 @@ type Data struct {
 	// LinkStatus (request_status): the completed request's link's status
 	// once it no longer holds ("ended", "expired", "revoked"), else "".
 	LinkStatus string
+	// Reminder (consent_request, reseller_confirmation): the mail reminds
+	// of the first one; its link replaces the first mail's.
+	Reminder bool
 }
 
 // Digest is what the ops digest lists; every list is already cut to a

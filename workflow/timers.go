@@ -25,6 +25,7 @@ type TimerReport struct {
 	InvitesReminded    int // administrators reminded of an invitation
 	NeedsInfoChased    int // partners chased for a missing Organization ID
 	NeedsInfoExpired   int // needs_info requests closed as expired
+	ConsentsReminded   int // requests whose partner's (or reseller's) contacts were reminded of their consent links
 	ConsentsExpired    int // pending_partner and pending_reseller requests closed as expired: their consent links ran out
 	LinkTimers         int // link reminders sent and links expired at their end date (LinkTimers)
 	Digests            int // ops digests queued
@@ -39,6 +40,7 @@ const (
 	StepInvitationsReminded = "invitations_reminded"
 	StepNeedsInfoExpired    = "needs_info_expired"
 	StepNeedsInfoChased     = "needs_info_chased"
+	StepConsentsReminded    = "consents_reminded"
 	StepConsentsExpired     = "consents_expired"
 	StepLinkTimers          = "link_timers"
 	StepDigests             = "digests"
@@ -46,14 +48,14 @@ const (
 
 // TimerSteps lists every step of RunTimers, in the order it runs them.
 var TimerSteps = []string{StepInvitationsExpired, StepInvitationsReminded, StepNeedsInfoExpired,
-	StepNeedsInfoChased, StepConsentsExpired, StepLinkTimers, StepDigests}
+	StepNeedsInfoChased, StepConsentsExpired, StepConsentsReminded, StepLinkTimers, StepDigests}
 
 // Counts returns how many records each step acted on, by step name.
 func (r TimerReport) Counts() map[string]int {
 	return map[string]int{
 		StepInvitationsExpired: r.InvitationsExpired, StepInvitationsReminded: r.InvitesReminded,
 		StepNeedsInfoExpired: r.NeedsInfoExpired, StepNeedsInfoChased: r.NeedsInfoChased,
-		StepConsentsExpired: r.ConsentsExpired, StepLinkTimers: r.LinkTimers, StepDigests: r.Digests,
+		StepConsentsExpired: r.ConsentsExpired, StepConsentsReminded: r.ConsentsReminded, StepLinkTimers: r.LinkTimers, StepDigests: r.Digests,
 	}
 }
 
@@ -117,7 +119,8 @@ func (s *Service) RunTimers(ctx context.Context) (TimerReport, error) {
 	step(StepInvitationsReminded, &rep.InvitesReminded, s.remindInvitations)
 	step(StepNeedsInfoExpired, &rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
 	step(StepNeedsInfoChased, &rep.NeedsInfoChased, s.chaseNeedsInfo)
-	step(StepConsentsExpired, &rep.ConsentsExpired, s.expireConsents)
+	step(StepConsentsExpired, &rep.ConsentsExpired, s.expireConsents) // before the reminder, as for needs_info
+	step(StepConsentsReminded, &rep.ConsentsReminded, s.remindConsents)
 	step(StepLinkTimers, &rep.LinkTimers, s.LinkTimers)
 	step(StepDigests, &rep.Digests, s.sendDigest)
 	return rep, errors.Join(errs...)
@@ -315,6 +318,80 @@ func (s *Service) expireConsents(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// remindConsents reminds the contacts asked for a consent (a partner an
+// administrator asked for, a reseller its distributor named), once per
+// request, InviteReminderBefore before their links expire. As with the
+// invitation reminder, each reminder carries a new link that replaces the
+// first mail's and keeps its expiry; the request's timer run key, claimed
+// in the same transaction, makes it once with several workers.
+func (s *Service) remindConsents(ctx context.Context) (int, error) {
+	now := s.now()
+	toks, err := s.st.Q(ctx).DueConsentReminders(now, now.Add(s.opts.InviteReminderBefore), timerBatch)
+	if err != nil {
+		return 0, fmt.Errorf("listing consent links to remind of: %w", err)
+	}
+	errTaken := errors.New("consent reminder taken")
+	n := 0
+	done := map[int64]bool{}
+	for _, c := range toks {
+		if done[c.RequestID] {
+			continue
+		}
+		done[c.RequestID] = true
+		err := s.transact(ctx, func(tx *txn) error {
+			r, err := tx.Request(c.RequestID)
+			if err != nil {
+				return err
+			}
+			if r.State != waitingState(c.Purpose) || r.OrganizationID == nil {
+				return fmt.Errorf("%s is %s: %w", r.Reference(), r.State, store.ErrConflict)
+			}
+			ok, err := tx.ClaimTimerRun(store.ConsentReminderKey(r.ID), now, nil)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errTaken
+			}
+			pending, err := tx.PendingConsentTokens(r.ID)
+			if err != nil {
+				return err
+			}
+			partner, err := tx.Partner(c.PartnerID)
+			if err != nil {
+				return err
+			}
+			org, err := tx.Organization(*r.OrganizationID)
+			if err != nil {
+				return err
+			}
+			var to []string
+			for _, p := range pending {
+				// Replacing it first makes an answer on the old link that
+				// got there before us a conflict.
+				if err := tx.UseConsentToken(p.ID, store.ConsentReplaced); err != nil {
+					return err
+				}
+				if err := tx.sendConsentLink(&r, partner, p.Purpose, org, p.Recipient, p.ExpiresAt, true); err != nil {
+					return err
+				}
+				to = append(to, p.Recipient)
+			}
+			return tx.audit(r.ID, nil, "system", r.State, r.State, fmt.Sprintf(
+				"consent reminder to %s, %s before the links expire; the reminder's links replace the first ones",
+				strings.Join(to, ", "), c.ExpiresAt.Sub(now).Round(time.Hour)))
+		})
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, errTaken) || (err != nil && store.IsUniqueViolation(err)) {
+			continue // answered, closed or reminded meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("reminding of the consent links of %s: %w", store.Reference(c.RequestID), err)
 		}
 		n++
 	}

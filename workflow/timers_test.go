@@ -364,7 +364,10 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 // the links stop working.
 func TestConsentLinksExpire(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		f := newFixture(t, st, func(o *workflow.Options) { o.ConsentTTL = 72 * time.Hour })
+		f := newFixture(t, st, func(o *workflow.Options) {
+			o.ConsentTTL = 72 * time.Hour
+			o.InviteReminderBefore = 30 * time.Second // no reminder in the way (TestConsentReminderOnce)
+		})
 		ctx := context.Background()
 		start := f.now
 		cf := f.deliver(customerAsks("Hank <hank@globex.example>", "cfx@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
@@ -438,4 +441,54 @@ func TestFailedTimerSteps(t *testing.T) {
 	if got := workflow.FailedTimerSteps(nil); got != nil {
 		t.Errorf("no error, failed steps %v", got)
 	}
+}
+
+// TestConsentReminderOnce: InviteReminderBefore before the consent links
+// expire, each contact asked gets one reminder whose new link replaces the
+// first (same expiry); a later pass sends nothing more.
+func TestConsentReminderOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.ConsentTTL = 10 * 24 * time.Hour })
+		ctx := context.Background()
+		start := f.now
+		storetest.Must(t, st.Q(ctx).UpdatePartner(&f.acme, []string{"ops@acme.example", "ceo@acme.example"}, nil))
+		id := f.deliver(customerAsks("hank@globex.example", "cfrem@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		first := f.consentToken(id, "ops@acme.example")
+		f.consentToken(id, "ceo@acme.example")
+
+		f.now = start.Add(7*24*time.Hour - time.Minute) // the links expire in more than 3 days
+		if rep := f.runTimers(); rep.ConsentsReminded != 0 {
+			t.Fatalf("reminded early: %+v", rep)
+		}
+		f.now = start.Add(7 * 24 * time.Hour)
+		if rep := f.runTimers(); rep.ConsentsReminded != 1 {
+			t.Fatalf("at 3 days before: %+v", rep)
+		}
+		if n := f.count(id, templates.KindConsentRequest); n != 4 {
+			t.Fatalf("%d consent mails, want 2 + 2 reminders: %s", n, f.kinds(id))
+		}
+		m := f.mail(id, templates.KindConsentRequest, "ops@acme.example")
+		if !strings.Contains(m.Subject, "Reminder") || !strings.Contains(m.TextBody, "This is a reminder") {
+			t.Errorf("reminder: %s\n%s", m.Subject, m.TextBody)
+		}
+		var gone *workflow.GoneError
+		if _, err := f.wf.LookupConsent(ctx, first); !errors.As(err, &gone) || gone.Status != store.ConsentReplaced {
+			t.Fatalf("the first link after the reminder: %v", err)
+		}
+		again := f.consentToken(id, "ops@acme.example")
+		info, err := f.wf.LookupConsent(ctx, again)
+		if err != nil || !info.Token.ExpiresAt.Equal(start.Add(10*24*time.Hour)) {
+			t.Fatalf("the reminder's link: %v, expires %s", err, info.Token.ExpiresAt)
+		}
+		f.now = f.now.Add(time.Hour)
+		if rep := f.runTimers(); rep.ConsentsReminded != 0 {
+			t.Fatalf("second pass: %+v", rep)
+		}
+		if _, err := f.wf.Consent(ctx, again, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.request(id); r.State != store.StatePendingApproval {
+			t.Fatalf("after consenting on the reminder's link: %s", r.State)
+		}
+	})
 }
