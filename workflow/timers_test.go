@@ -319,9 +319,13 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 	invited := f.pendingRequest()
 	storetest.Must(t, f.wf.Approve(ctx, invited, "olga", ""))
 	chased := f.deliver(request("ops@acme.example", "c1@acme.example", "Someone", "no ID")).RequestID
+	const orgHooli = "1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b" // Acme has Globex already
+	storetest.Must(t, st1.Q(ctx).UpsertOrganization(&store.Organization{ID: orgHooli, Name: "Hooli", Status: store.OrgActive,
+		AdminEmail: "gavin@hooli.example", Locale: "en"}))
+	consent := f.deliver(customerAsks("gavin@hooli.example", "cf-two@hooli.example", "MPN-1001", "Organization ID: "+orgHooli)).RequestID
 
 	for _, at := range []time.Time{
-		time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC), // Friday: the reminder, the chase and Friday's digest are due
+		time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC), // Friday: the reminders, the chase and Friday's digest are due
 		time.Date(2026, 11, 27, 10, 31, 0, 0, time.UTC), // a minute later
 		time.Date(2026, 11, 30, 8, 0, 5, 0, time.UTC),   // Monday 08:00
 		time.Date(2026, 11, 30, 8, 1, 0, 0, time.UTC),   // a minute later
@@ -352,6 +356,9 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 	}
 	if n := f.count(chased, templates.KindNeedsInfoReminder); n != 1 {
 		t.Errorf("%d needs_info reminders", n)
+	}
+	if n := f.count(consent, templates.KindConsentRequest); n != 2 { // the first and one reminder
+		t.Errorf("%d consent mails, want 2", n)
 	}
 	if n := len(digests(t, st1)); n != 2 { // Friday's and Monday's
 		t.Errorf("%d digests, want 2 (one per slot)", n)
