@@ -65,6 +65,7 @@ type TimerStepError struct {
 	Err  error
 }
 
+// Error names the step and its error.
 func (e *TimerStepError) Error() string { return e.Step + ": " + e.Err.Error() }
 
 // Unwrap returns the step's error.
@@ -97,9 +98,9 @@ func FailedTimerSteps(err error) []string {
 const timerBatch = 200
 
 // RunTimers runs everything that is due by the clock: invitation expiry,
-// invitation reminders, the needs_info chase and expiry, the expiry of
-// requests whose consent links ran out, the link reminders
-// and end dates, and the ops digest. Every step is idempotent, and each record moves in a
+// invitation reminders, the needs_info chase and expiry, the consent
+// reminders and the expiry of requests whose consent links ran out, the
+// link reminders and end dates, and the ops digest. Every step is idempotent, and each record moves in a
 // transaction of its own whose conditional writes let only one of several
 // concurrent passes act, so two workers running it at once send each mail
 // once; the worker still runs it under a lease so that one does the work.
