@@ -294,6 +294,7 @@ func workflowOptions(cfg config.Config, e *env, tpl *templates.Set, dir workflow
 	}
 	// The timers (workflow.RunTimers).
 	o.InviteReminderBefore, o.NeedsInfoChaseAfter, o.NeedsInfoExpireAfter = cfg.InviteReminderBefore, cfg.NeedsInfoChaseAfter, cfg.NeedsInfoExpireAfter
+	o.ConsentTTL = cfg.ConsentTTL
 	o.DigestTo, o.DigestSchedule = cfg.OpsDigestTo, digestSchedule(cfg)
 	return o
 }

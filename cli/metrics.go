@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onboarder/onboarder/workflow"
 )
 
 // metrics are the worker's own Prometheus metrics (the dispatcher has its own).
@@ -13,6 +15,9 @@ type metrics struct {
 	pollSeconds prometheus.Histogram
 	lastSuccess prometheus.Gauge
 	imapErrors  *prometheus.CounterVec
+	// What the timers did (workflow.RunTimers), by step.
+	timerActions  *prometheus.CounterVec
+	timerFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,10 +42,35 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, c := range []string{imapErrAuth, imapErrTLS, imapErrTimeout, imapErrConnect, imapErrProtocol, imapErrDatabase} {
 		m.imapErrors.WithLabelValues(c)
 	}
+	m.timerActions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onboarder_timer_actions_total", Help: "Records the timers acted on (a request expired, a reminder or digest queued), by step.",
+	}, []string{"step"})
+	m.timerFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onboarder_timer_failures_total", Help: "Timer passes in which a step failed, by step.",
+	}, []string{"step"})
+	for _, s := range workflow.TimerSteps { // every step shows, at zero until it acts
+		m.timerActions.WithLabelValues(s)
+		m.timerFailures.WithLabelValues(s)
+	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.polls, m.pollSeconds, m.lastSuccess, m.imapErrors)
+		reg.MustRegister(m.received, m.polls, m.pollSeconds, m.lastSuccess, m.imapErrors, m.timerActions, m.timerFailures)
 	}
 	return m
+}
+
+// timersDone counts what one timer pass did and which of its steps failed.
+func (m *metrics) timersDone(rep workflow.TimerReport, err error) {
+	if m == nil {
+		return
+	}
+	for step, n := range rep.Counts() {
+		if n > 0 {
+			m.timerActions.WithLabelValues(step).Add(float64(n))
+		}
+	}
+	for _, step := range workflow.FailedTimerSteps(err) {
+		m.timerFailures.WithLabelValues(step).Inc()
+	}
 }
 
 func (m *metrics) mailReceived(disposition string) {

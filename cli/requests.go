@@ -110,7 +110,8 @@ func cmdRequestsShow(e *env) error {
 	for _, a := range v.Audit {
 		show.Audit = append(show.Audit, jsonAudit{At: ts(a.At), Actor: a.Actor, From: nullable(a.FromState), To: nullable(a.ToState), Reason: a.Reason})
 	}
-	if rc.Email != "" {
+	customerFirst := v.Request.Kind == store.KindCustomerFirst
+	if rc.Email != "" && !customerFirst { // a customer's own request invites nobody
 		show.InviteRecipient = &jsonRecipient{Email: rc.Email, Name: nullable(rc.Name), Source: rc.Source}
 	}
 	if *asJSON {
@@ -130,8 +131,12 @@ func cmdRequestsShow(e *env) error {
 			orDash(nf.CompanyName), orDash(nf.Street), nf.Postcode, orDash(nf.City), orDash(nf.Country), orDash(nf.VatID),
 			nf.ContactFirstName, nf.ContactLastName, orDash(nf.ContactEmail))
 	}
-	fmt.Fprintf(w, "  invitation to: %s\n", recipientLine(rc))
-	if rc.Suggested != "" {
+	if customerFirst {
+		fmt.Fprintf(w, "  on approval:   %s\n", customerFirstLine(v.Request.State))
+	} else {
+		fmt.Fprintf(w, "  invitation to: %s\n", recipientLine(rc))
+	}
+	if rc.Suggested != "" && !customerFirst {
 		fmt.Fprintf(w, "  contact suggested by the partner: %s (%s)\n", rc.Suggested,
 			orText(rc.SuggestedRefused, "not invited unless you approve with --invite-contact "+rc.Suggested))
 	}
@@ -162,6 +167,22 @@ func recipientLine(rc workflow.Recipient) string {
 		return fmt.Sprintf("%s <%s> (the directory's administrator)", rc.Name, rc.Email)
 	}
 	return rc.Email + " (the directory's administrator)"
+}
+
+// customerFirstLine says what approving an administrator's own request
+// does: no invitation, both sides have consented.
+func customerFirstLine(state string) string {
+	switch state {
+	case store.StateNeedsInfo:
+		return "nothing yet: the administrator must name a known partner, which then accepts on its link"
+	case store.StatePendingPartner:
+		return "nothing yet: the partner must first accept on its link; then ops approve and the link becomes active at once (no invitation)"
+	case store.StatePendingApproval:
+		return "the link becomes active at once (the administrator asked, the partner accepted: no invitation); both are told"
+	case store.StateCompleted:
+		return "done: the link became active at once, without an invitation"
+	}
+	return "no invitation: the administrator asked for the partner themselves"
 }
 
 func orText(s, alt string) string {

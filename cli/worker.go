@@ -382,12 +382,14 @@ func (w *worker) runTimers(ctx context.Context) {
 		return // another worker runs them
 	}
 	rep, err := w.e.wf.RunTimers(ctx)
+	w.m.timersDone(rep, err)
 	if err != nil {
 		w.e.log.Error("timers failed", "err", err)
 	}
 	if !rep.Empty() {
 		w.e.log.Info("timers done", "invitations_expired", rep.InvitationsExpired, "invitations_reminded", rep.InvitesReminded,
-			"needs_info_chased", rep.NeedsInfoChased, "needs_info_expired", rep.NeedsInfoExpired, "link_timers", rep.LinkTimers, "digests", rep.Digests)
+			"needs_info_chased", rep.NeedsInfoChased, "needs_info_expired", rep.NeedsInfoExpired, "consents_expired", rep.ConsentsExpired,
+			"link_timers", rep.LinkTimers, "digests", rep.Digests)
 	}
 }
 

@@ -134,6 +134,7 @@ const (
 	EnvInviteReminderBefore = "ONBOARDER_INVITE_REMINDER_BEFORE"
 	EnvNeedsInfoChaseAfter  = "ONBOARDER_NEEDS_INFO_CHASE_AFTER"
 	EnvNeedsInfoExpireAfter = "ONBOARDER_NEEDS_INFO_EXPIRE_AFTER"
+	EnvConsentTTL           = "ONBOARDER_CONSENT_TTL"
 	EnvOpsDigestTo          = "ONBOARDER_OPS_DIGEST_TO"
 	EnvOpsDigestSchedule    = "ONBOARDER_OPS_DIGEST_SCHEDULE"
 )
@@ -267,6 +268,7 @@ type Config struct {
 	InviteReminderBefore time.Duration  // ONBOARDER_INVITE_REMINDER_BEFORE: remind the administrator this long before an invitation expires
 	NeedsInfoChaseAfter  time.Duration  // ONBOARDER_NEEDS_INFO_CHASE_AFTER: chase a needs_info request's partner once after this
 	NeedsInfoExpireAfter time.Duration  // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER: close a needs_info request as expired after this
+	ConsentTTL           time.Duration  // ONBOARDER_CONSENT_TTL: how long consent links work; then a request waiting for them expires
 	OpsDigestTo          []mail.Address // ONBOARDER_OPS_DIGEST_TO: recipients of the daily ops digest; empty: none
 	OpsDigestSchedule    string         // ONBOARDER_OPS_DIGEST_SCHEDULE: robfig/cron spec (UTC), checked by the cli
 }

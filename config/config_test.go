@@ -193,6 +193,11 @@ func varCases(t *testing.T) []varCase {
 			bad: []string{"2w", "-336h"},
 		},
 		{
+			name: EnvConsentTTL, get: func(c Config) any { return c.ConsentTTL }, def: 336 * time.Hour,
+			val: "72h", want: 72 * time.Hour, other: "720h",
+			bad: []string{"2w", "0", "-1h"},
+		},
+		{
 			name: EnvOpsDigestTo, get: func(c Config) any { return joinAddresses(c.OpsDigestTo) }, def: "",
 			val: "ops@example.com, Ops Team <team@example.com>", want: `<ops@example.com>, "Ops Team" <team@example.com>`, other: "a@example.com",
 			bad: []string{"ops", "ops@example.com;team@example.com", "a@example.com\r\nBcc: b@example.com"},
@@ -854,6 +859,7 @@ func TestRedacted(t *testing.T) {
 		{EnvInviteReminderBefore, "72h0m0s"},
 		{EnvNeedsInfoChaseAfter, "72h0m0s"},
 		{EnvNeedsInfoExpireAfter, "336h0m0s"},
+		{EnvConsentTTL, "336h0m0s"},
 		{EnvOpsDigestTo, ""},
 		{EnvOpsDigestSchedule, "0 8 * * 1-5"},
 		{EnvFourEyesFindings, "org_has_other_reseller,name_mismatch,fraud_reported,similar_organization"},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,8 @@ const (
 	// request was closed otherwise; this token stopped working.
 	ConsentClosed  = "closed"
 	ConsentExpired = "expired"
+	// ConsentReplaced: the reminder carried a new link in its place.
+	ConsentReplaced = "replaced"
 )
 
 // ConsentToken is a single-use, expiring link that asks one of a partner's
@@ -83,7 +86,8 @@ func (q *Q) CloseConsentTokens(requestID, keep int64, status string) error {
 	return nil
 }
 
-// UseConsentToken moves a pending consent token to accepted or declined.
+// UseConsentToken moves a pending consent token to accepted, declined or
+// replaced; ErrConflict when it is no longer pending.
 func (q *Q) UseConsentToken(id int64, to string) error {
 	t := now()
 	res := q.db.Model(&ConsentToken{}).Where("id = ? AND status = ?", id, ConsentPending).
@@ -138,4 +142,28 @@ func (q *Q) Reseller(distributorID int64, ref string) (Partner, error) {
 	err := q.db.Preload("Rules").Where("parent_id = ? AND LOWER(ref) = ?", distributorID, strings.ToLower(strings.TrimSpace(ref))).
 		First(&p).Error
 	return p, notFound(err, "reseller "+ref)
+}
+
+// ConsentReminderKey is the timer run that records that request id's
+// consent links were reminded of (once).
+func ConsentReminderKey(id int64) string { return "consent_reminder/" + strconv.FormatInt(id, 10) }
+
+// DueConsentReminders lists the pending consent tokens of requests not
+// reminded yet (ConsentReminderKey) whose expiry lies after now and at or
+// before until, soonest first.
+func (q *Q) DueConsentReminders(now, until time.Time, limit int) ([]ConsentToken, error) {
+	var out []ConsentToken
+	reminded := q.db.Model(&TimerRun{}).Select("1").
+		Where("timer_runs.run_key = ? || CAST(consent_tokens.request_id AS TEXT)", "consent_reminder/")
+	err := q.db.Where("status = ? AND expires_at > ? AND expires_at <= ?", ConsentPending, now.UTC(), until.UTC()).
+		Where("NOT EXISTS (?)", reminded).
+		Order("expires_at, id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// PendingConsentTokens lists a request's pending consent tokens.
+func (q *Q) PendingConsentTokens(requestID int64) ([]ConsentToken, error) {
+	var out []ConsentToken
+	err := q.db.Where("request_id = ? AND status = ?", requestID, ConsentPending).Order("id").Find(&out).Error
+	return out, err
 }

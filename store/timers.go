@@ -96,3 +96,19 @@ func (q *Q) CountOutbox(status string) (int64, error) {
 	err := q.db.Model(&OutboxMail{}).Where("status = ?", status).Count(&n).Error
 	return n, err
 }
+
+// DueConsentExpiries lists the requests waiting for a partner's or
+// reseller's consent none of whose consent links still works at now: all
+// expired (or closed) unanswered, or, asked of nobody (the partner has no
+// registered address), received at or before asked, oldest first.
+func (q *Q) DueConsentExpiries(now, asked time.Time, limit int) ([]Request, error) {
+	var out []Request
+	live := q.db.Model(&ConsentToken{}).Select("1").
+		Where("consent_tokens.request_id = requests.id AND consent_tokens.status = ? AND consent_tokens.expires_at > ?", ConsentPending, now.UTC())
+	some := q.db.Model(&ConsentToken{}).Select("1").Where("consent_tokens.request_id = requests.id")
+	err := q.db.Where("state IN ?", []string{StatePendingPartner, StatePendingReseller}).
+		Where("NOT EXISTS (?)", live).
+		Where("(EXISTS (?) OR received_at <= ?)", some, asked.UTC()).
+		Order("received_at").Limit(limit).Find(&out).Error
+	return out, err
+}

@@ -55,7 +55,7 @@ func samples() []Data {
 	}
 	var out []Data
 	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
-		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "other"} {
+		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "duplicate", "other"} {
 			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
 				d := full
 				d.Audience, d.ReasonCode, d.Problem = aud, code, problem

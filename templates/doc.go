@@ -34,7 +34,7 @@
 //	.Locale    the locale actually used ("en" or "de")
 //	.Audience  "partner", "admin", "contact" or "ops": fixed by the kind,
 //	           except for the mails to both sides (connection_established,
-//	           consent_accepted, consent_declined and the link_* mails but
+//	           consent_accepted, consent_declined, consent_expired and the link_* mails but
 //	           link_end_answer) where the caller chooses "partner" or "admin"
 //	.Subject   the final, cleaned subject (set for the text and HTML bodies)
 //

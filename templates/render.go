@@ -16,7 +16,7 @@ import (
 // Render renders one mail. An unknown or empty locale falls back to "en"
 // ("de-DE" and "de_AT" count as "de"); an unknown kind is an error, and so is
 // a mail to both sides (connection_established, consent_accepted,
-// consent_declined, link_ended, link_reminder, link_expired) without
+// consent_declined, consent_expired, link_ended, link_reminder, link_expired) without
 // Audience "partner" or "admin". Values are
 // cleaned first: control characters in one-line fields become spaces, and
 // multi-line fields (Reason, Message, Note) keep only their line breaks.
@@ -39,11 +39,11 @@ func (s *Set) render(m *mail, kind, loc string, d Data) (Rendered, error) {
 		d.Audience = AudienceAdmin
 	case KindOpsDigest:
 		d.Audience = AudienceOps
-	case KindCustomerNeedsInfo:
+	case KindCustomerNeedsInfo, KindCustomerRequestClosed:
 		d.Audience = AudienceAdmin
 	case KindConsentRequest, KindResellerConfirmation:
 		d.Audience = AudienceContact
-	case KindConnectionEstablished, KindConsentAccepted, KindConsentDeclined, KindLinkEnded, KindLinkReminder, KindLinkExpired:
+	case KindConnectionEstablished, KindConsentAccepted, KindConsentDeclined, KindConsentExpired, KindLinkEnded, KindLinkReminder, KindLinkExpired:
 		if d.Audience != AudiencePartner && d.Audience != AudienceAdmin {
 			return Rendered{}, fmt.Errorf("rendering %s: audience %q is neither %q nor %q", kind, d.Audience, AudiencePartner, AudienceAdmin)
 		}

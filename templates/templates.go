@@ -8,33 +8,35 @@ import (
 
 // Mail kinds, one per mail the product sends.
 const (
-	KindRequestReceived       = "request_received"       // to the partner: request registered, pending approval
-	KindNeedsInfo             = "needs_info"             // to the partner: Organization ID missing, ambiguous or malformed
-	KindRequestRejected       = "request_rejected"       // to the partner: unknown or inactive organization, or rejected by ops
-	KindRequestDuplicate      = "request_duplicate"      // to the partner: an open request or a link already exists
-	KindRequestApproved       = "request_approved"       // to the partner: approved, invitation sent
-	KindInvitation            = "invitation"             // to the organization's administrator
-	KindConnectionEstablished = "connection_established" // to both; Data.Audience says which
-	KindInvitationDeclined    = "invitation_declined"    // to the partner
-	KindInvitationExpired     = "invitation_expired"     // to the partner
-	KindRequestTooLarge       = "request_too_large"      // to the partner: its mail was over the size limit, not read
-	KindRequestStatus         = "request_status"         // to the partner: the state, its date and the next step
-	KindRequestCancelled      = "request_cancelled"      // to the partner: the request is cancelled as they asked
-	KindInvitationReminder    = "invitation_reminder"    // to the organization's administrator: the invitation expires soon
-	KindNeedsInfoReminder     = "needs_info_reminder"    // to the partner: the Organization ID is still missing
-	KindRequestExpired        = "request_expired"        // to the partner: closed without the Organization ID
-	KindOpsDigest             = "ops_digest"             // to ops: what needs attention today
-	KindNewOrgNeedsInfo       = "new_org_needs_info"     // to the partner: new-organization fields missing or invalid (Data.Fields)
-	KindOrganizationExists    = "organization_exists"    // to the partner: an organization with that VAT ID exists; ask to connect instead
-	KindCustomerNeedsInfo     = "customer_needs_info"    // to the administrator: the partner they named is unknown or ambiguous
-	KindConsentRequest        = "consent_request"        // to a partner's contacts: an administrator asks for them (link)
-	KindResellerConfirmation  = "reseller_confirmation"  // to a reseller's contacts: their distributor names them (link)
-	KindConsentAccepted       = "consent_accepted"       // to the administrator or distributor: the partner agreed
-	KindConsentDeclined       = "consent_declined"       // to the administrator or distributor: the partner declined, its message relayed
-	KindLinkEnded             = "link_ended"             // to the side that did not end the link; Data.Audience says which
-	KindLinkEndAnswer         = "link_end_answer"        // to the partner that mailed to end a link: ReasonCode "ended" or "no_link"
-	KindLinkReminder          = "link_reminder"          // to both: the link ends in Data.DaysLeft days
-	KindLinkExpired           = "link_expired"           // to both: the link's end date is reached
+	KindRequestReceived       = "request_received"        // to the partner: request registered, pending approval
+	KindNeedsInfo             = "needs_info"              // to the partner: Organization ID missing, ambiguous or malformed
+	KindRequestRejected       = "request_rejected"        // to the partner: unknown or inactive organization, or rejected by ops
+	KindRequestDuplicate      = "request_duplicate"       // to the partner: an open request or a link already exists
+	KindRequestApproved       = "request_approved"        // to the partner: approved, invitation sent
+	KindInvitation            = "invitation"              // to the organization's administrator
+	KindConnectionEstablished = "connection_established"  // to both; Data.Audience says which
+	KindInvitationDeclined    = "invitation_declined"     // to the partner
+	KindInvitationExpired     = "invitation_expired"      // to the partner
+	KindRequestTooLarge       = "request_too_large"       // to the partner: its mail was over the size limit, not read
+	KindRequestStatus         = "request_status"          // to the partner: the state, its date and the next step
+	KindRequestCancelled      = "request_cancelled"       // to the partner: the request is cancelled as they asked
+	KindInvitationReminder    = "invitation_reminder"     // to the organization's administrator: the invitation expires soon
+	KindNeedsInfoReminder     = "needs_info_reminder"     // to the partner: the Organization ID is still missing
+	KindRequestExpired        = "request_expired"         // to the partner: closed without the Organization ID
+	KindOpsDigest             = "ops_digest"              // to ops: what needs attention today
+	KindNewOrgNeedsInfo       = "new_org_needs_info"      // to the partner: new-organization fields missing or invalid (Data.Fields)
+	KindOrganizationExists    = "organization_exists"     // to the partner: an organization with that VAT ID exists; ask to connect instead
+	KindCustomerNeedsInfo     = "customer_needs_info"     // to the administrator: the partner they named is unknown or ambiguous
+	KindConsentRequest        = "consent_request"         // to a partner's contacts: an administrator asks for them (link)
+	KindResellerConfirmation  = "reseller_confirmation"   // to a reseller's contacts: their distributor names them (link)
+	KindConsentAccepted       = "consent_accepted"        // to the administrator or distributor: the partner agreed
+	KindConsentDeclined       = "consent_declined"        // to the administrator or distributor: the partner declined, its message relayed
+	KindConsentExpired        = "consent_expired"         // to the administrator or distributor: the partner's consent links expired unanswered
+	KindCustomerRequestClosed = "customer_request_closed" // to the administrator: ops rejected their own request (ReasonCode "ops") or it is a duplicate ("duplicate")
+	KindLinkEnded             = "link_ended"              // to the side that did not end the link; Data.Audience says which
+	KindLinkEndAnswer         = "link_end_answer"         // to the partner that mailed to end a link: ReasonCode "ended" or "no_link"
+	KindLinkReminder          = "link_reminder"           // to both: the link ends in Data.DaysLeft days
+	KindLinkExpired           = "link_expired"            // to both: the link's end date is reached
 )
 
 // Audiences.
@@ -72,6 +74,8 @@ var Kinds = []string{
 	KindResellerConfirmation,
 	KindConsentAccepted,
 	KindConsentDeclined,
+	KindConsentExpired,
+	KindCustomerRequestClosed,
 	KindLinkEnded,
 	KindLinkEndAnswer,
 	KindLinkReminder,
@@ -122,6 +126,12 @@ type Data struct {
 	EndedBy   string    // link_ended: who ended the link, "partner", "customer" or "ops"
 	EndsAt    time.Time // link_reminder, link_expired: the link's end date
 	DaysLeft  int       // link_reminder: 30, 7 or 1
+	// LinkStatus (request_status): the completed request's link's status
+	// once it no longer holds ("ended", "expired", "revoked"), else "".
+	LinkStatus string
+	// Reminder (consent_request, reseller_confirmation): the mail reminds
+	// of the first one; its link replaces the first mail's.
+	Reminder bool
 }
 
 // Digest is what the ops digest lists; every list is already cut to a

@@ -73,11 +73,11 @@ func recipients() []recipient {
 			out = append(out, recipient{k, AudiencePartner}, recipient{k, AudienceAdmin})
 		case KindOpsDigest:
 			out = append(out, recipient{k, AudienceOps})
-		case KindInvitation, KindInvitationReminder, KindCustomerNeedsInfo:
+		case KindInvitation, KindInvitationReminder, KindCustomerNeedsInfo, KindCustomerRequestClosed:
 			out = append(out, recipient{k, AudienceAdmin})
 		case KindConsentRequest, KindResellerConfirmation:
 			out = append(out, recipient{k, AudienceContact})
-		case KindConsentAccepted, KindConsentDeclined: // the administrator, or a distributor
+		case KindConsentAccepted, KindConsentDeclined, KindConsentExpired: // the administrator, or a distributor
 			out = append(out, recipient{k, AudienceAdmin}, recipient{k, AudiencePartner})
 		default:
 			out = append(out, recipient{k, AudiencePartner})
@@ -161,10 +161,30 @@ func TestRenderEveryKindAndLocale(t *testing.T) {
 			want: []string{"Directory Name Ltd", "dana.admin@customer.example", "0b8e1f7c-2a3d-4c5e-9f6a-7b8c9d0e1f2a", "https://onboarder.example.com/invitations/tok_abc123"}},
 		{name: "reseller confirmation", kind: KindResellerConfirmation, audience: AudienceContact, mutate: func(d *Data) { d.DistributorName = "Distrib-X" },
 			want: []string{"Distrib-X", "Acme Reseller AG", "Customer As Written", "https://onboarder.example.com/invitations/tok_abc123"}},
+		{name: "consent reminder", kind: KindConsentRequest, audience: AudienceContact, mutate: func(d *Data) { d.Reminder = true },
+			want:    []string{"Directory Name Ltd", "https://onboarder.example.com/invitations/tok_abc123"},
+			wantLoc: map[string][]string{"en": {"This is a reminder", "replaces the one"}, "de": {"Dies ist eine Erinnerung", "ersetzt den"}}},
+		{name: "reseller confirmation reminder", kind: KindResellerConfirmation, audience: AudienceContact, mutate: func(d *Data) { d.DistributorName = "Distrib-X"; d.Reminder = true },
+			want:    []string{"Distrib-X"},
+			wantLoc: map[string][]string{"en": {"This is a reminder"}, "de": {"Dies ist eine Erinnerung"}}},
 		{name: "consent accepted", kind: KindConsentAccepted, audience: AudienceAdmin, want: []string{"Acme Reseller AG"}},
 		{name: "consent declined", kind: KindConsentDeclined, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "We work with another partner"}},
 		{name: "consent declined to the distributor", kind: KindConsentDeclined, audience: AudiencePartner,
 			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "We work with another partner"}},
+		{name: "consent expired", kind: KindConsentExpired, audience: AudienceAdmin, want: []string{"Acme Reseller AG", "Directory Name Ltd"},
+			wantLoc: map[string][]string{"en": {"have expired", "is closed"}, "de": {"abgelaufen", "abgeschlossen"}}},
+		{name: "consent expired to the distributor", kind: KindConsentExpired, audience: AudiencePartner,
+			mutate: func(d *Data) { d.DistributorName = "Distrib-X" }, want: []string{"Distrib-X", "Acme Reseller AG"},
+			wantLoc: map[string][]string{"en": {"reseller of record"}, "de": {"Reseller zu sein"}}},
+		{name: "status of a completed request whose link ended", kind: KindRequestStatus, mutate: func(d *Data) { d.State = "completed"; d.LinkStatus = "ended" },
+			wantLoc: map[string][]string{"en": {"has since been ended", "the connection has ended"}, "de": {"inzwischen beendet", "Die Verbindung ist beendet"}}},
+		{name: "customer request rejected", kind: KindCustomerRequestClosed, audience: AudienceAdmin,
+			mutate:  func(d *Data) { d.ReasonCode = "ops"; d.Reason = "Not a partner we work with" },
+			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Not a partner we work with"},
+			wantLoc: map[string][]string{"en": {"has declined your request"}, "de": {"hat Ihre Anfrage"}}},
+		{name: "customer request duplicate", kind: KindCustomerRequestClosed, audience: AudienceAdmin,
+			mutate: func(d *Data) { d.ReasonCode = "duplicate" }, want: []string{"Acme Reseller AG"},
+			wantLoc: map[string][]string{"en": {"already open", "already connected"}, "de": {"bereits offen", "bereits verbunden"}}},
 		{name: "link ended by partner", kind: KindLinkEnded, audience: AudienceAdmin, mutate: func(d *Data) { d.EndedBy = "partner" },
 			want:    []string{"Acme Reseller AG", "Directory Name Ltd", "Contract not signed yet", "https://onboarder.example.com/manage/tok_manage"},
 			wantLoc: map[string][]string{"en": {"has ended its reseller connection", "Manage your partners"}, "de": {"hat die Reseller-Verbindung zu Ihrer Organisation", "Ihre Partner verwalten"}}},

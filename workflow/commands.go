@@ -90,6 +90,15 @@ func (tx *txn) command(cmd string, r store.Request, m *store.Message, p *parser.
 	if d.StateAt, err = tx.stateSince(r); err != nil {
 		return err
 	}
+	if r.State == store.StateCompleted { // the link may have ended since
+		link, err := tx.LinkForRequest(r.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil && link.Status != store.LinkActive {
+			d.LinkStatus = link.Status
+		}
+	}
 	if r.State == store.StateInvited {
 		if invs, err := tx.Invitations(r.ID); err != nil {
 			return err

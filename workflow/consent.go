@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onboarder/onboarder/parser"
 	"github.com/onboarder/onboarder/store"
@@ -88,10 +89,36 @@ func (tx *txn) newCustomerFirst(_ context.Context, m *store.Message, p *parser.M
 	if err := tx.record(r, d, nil, p, actor); err != nil {
 		return 0, err
 	}
-	if r.State != store.StatePendingPartner {
-		return r.ID, nil
+	switch r.State {
+	case store.StateDuplicate:
+		return r.ID, tx.closeCustomerRequest(r, "duplicate", "")
+	case store.StatePendingPartner:
+		return r.ID, tx.askConsent(r, *partner, store.ConsentPartner, org)
 	}
-	return r.ID, tx.askConsent(r, *partner, store.ConsentPartner, org)
+	return r.ID, nil
+}
+
+// closeCustomerRequest tells the administrator that their own request is
+// closed: rejected by ops (code "ops", with their reason) or a duplicate
+// ("duplicate": a request or link exists; which, and other partners, are
+// not named).
+func (tx *txn) closeCustomerRequest(r *store.Request, code, reason string) error {
+	if r.OrganizationID == nil {
+		return nil // never asked by a known administrator: no answer
+	}
+	org, err := tx.Organization(*r.OrganizationID)
+	if err != nil {
+		return err
+	}
+	d := templates.Data{ReasonCode: code, Reason: reason}
+	if r.PartnerID != nil {
+		p, err := tx.Partner(*r.PartnerID)
+		if err != nil {
+			return err
+		}
+		d.PartnerName, d.PartnerRef = p.Name, p.Ref
+	}
+	return tx.askAdmin(r, org, templates.KindCustomerRequestClosed, d)
 }
 
 // customerAdmin returns the organization whose directory administrator
@@ -205,6 +232,9 @@ func (tx *txn) customerReply(r store.Request, m *store.Message, p *parser.Mail) 
 		return err
 	}
 	r.State = d.state
+	if d.state == store.StateDuplicate {
+		return tx.closeCustomerRequest(&r, "duplicate", "")
+	}
 	if d.state != store.StatePendingPartner {
 		return nil
 	}
@@ -240,6 +270,19 @@ func (tx *txn) askConsent(r *store.Request, partner store.Partner, purpose strin
 	if len(contacts) == 0 {
 		return tx.AddFinding(r.ID, FindNoPartnerContact, "partner "+partner.Name+" has no registered address to ask for its consent")
 	}
+	expires := tx.s.now().Add(tx.s.opts.ConsentTTL)
+	for _, to := range contacts {
+		if err := tx.sendConsentLink(r, partner, purpose, org, to, expires, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendConsentLink queues one consent mail to contact to with a new link
+// (a token minted when the mail goes out) that works until expires; a
+// reminder says so.
+func (tx *txn) sendConsentLink(r *store.Request, partner store.Partner, purpose string, org store.Organization, to string, expires time.Time, reminder bool) error {
 	kind := templates.KindConsentRequest
 	d := templates.Data{Audience: templates.AudienceContact, CustomerFirst: true, OrganizationName: org.Name,
 		AdminName: org.AdminName, AdminEmail: org.AdminEmail}
@@ -259,24 +302,18 @@ func (tx *txn) askConsent(r *store.Request, partner store.Partner, purpose strin
 		d.CustomerName = org.Name
 	}
 	d.InviteURL = tx.s.opts.PublicURL + "/consent/" + store.ConsentTokenPlaceholder
-	expires := tx.s.now().Add(tx.s.opts.InviteTTL)
-	d.ExpiresAt = expires
-	for _, to := range contacts {
-		if err := tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: d, auto: "auto-generated"}); err != nil {
-			return err
-		}
-		unknown, err := store.NewToken() // until the mail goes out, a token nobody has
-		if err != nil {
-			return err
-		}
-		outboxID := tx.lastOutbox
-		if err := tx.InsertConsentToken(&store.ConsentToken{RequestID: r.ID, PartnerID: partner.ID, Purpose: purpose,
-			TokenHash: store.HashToken(unknown), Recipient: to, OutboxID: &outboxID, ExpiresAt: expires,
-			CreatedAt: tx.s.now()}); err != nil {
-			return err
-		}
+	d.ExpiresAt, d.Reminder = expires, reminder
+	if err := tx.queue(outMail{kind: kind, locale: partner.Locale, to: to, requestID: r.ID, data: d, auto: "auto-generated"}); err != nil {
+		return err
 	}
-	return nil
+	unknown, err := store.NewToken() // until the mail goes out, a token nobody has
+	if err != nil {
+		return err
+	}
+	outboxID := tx.lastOutbox
+	return tx.InsertConsentToken(&store.ConsentToken{RequestID: r.ID, PartnerID: partner.ID, Purpose: purpose,
+		TokenHash: store.HashToken(unknown), Recipient: to, OutboxID: &outboxID, ExpiresAt: expires,
+		CreatedAt: tx.s.now()})
 }
 
 // ConsentInfo is what the consent page shows.

@@ -365,3 +365,41 @@ func TestCustomerFirstOwnDKIM(t *testing.T) {
 		}
 	})
 }
+
+// TestCustomerFirstClosedTellsTheAdministrator: ops rejecting an
+// administrator's own request, and a duplicate one, answer the
+// administrator in the organization's locale, in their thread; the
+// duplicate names no other partner.
+func TestCustomerFirstClosedTellsTheAdministrator(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, nil)
+		ctx := context.Background()
+		storetest.Must(t, st.Q(ctx).UpsertOrganization(&store.Organization{ID: orgGlobex, Name: "Globex Corporation",
+			Status: store.OrgActive, AdminName: "Hank", AdminEmail: "hank@globex.example", Locale: "de"}))
+		id := f.deliver(customerAsks("Hank <hank@globex.example>", "cfr@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		if r := f.request(id); r.State != store.StatePendingPartner {
+			t.Fatalf("intake: %s", r.State)
+		}
+		// A second request for the same partner while the first is open.
+		dup := f.deliver(customerAsks("Hank <hank@globex.example>", "cfd@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		if r := f.request(dup); r.State != store.StateDuplicate {
+			t.Fatalf("second request: %s", r.State)
+		}
+		m := f.mail(dup, templates.KindCustomerRequestClosed, "hank@globex.example")
+		if m.InReplyTo != "cfd@globex.example" || !strings.Contains(m.Subject, "[REQ-") ||
+			!strings.Contains(m.TextBody, "bereits offen") || !strings.Contains(m.TextBody, "MPN-1001") ||
+			strings.Contains(m.TextBody, store.Reference(id)) || !strings.Contains(m.TextBody, "/manage/") {
+			t.Errorf("duplicate answer: %s / %s\n%s", m.InReplyTo, m.Subject, m.TextBody)
+		}
+
+		storetest.Must(t, f.wf.Reject(ctx, id, "olga", "Acme does not serve your region"))
+		m = f.mail(id, templates.KindCustomerRequestClosed, "hank@globex.example")
+		if m.InReplyTo != "cfr@globex.example" || !strings.Contains(m.TextBody, "hat Ihre Anfrage "+store.Reference(id)+" abgelehnt") ||
+			!strings.Contains(m.TextBody, "Acme does not serve your region") || !strings.Contains(m.HTMLBody, "Acme does not serve your region") {
+			t.Errorf("rejection to the administrator: %s\n%s", m.InReplyTo, m.TextBody)
+		}
+		if got := f.kinds(id); strings.Contains(got, "@acme.example") && strings.Contains(got, templates.KindRequestRejected) {
+			t.Errorf("the partner got a rejection meant for the administrator: %s", got)
+		}
+	})
+}

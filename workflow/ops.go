@@ -240,8 +240,11 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 			return err
 		}
 		r.State = store.StateRejected
-		if r.PartnerID == nil || r.Kind == store.KindCustomerFirst {
-			return nil // the administrator's request: ops tell them themselves
+		if r.Kind == store.KindCustomerFirst {
+			return tx.closeCustomerRequest(&r, "ops", reason)
+		}
+		if r.PartnerID == nil {
+			return nil
 		}
 		partner, err := tx.Partner(*r.PartnerID)
 		if err != nil {

@@ -95,12 +95,14 @@ var Requests = Machine{
 
 		{From: store.StatePendingPartner, To: store.StatePendingApproval, By: ByPartner, When: "the partner accepts on its link"},
 		{From: store.StatePendingPartner, To: store.StateDeclined, By: ByPartner, When: "the partner declines on its link (its message goes to the administrator)"},
-		{From: store.StatePendingPartner, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it"},
+		{From: store.StatePendingPartner, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it (the administrator is told)"},
+		{From: store.StatePendingPartner, To: store.StateExpired, By: BySystem, When: "the partner's consent links expired unanswered (ONBOARDER_CONSENT_TTL; its contacts reminded once 3 days before); the administrator is told"},
 
 		{From: store.StatePendingReseller, To: store.StatePendingApproval, By: ByReseller, When: "the reseller confirms on its link"},
 		{From: store.StatePendingReseller, To: store.StateDeclined, By: ByReseller, When: "the reseller declines on its link (its message goes to the distributor)"},
 		{From: store.StatePendingReseller, To: store.StateRejected, By: ByOps, Action: ActReject, When: "ops reject it"},
 		{From: store.StatePendingReseller, To: store.StateCancelled, By: ByPartner, When: "the distributor replies `cancel`"},
+		{From: store.StatePendingReseller, To: store.StateExpired, By: BySystem, When: "the reseller's confirmation links expired unanswered (ONBOARDER_CONSENT_TTL; its contacts reminded once 3 days before); the distributor is told"},
 
 		{From: store.StatePendingApproval, To: store.StatePendingApproval, By: ByDirectory, When: "the organization directory answers after being down: the checks finish, warnings are recorded"},
 		{From: store.StatePendingApproval, To: store.StateRejected, By: ByDirectory, When: "the directory, answering after being down, does not know the organization or says it is inactive"},

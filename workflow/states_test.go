@@ -177,3 +177,33 @@ func TestOpsActionsFollowTheTable(t *testing.T) {
 		t.Errorf("link actions disagree with the table")
 	}
 }
+
+// TestReadmeLifecycle: the README's lifecycle diagrams are the transition
+// table's (requests, then links).
+func TestReadmeLifecycle(t *testing.T) {
+	const path, begin = "../README.md", "<!-- BEGIN generated from workflow/states.go: go test ./workflow -run TestReadmeLifecycle -update -->\n"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i := strings.Index(doc, begin)
+	j := strings.Index(doc[max(i, 0):], docEnd) + max(i, 0)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the markers %q … %q", path, begin, docEnd)
+	}
+	want := "Requests:\n\n" + workflow.Requests.Mermaid() + "\nLinks:\n\n" + workflow.Links.Mermaid()
+	got := doc[i+len(begin) : j]
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s", path)
+		return
+	}
+	t.Errorf("%s's lifecycle diagrams differ from the transition table (run go test ./workflow -run TestReadmeLifecycle -update):\n%s",
+		path, cmp.Diff(want, got))
+}

@@ -25,6 +25,8 @@ type TimerReport struct {
 	InvitesReminded    int // administrators reminded of an invitation
 	NeedsInfoChased    int // partners chased for a missing Organization ID
 	NeedsInfoExpired   int // needs_info requests closed as expired
+	ConsentsReminded   int // requests whose partner's (or reseller's) contacts were reminded of their consent links
+	ConsentsExpired    int // pending_partner and pending_reseller requests closed as expired: their consent links ran out
 	LinkTimers         int // link reminders sent and links expired at their end date (LinkTimers)
 	Digests            int // ops digests queued
 }
@@ -32,33 +34,96 @@ type TimerReport struct {
 // Empty says whether the pass did nothing.
 func (r TimerReport) Empty() bool { return r == TimerReport{} }
 
+// Timer step names: the labels of what RunTimers did (logs, metrics).
+const (
+	StepInvitationsExpired  = "invitations_expired"
+	StepInvitationsReminded = "invitations_reminded"
+	StepNeedsInfoExpired    = "needs_info_expired"
+	StepNeedsInfoChased     = "needs_info_chased"
+	StepConsentsReminded    = "consents_reminded"
+	StepConsentsExpired     = "consents_expired"
+	StepLinkTimers          = "link_timers"
+	StepDigests             = "digests"
+)
+
+// TimerSteps lists every step of RunTimers, in the order it runs them.
+var TimerSteps = []string{StepInvitationsExpired, StepInvitationsReminded, StepNeedsInfoExpired,
+	StepNeedsInfoChased, StepConsentsExpired, StepConsentsReminded, StepLinkTimers, StepDigests}
+
+// Counts returns how many records each step acted on, by step name.
+func (r TimerReport) Counts() map[string]int {
+	return map[string]int{
+		StepInvitationsExpired: r.InvitationsExpired, StepInvitationsReminded: r.InvitesReminded,
+		StepNeedsInfoExpired: r.NeedsInfoExpired, StepNeedsInfoChased: r.NeedsInfoChased,
+		StepConsentsExpired: r.ConsentsExpired, StepConsentsReminded: r.ConsentsReminded, StepLinkTimers: r.LinkTimers, StepDigests: r.Digests,
+	}
+}
+
+// TimerStepError is the error of one step of RunTimers.
+type TimerStepError struct {
+	Step string // StepInvitationsExpired, …
+	Err  error
+}
+
+// Error names the step and its error.
+func (e *TimerStepError) Error() string { return e.Step + ": " + e.Err.Error() }
+
+// Unwrap returns the step's error.
+func (e *TimerStepError) Unwrap() error { return e.Err }
+
+// FailedTimerSteps lists the steps whose errors err (from RunTimers) joins.
+func FailedTimerSteps(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		var se *TimerStepError
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		default:
+			if errors.As(err, &se) {
+				out = append(out, se.Step)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 // timerBatch bounds how many records one step of a pass handles; the rest
 // wait for the next pass, a minute later.
 const timerBatch = 200
 
 // RunTimers runs everything that is due by the clock: invitation expiry,
-// invitation reminders, the needs_info chase and expiry, the link reminders
-// and end dates, and the ops digest. Every step is idempotent, and each record moves in a
+// invitation reminders, the needs_info chase and expiry, the consent
+// reminders and the expiry of requests whose consent links ran out, the
+// link reminders and end dates, and the ops digest. Every step is idempotent, and each record moves in a
 // transaction of its own whose conditional writes let only one of several
 // concurrent passes act, so two workers running it at once send each mail
 // once; the worker still runs it under a lease so that one does the work.
-// A failing step does not stop the others; their errors are joined.
+// A failing step does not stop the others; their errors are joined, each a
+// *TimerStepError (FailedTimerSteps names them).
 func (s *Service) RunTimers(ctx context.Context) (TimerReport, error) {
 	var rep TimerReport
 	var errs []error
-	step := func(n *int, fn func(context.Context) (int, error)) {
+	step := func(name string, n *int, fn func(context.Context) (int, error)) {
 		c, err := fn(ctx)
 		*n += c
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &TimerStepError{Step: name, Err: err})
 		}
 	}
-	step(&rep.InvitationsExpired, s.ExpireDue)
-	step(&rep.InvitesReminded, s.remindInvitations)
-	step(&rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
-	step(&rep.NeedsInfoChased, s.chaseNeedsInfo)
-	step(&rep.LinkTimers, s.LinkTimers)
-	step(&rep.Digests, s.sendDigest)
+	step(StepInvitationsExpired, &rep.InvitationsExpired, s.ExpireDue)
+	step(StepInvitationsReminded, &rep.InvitesReminded, s.remindInvitations)
+	step(StepNeedsInfoExpired, &rep.NeedsInfoExpired, s.expireNeedsInfo) // before the chase: a request due for both is closed, not chased
+	step(StepNeedsInfoChased, &rep.NeedsInfoChased, s.chaseNeedsInfo)
+	step(StepConsentsExpired, &rep.ConsentsExpired, s.expireConsents) // before the reminder, as for needs_info
+	step(StepConsentsReminded, &rep.ConsentsReminded, s.remindConsents)
+	step(StepLinkTimers, &rep.LinkTimers, s.LinkTimers)
+	step(StepDigests, &rep.Digests, s.sendDigest)
 	return rep, errors.Join(errs...)
 }
 
@@ -196,6 +261,138 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// expireConsents closes as expired every request waiting for a partner's
+// (customer first) or reseller's (tier 2) consent whose links all expired
+// unanswered, and tells whoever asked: the administrator or the distributor.
+func (s *Service) expireConsents(ctx context.Context) (int, error) {
+	now := s.now()
+	rs, err := s.st.Q(ctx).DueConsentExpiries(now, now.Add(-s.opts.ConsentTTL), timerBatch)
+	if err != nil {
+		return 0, fmt.Errorf("listing requests whose consent links expired: %w", err)
+	}
+	n := 0
+	for _, r := range rs {
+		err := s.transact(ctx, func(tx *txn) error {
+			// The conditional move lets one of several passes act.
+			if err := tx.SetRequestState(r.ID, r.State, store.StateExpired, nil); err != nil {
+				return err
+			}
+			if err := tx.CloseConsentTokens(r.ID, 0, store.ConsentExpired); err != nil {
+				return err
+			}
+			if err := tx.audit(r.ID, nil, "system", r.State, store.StateExpired,
+				"no answer on the consent links within "+days(s.opts.ConsentTTL)); err != nil {
+				return err
+			}
+			r.State = store.StateExpired
+			if r.PartnerID == nil {
+				return nil
+			}
+			partner, err := tx.Partner(*r.PartnerID)
+			if err != nil {
+				return err
+			}
+			if r.DistributorID != nil { // a reseller confirmation: the distributor asked
+				dist, err := tx.Partner(*r.DistributorID)
+				if err != nil {
+					return err
+				}
+				return tx.answerPartner(&r, &dist, templates.KindConsentExpired, templates.Data{}, nil)
+			}
+			if r.OrganizationID == nil {
+				return nil
+			}
+			org, err := tx.Organization(*r.OrganizationID)
+			if err != nil {
+				return err
+			}
+			return tx.askAdmin(&r, org, templates.KindConsentExpired, templates.Data{PartnerName: partner.Name, PartnerRef: partner.Ref})
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // answered or expired meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// remindConsents reminds the contacts asked for a consent (a partner an
+// administrator asked for, a reseller its distributor named), once per
+// request, InviteReminderBefore before their links expire. As with the
+// invitation reminder, each reminder carries a new link that replaces the
+// first mail's and keeps its expiry; the request's timer run key, claimed
+// in the same transaction, makes it once with several workers.
+func (s *Service) remindConsents(ctx context.Context) (int, error) {
+	now := s.now()
+	toks, err := s.st.Q(ctx).DueConsentReminders(now, now.Add(s.opts.InviteReminderBefore), timerBatch)
+	if err != nil {
+		return 0, fmt.Errorf("listing consent links to remind of: %w", err)
+	}
+	errTaken := errors.New("consent reminder taken")
+	n := 0
+	done := map[int64]bool{}
+	for _, c := range toks {
+		if done[c.RequestID] {
+			continue
+		}
+		done[c.RequestID] = true
+		err := s.transact(ctx, func(tx *txn) error {
+			r, err := tx.Request(c.RequestID)
+			if err != nil {
+				return err
+			}
+			if r.State != waitingState(c.Purpose) || r.OrganizationID == nil {
+				return fmt.Errorf("%s is %s: %w", r.Reference(), r.State, store.ErrConflict)
+			}
+			ok, err := tx.ClaimTimerRun(store.ConsentReminderKey(r.ID), now, nil)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errTaken
+			}
+			pending, err := tx.PendingConsentTokens(r.ID)
+			if err != nil {
+				return err
+			}
+			partner, err := tx.Partner(c.PartnerID)
+			if err != nil {
+				return err
+			}
+			org, err := tx.Organization(*r.OrganizationID)
+			if err != nil {
+				return err
+			}
+			var to []string
+			for _, p := range pending {
+				// Replacing it first makes an answer on the old link that
+				// got there before us a conflict.
+				if err := tx.UseConsentToken(p.ID, store.ConsentReplaced); err != nil {
+					return err
+				}
+				if err := tx.sendConsentLink(&r, partner, p.Purpose, org, p.Recipient, p.ExpiresAt, true); err != nil {
+					return err
+				}
+				to = append(to, p.Recipient)
+			}
+			return tx.audit(r.ID, nil, "system", r.State, r.State, fmt.Sprintf(
+				"consent reminder to %s, %s before the links expire; the reminder's links replace the first ones",
+				strings.Join(to, ", "), c.ExpiresAt.Sub(now).Round(time.Hour)))
+		})
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, errTaken) || (err != nil && store.IsUniqueViolation(err)) {
+			continue // answered, closed or reminded meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("reminding of the consent links of %s: %w", store.Reference(c.RequestID), err)
 		}
 		n++
 	}

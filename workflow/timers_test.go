@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -318,9 +319,13 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 	invited := f.pendingRequest()
 	storetest.Must(t, f.wf.Approve(ctx, invited, "olga", ""))
 	chased := f.deliver(request("ops@acme.example", "c1@acme.example", "Someone", "no ID")).RequestID
+	const orgHooli = "1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b" // Acme has Globex already
+	storetest.Must(t, st1.Q(ctx).UpsertOrganization(&store.Organization{ID: orgHooli, Name: "Hooli", Status: store.OrgActive,
+		AdminEmail: "gavin@hooli.example", Locale: "en"}))
+	consent := f.deliver(customerAsks("gavin@hooli.example", "cf-two@hooli.example", "MPN-1001", "Organization ID: "+orgHooli)).RequestID
 
 	for _, at := range []time.Time{
-		time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC), // Friday: the reminder, the chase and Friday's digest are due
+		time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC), // Friday: the reminders, the chase and Friday's digest are due
 		time.Date(2026, 11, 27, 10, 31, 0, 0, time.UTC), // a minute later
 		time.Date(2026, 11, 30, 8, 0, 5, 0, time.UTC),   // Monday 08:00
 		time.Date(2026, 11, 30, 8, 1, 0, 0, time.UTC),   // a minute later
@@ -352,7 +357,145 @@ func TestTimersOnceWithTwoWorkers(t *testing.T) {
 	if n := f.count(chased, templates.KindNeedsInfoReminder); n != 1 {
 		t.Errorf("%d needs_info reminders", n)
 	}
+	if n := f.count(consent, templates.KindConsentRequest); n != 2 { // the first and one reminder
+		t.Errorf("%d consent mails, want 2", n)
+	}
 	if n := len(digests(t, st1)); n != 2 { // Friday's and Monday's
 		t.Errorf("%d digests, want 2 (one per slot)", n)
 	}
+}
+
+// TestConsentLinksExpire: a request waiting for a partner's (customer
+// first) or a reseller's (tier 2) consent whose links all ran out is
+// closed as expired at the consent TTL, once; whoever asked is told, and
+// the links stop working.
+func TestConsentLinksExpire(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) {
+			o.ConsentTTL = 72 * time.Hour
+			o.InviteReminderBefore = 30 * time.Second // no reminder in the way (TestConsentReminderOnce)
+		})
+		ctx := context.Background()
+		start := f.now
+		cf := f.deliver(customerAsks("Hank <hank@globex.example>", "cfx@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		tok := f.consentToken(cf, "ops@acme.example")
+		dist, _ := f.distributor()
+		rs := f.deliver(request("Sales <sales@distri.example>", "dx@distri.example", "Globex Corporation",
+			"Organization ID: "+orgGlobex+"\r\nReseller ID: RES-1")).RequestID
+		if a, b := f.request(cf).State, f.request(rs).State; a != store.StatePendingPartner || b != store.StatePendingReseller {
+			t.Fatalf("intake: %s %s", a, b)
+		}
+		storetest.ConsentToken(t, st, f.mail(rs, templates.KindResellerConfirmation, "info@resell.example"))
+
+		f.now = start.Add(72*time.Hour - time.Minute)
+		if rep := f.runTimers(); rep.ConsentsExpired != 0 {
+			t.Fatalf("expired before the TTL: %+v", rep)
+		}
+		if _, err := f.wf.LookupConsent(ctx, tok); err != nil {
+			t.Fatalf("link before the TTL: %v", err)
+		}
+		f.now = start.Add(72 * time.Hour)
+		if rep := f.runTimers(); rep.ConsentsExpired != 2 {
+			t.Fatalf("at the TTL: %+v", rep)
+		}
+		if a, b := f.request(cf).State, f.request(rs).State; a != store.StateExpired || b != store.StateExpired {
+			t.Fatalf("after the TTL: %s %s", a, b)
+		}
+		m := f.mail(cf, templates.KindConsentExpired, "hank@globex.example")
+		if m.InReplyTo != "cfx@globex.example" || !strings.Contains(m.TextBody, "MPN-1001") ||
+			!strings.Contains(m.TextBody, "have expired") || !strings.Contains(m.TextBody, "/manage/") {
+			t.Errorf("administrator's notice: %s\n%s", m.InReplyTo, m.TextBody)
+		}
+		m = f.mail(rs, templates.KindConsentExpired, "sales@distri.example")
+		if dist.Locale != "de" || !strings.Contains(m.TextBody, "Resell GmbH") || !strings.Contains(m.TextBody, "abgelaufen") {
+			t.Errorf("distributor's notice (de):\n%s", m.TextBody)
+		}
+		var gone *workflow.GoneError
+		if _, err := f.wf.LookupConsent(ctx, tok); !errors.As(err, &gone) || gone.Status != store.ConsentExpired {
+			t.Fatalf("link after the TTL: %v", err)
+		}
+		// A later pass does nothing more.
+		f.now = f.now.Add(time.Hour)
+		if rep := f.runTimers(); rep.ConsentsExpired != 0 {
+			t.Fatalf("second pass: %+v", rep)
+		}
+		if n := f.count(cf, templates.KindConsentExpired) + f.count(rs, templates.KindConsentExpired); n != 2 {
+			t.Errorf("%d notices, want 2", n)
+		}
+		// A partner with no registered address to ask: the request expires
+		// at the TTL after it came in.
+		bb := f.deliver(customerAsks("hank@globex.example", "cfy@globex.example", "Bluebird", "Organization ID: "+orgGlobex)).RequestID
+		f.now = f.now.Add(72*time.Hour - time.Minute)
+		f.runTimers()
+		if s := f.request(bb).State; s != store.StatePendingPartner {
+			t.Fatalf("without contacts, before the TTL: %s", s)
+		}
+		f.now = f.now.Add(time.Minute)
+		f.runTimers()
+		if s := f.request(bb).State; s != store.StateExpired {
+			t.Fatalf("without contacts, at the TTL: %s", s)
+		}
+	})
+}
+
+// TestFailedTimerSteps: the steps whose errors RunTimers joins are named.
+func TestFailedTimerSteps(t *testing.T) {
+	err := errors.Join(&workflow.TimerStepError{Step: workflow.StepDigests, Err: errors.New("a")},
+		fmt.Errorf("wrapped: %w", &workflow.TimerStepError{Step: workflow.StepConsentsExpired, Err: errors.New("b")}))
+	if got := strings.Join(workflow.FailedTimerSteps(err), ","); got != "digests,consents_expired" {
+		t.Errorf("failed steps %q", got)
+	}
+	if got := workflow.FailedTimerSteps(nil); got != nil {
+		t.Errorf("no error, failed steps %v", got)
+	}
+}
+
+// TestConsentReminderOnce: InviteReminderBefore before the consent links
+// expire, each contact asked gets one reminder whose new link replaces the
+// first (same expiry); a later pass sends nothing more.
+func TestConsentReminderOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, func(o *workflow.Options) { o.ConsentTTL = 10 * 24 * time.Hour })
+		ctx := context.Background()
+		start := f.now
+		storetest.Must(t, st.Q(ctx).UpdatePartner(&f.acme, []string{"ops@acme.example", "ceo@acme.example"}, nil))
+		id := f.deliver(customerAsks("hank@globex.example", "cfrem@globex.example", "MPN-1001", "Organization ID: "+orgGlobex)).RequestID
+		first := f.consentToken(id, "ops@acme.example")
+		f.consentToken(id, "ceo@acme.example")
+
+		f.now = start.Add(7*24*time.Hour - time.Minute) // the links expire in more than 3 days
+		if rep := f.runTimers(); rep.ConsentsReminded != 0 {
+			t.Fatalf("reminded early: %+v", rep)
+		}
+		f.now = start.Add(7 * 24 * time.Hour)
+		if rep := f.runTimers(); rep.ConsentsReminded != 1 {
+			t.Fatalf("at 3 days before: %+v", rep)
+		}
+		if n := f.count(id, templates.KindConsentRequest); n != 4 {
+			t.Fatalf("%d consent mails, want 2 + 2 reminders: %s", n, f.kinds(id))
+		}
+		m := f.mail(id, templates.KindConsentRequest, "ops@acme.example")
+		if !strings.Contains(m.Subject, "Reminder") || !strings.Contains(m.TextBody, "This is a reminder") {
+			t.Errorf("reminder: %s\n%s", m.Subject, m.TextBody)
+		}
+		var gone *workflow.GoneError
+		if _, err := f.wf.LookupConsent(ctx, first); !errors.As(err, &gone) || gone.Status != store.ConsentReplaced {
+			t.Fatalf("the first link after the reminder: %v", err)
+		}
+		again := f.consentToken(id, "ops@acme.example")
+		info, err := f.wf.LookupConsent(ctx, again)
+		if err != nil || !info.Token.ExpiresAt.Equal(start.Add(10*24*time.Hour)) {
+			t.Fatalf("the reminder's link: %v, expires %s", err, info.Token.ExpiresAt)
+		}
+		f.now = f.now.Add(time.Hour)
+		if rep := f.runTimers(); rep.ConsentsReminded != 0 {
+			t.Fatalf("second pass: %+v", rep)
+		}
+		if _, err := f.wf.Consent(ctx, again, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.request(id); r.State != store.StatePendingApproval {
+			t.Fatalf("after consenting on the reminder's link: %s", r.State)
+		}
+	})
 }

@@ -138,6 +138,9 @@ type Options struct {
 	// NeedsInfoExpireAfter: then it is closed as expired
 	// (ONBOARDER_NEEDS_INFO_EXPIRE_AFTER).
 	NeedsInfoChaseAfter, NeedsInfoExpireAfter time.Duration
+	// ConsentTTL: how long consent links work; a request waiting for a
+	// consent whose links all expired is closed as expired (ONBOARDER_CONSENT_TTL).
+	ConsentTTL time.Duration
 	// DigestTo receive the daily ops digest (ONBOARDER_OPS_DIGEST_TO);
 	// empty: no digest. DigestSchedule says when
 	// (ONBOARDER_OPS_DIGEST_SCHEDULE, parsed by the composition root).
@@ -198,6 +201,9 @@ func New(st *store.Store, opts Options) (*Service, error) {
 	}
 	if opts.NeedsInfoExpireAfter <= 0 {
 		opts.NeedsInfoExpireAfter = defaults.NeedsInfoExpireAfter
+	}
+	if opts.ConsentTTL <= 0 {
+		opts.ConsentTTL = defaults.ConsentTTL
 	}
 	opts.securityDefaults()
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")

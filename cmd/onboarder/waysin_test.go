@@ -250,6 +250,16 @@ func TestStoryCustomerFirst(t *testing.T) {
 			if r := s.state("REQ-000003"); r.State != "pending_approval" {
 				t.Fatalf("after consent: %+v", r)
 			}
+			// What approval will do: no invitation, the link active at once.
+			if out := s.run("requests", "show", "REQ-000003"); strings.Contains(out, "invitation to") ||
+				!strings.Contains(out, "on approval:   the link becomes active at once") {
+				t.Errorf("requests show of a customer's own request:\n%s", out)
+			}
+			var shown map[string]any
+			s.json(&shown, "requests", "show", "REQ-000003", "--json")
+			if rc, ok := shown["invite_recipient"]; !ok || rc != nil {
+				t.Errorf("requests show --json: invite_recipient %v (present %v), want null", rc, ok)
+			}
 			if _, told := s.sent("kim@kite.example", "REQ-000003"); !strings.Contains(told, "Gladly.") {
 				t.Errorf("the administrator is not told with the partner's message:\n%s", told)
 			}

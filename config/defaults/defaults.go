@@ -52,6 +52,7 @@ const (
 	InviteReminderBefore = 72 * time.Hour  // ONBOARDER_INVITE_REMINDER_BEFORE
 	NeedsInfoChaseAfter  = 72 * time.Hour  // ONBOARDER_NEEDS_INFO_CHASE_AFTER
 	NeedsInfoExpireAfter = 336 * time.Hour // ONBOARDER_NEEDS_INFO_EXPIRE_AFTER
+	ConsentTTL           = 336 * time.Hour // ONBOARDER_CONSENT_TTL (as long as an invitation)
 	OpsDigestSchedule    = "0 8 * * 1-5"   // ONBOARDER_OPS_DIGEST_SCHEDULE (UTC: 08:00 on weekdays)
 )
 
