@@ -117,25 +117,3 @@ func (s *Store) mintConsentToken(ctx context.Context, m OutboxMail) (OutboxMail,
 	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ConsentTokenPlaceholder, token)
 	return m, nil
 }
-
-// PartnersByRefOrName lists the active partners whose reference or name
-// is s, without regard to case: the partner an administrator names.
-func (q *Q) PartnersByRefOrName(s string) ([]Partner, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	var ps []Partner
-	if s == "" {
-		return ps, nil
-	}
-	err := q.db.Preload("Rules").Where("status = ? AND (LOWER(ref) = ? OR LOWER(name) = ?)", PartnerActive, s, s).
-		Order("id").Find(&ps).Error
-	return ps, err
-}
-
-// Reseller finds the partner with reference ref whose distributor is
-// distributorID (ErrNotFound when the distributor has no such reseller).
-func (q *Q) Reseller(distributorID int64, ref string) (Partner, error) {
-	var p Partner
-	err := q.db.Preload("Rules").Where("parent_id = ? AND LOWER(ref) = ?", distributorID, strings.ToLower(strings.TrimSpace(ref))).
-		First(&p).Error
-	return p, notFound(err, "reseller "+ref)
-}
