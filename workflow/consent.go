@@ -192,7 +192,7 @@ func (tx *txn) customerReply(r store.Request, m *store.Message, p *parser.Mail) 
 	if err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, map[string]any{"partner_id": partner.ID}); err != nil {
+	if err := tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, map[string]any{"partner_id": partner.ID}); err != nil {
 		return err
 	}
 	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
@@ -373,7 +373,7 @@ func (s *Service) Consent(ctx context.Context, token string, accept bool, messag
 		if err := tx.CloseConsentTokens(r.ID, c.ID, store.ConsentClosed); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+		if err := tx.moveRequest(r.ID, r.State, to, nil); err != nil {
 			return err
 		}
 		by := "partner:"
@@ -444,10 +444,10 @@ func (tx *txn) approveCustomerFirst(r store.Request, partner store.Partner, org 
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkActive, RequestID: &r.ID,
 		StartedAt: tx.s.now()}
-	if err := tx.InsertLink(link); err != nil {
+	if err := tx.recordLink(link); err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, store.StateCompleted, nil); err != nil {
+	if err := tx.moveRequest(r.ID, store.StatePendingApproval, store.StateCompleted, nil); err != nil {
 		return err
 	}
 	reason := "approved: both sides consented, link active"

@@ -304,7 +304,7 @@ func (tx *txn) replyNewOrg(r *store.Request, partner *store.Partner, m *store.Me
 	if d.state == store.StateNeedsInfo {
 		err = tx.SetRequestColumns(r.ID, store.StateNeedsInfo, set)
 	} else {
-		err = tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set)
+		err = tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, set)
 	}
 	if err != nil {
 		return err

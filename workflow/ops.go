@@ -114,10 +114,10 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
 		DistributorID: r.DistributorID, StartedAt: tx.s.now()}
-	if err := tx.InsertLink(link); err != nil {
+	if err := tx.recordLink(link); err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, store.StateInvited, nil); err != nil {
+	if err := tx.moveRequest(r.ID, store.StatePendingApproval, store.StateInvited, nil); err != nil {
 		return err
 	}
 	reason := "approved"
@@ -222,7 +222,7 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 		if !CanRequest(r.State, ActReject) {
 			return stateErr("%s is %s: only open requests can be rejected", r.Reference(), r.State)
 		}
-		if err := tx.SetRequestState(r.ID, r.State, store.StateRejected, nil); err != nil {
+		if err := tx.moveRequest(r.ID, r.State, store.StateRejected, nil); err != nil {
 			return err
 		}
 		if r.State == store.StateInvited {
@@ -266,7 +266,7 @@ func (tx *txn) endLinkOf(requestID int64, linkStatus, inviteStatus string) error
 		return err
 	}
 	if link.Status == store.LinkInvited || link.Status == store.LinkActive {
-		if err := tx.SetLinkStatus(link.ID, []string{store.LinkInvited, store.LinkActive}, linkStatus); err != nil {
+		if err := tx.moveLink(link.ID, []string{store.LinkInvited, store.LinkActive}, linkStatus); err != nil {
 			return err
 		}
 	}
@@ -376,10 +376,10 @@ func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, err
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteAccepted); err != nil {
 			return err
 		}
-		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkActive); err != nil {
+		if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkActive); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
 			return err
 		}
 		actor := "customer:" + info.recipient()
@@ -438,10 +438,10 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteDeclined); err != nil {
 			return err
 		}
-		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkDeclined); err != nil {
+		if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkDeclined); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateDeclined, nil); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateInvited, store.StateDeclined, nil); err != nil {
 			return err
 		}
 		reason := "invitation declined"
@@ -524,7 +524,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if err := tx.SetInvitationStatus(inv.ID, store.InviteExpired); err != nil {
 				return err
 			}
-			if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkExpired); err != nil && !errors.Is(err, store.ErrConflict) {
+			if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkExpired); err != nil && !errors.Is(err, store.ErrConflict) {
 				return err
 			}
 			r, err := tx.Request(inv.RequestID)
@@ -534,7 +534,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if r.State != store.StateInvited {
 				return nil
 			}
-			if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
+			if err := tx.moveRequest(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
 				return err
 			}
 			if err := tx.audit(r.ID, &inv.LinkID, "system", store.StateInvited, store.StateExpired, "invitation expired unanswered"); err != nil {
@@ -642,7 +642,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if !CanLink(link.Status, ActRevoke) {
 			return stateErr("link %d is %s: only invited or active links can be revoked", link.ID, link.Status)
 		}
-		if err := tx.SetLinkStatus(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
+		if err := tx.moveLink(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
 			return err
 		}
 		if link.RequestID == nil {
@@ -658,7 +658,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		to := r.State
 		if CanRequest(r.State, ActRevoke) { // invited: nobody will consent any more
 			to = store.StateRejected
-			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+			if err := tx.moveRequest(r.ID, r.State, to, nil); err != nil {
 				return err
 			}
 			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops revoked its invited link"); err != nil {

@@ -457,7 +457,7 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	d = resellerFirst(&r, d)
 	set := map[string]any{"organization_id": org, "customer_name": r.CustomerName}
 	if d.state != store.StateNeedsInfo {
-		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
 			return err
 		}
 	}

@@ -174,7 +174,7 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 	n := 0
 	for _, r := range rs {
 		err := s.transact(ctx, func(tx *txn) error {
-			if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
+			if err := tx.moveRequest(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
 				return err
 			}
 			if err := tx.audit(r.ID, nil, "system", store.StateNeedsInfo, store.StateExpired,

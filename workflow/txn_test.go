@@ -1,0 +1,62 @@
+package workflow_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/onboarder/onboarder/store"
+)
+
+// TestTxnShadowsNoStoreCall keeps a txn method from taking the name of a
+// store method it would hide: a call such as tx.SetLinkStatus must do what
+// store says, and a guard or a webhook event must show in the name.
+func TestTxnShadowsNoStoreCall(t *testing.T) {
+	storeMethods := map[string]string{}
+	for _, typ := range []reflect.Type{reflect.TypeOf(&store.Deferred{}), reflect.TypeOf(&store.Q{})} {
+		for i := range typ.NumMethod() {
+			storeMethods[typ.Method(i).Name] = typ.String()
+		}
+	}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own, shadowing []string
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Recv == nil || recvName(fn.Recv.List[0].Type) != "txn" {
+					continue
+				}
+				own = append(own, fn.Name.Name)
+				if of, ok := storeMethods[fn.Name.Name]; ok {
+					shadowing = append(shadowing, fset.Position(fn.Pos()).String()+": txn."+fn.Name.Name+" hides "+of+"."+fn.Name.Name)
+				}
+			}
+		}
+	}
+	if len(own) == 0 || len(storeMethods) == 0 {
+		t.Fatalf("found %d txn methods and %d store methods; the test reads the wrong files", len(own), len(storeMethods))
+	}
+	sort.Strings(shadowing)
+	for _, s := range shadowing {
+		t.Error(s)
+	}
+}
+
+// recvName is the type name of a method receiver such as *txn.
+func recvName(e ast.Expr) string {
+	if s, ok := e.(*ast.StarExpr); ok {
+		e = s.X
+	}
+	if id, ok := e.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
