@@ -336,6 +336,34 @@ func (e *env) flagsAndOpen(fs *flag.FlagSet) ([]string, error) {
 	return pos, e.open()
 }
 
+// byReason parses the command line of a change an ops user answers for:
+// it declares --by (who, for the audit trail) and, when why is not empty,
+// --reason on fs, parses with e.flags, and requires each flag it declared.
+// by comes back trimmed.
+func (e *env) byReason(fs *flag.FlagSet, who, why string) (pos []string, by, reason string, err error) {
+	byFlag := fs.String("by", "", who)
+	var reasonFlag *string
+	if why != "" {
+		reasonFlag = fs.String("reason", "", why)
+	}
+	if pos, err = e.flags(fs); err != nil {
+		return nil, "", "", err
+	}
+	by = strings.TrimSpace(*byFlag)
+	if reasonFlag != nil {
+		reason = *reasonFlag
+	}
+	switch noReason := reasonFlag != nil && strings.TrimSpace(reason) == ""; {
+	case by == "" && noReason:
+		return nil, "", "", usagef("--by and --reason are required")
+	case by == "":
+		return nil, "", "", usagef("--by is required")
+	case noReason:
+		return nil, "", "", usagef("--reason is required")
+	}
+	return pos, by, reason, nil
+}
+
 // multiFlag collects a repeated string flag.
 type multiFlag []string
 

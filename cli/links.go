@@ -41,9 +41,7 @@ func cmdLinksList(e *env) error {
 
 func cmdLinksEnd(e *env) error {
 	fs := flag.NewFlagSet("links end", flag.ContinueOnError)
-	by := fs.String("by", "", "who ends it (the ops user's address)")
-	reason := fs.String("reason", "", "why; both sides are told")
-	pos, err := e.flags(fs)
+	pos, by, reason, err := e.byReason(fs, "who ends it (the ops user's address)", "why; both sides are told")
 	if err != nil {
 		return err
 	}
@@ -51,16 +49,10 @@ func cmdLinksEnd(e *env) error {
 	if err != nil {
 		return usagef("expected one link ID")
 	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return usagef("--reason is required: it goes to the partner and the administrator")
-	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.EndLink(e.ctx, id, *by, *reason); err != nil {
+	if err := e.wf.EndLink(e.ctx, id, by, reason); err != nil {
 		return explain(err, fmt.Sprintf("ending link %d", id))
 	}
 	fmt.Fprintf(e.stdout, "link %d ended; the partner and the administrator are told\n", id)
@@ -110,8 +102,7 @@ func cmdLinksSetEnd(e *env) error {
 
 func cmdLinksRevoke(e *env) error {
 	fs := flag.NewFlagSet("links revoke", flag.ContinueOnError)
-	by := fs.String("by", "", "who revokes")
-	pos, err := e.flags(fs)
+	pos, by, _, err := e.byReason(fs, "who revokes", "")
 	if err != nil {
 		return err
 	}
@@ -119,13 +110,10 @@ func cmdLinksRevoke(e *env) error {
 	if err != nil {
 		return usagef("expected one link ID")
 	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.RevokeLink(e.ctx, id, *by); err != nil {
+	if err := e.wf.RevokeLink(e.ctx, id, by); err != nil {
 		return explain(err, fmt.Sprintf("revoking link %d", id))
 	}
 	fmt.Fprintf(e.stdout, "link %d revoked\n", id)

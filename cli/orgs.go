@@ -124,22 +124,17 @@ func cmdOrgsList(e *env) error {
 // (declined as not requested by its administrator), audited with who and why.
 func cmdOrgsClearFraud(e *env) error {
 	fs := flag.NewFlagSet("orgs clear-fraud", flag.ContinueOnError)
-	by := fs.String("by", "", "who clears it (recorded in the audit trail)")
-	reason := fs.String("reason", "", "why (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	pos, by, reason, err := e.byReason(fs, "who clears it (recorded in the audit trail)", "why (recorded in the audit trail)")
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return usagef("expected one organization ID")
 	}
-	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
-		return usagef("--by and --reason are required")
-	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	n, err := e.wf.ClearFraud(e.ctx, pos[0], strings.TrimSpace(*by), *reason, 0)
+	n, err := e.wf.ClearFraud(e.ctx, pos[0], by, reason, 0)
 	if errors.Is(err, workflow.ErrClearReasonRequired) {
 		return usagef("--reason must say why")
 	}
@@ -265,21 +260,17 @@ func cmdOrgsUpdate(e *env) error {
 
 func cmdOrgsSuspend(e *env) error {
 	fs := flag.NewFlagSet("orgs suspend", flag.ContinueOnError)
-	by := fs.String("by", "", "who suspends (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	pos, by, _, err := e.byReason(fs, "who suspends (recorded in the audit trail)", "")
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return usagef("expected one organization ID")
 	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.SuspendOrganization(e.ctx, pos[0], strings.TrimSpace(*by)); err != nil {
+	if err := e.wf.SuspendOrganization(e.ctx, pos[0], by); err != nil {
 		return orgsErr(err, "suspending organization "+pos[0])
 	}
 	fmt.Fprintf(e.stdout, "organization %s suspended: requests for it are refused as organization_inactive\n",

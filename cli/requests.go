@@ -200,9 +200,7 @@ func cmdRequestsApprove(e *env) error {
 
 func cmdRequestsReject(e *env) error {
 	fs := flag.NewFlagSet("requests reject", flag.ContinueOnError)
-	by := fs.String("by", "", "who rejects (recorded in the audit trail)")
-	reason := fs.String("reason", "", "why (sent to the partner)")
-	pos, err := e.flags(fs)
+	pos, by, reason, err := e.byReason(fs, "who rejects (recorded in the audit trail)", "why (sent to the partner)")
 	if err != nil {
 		return err
 	}
@@ -210,13 +208,10 @@ func cmdRequestsReject(e *env) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
-		return usagef("--by and --reason are required")
-	}
 	if err := e.open(); err != nil {
 		return err
 	}
-	if err := e.wf.Reject(e.ctx, id, *by, *reason); err != nil {
+	if err := e.wf.Reject(e.ctx, id, by, reason); err != nil {
 		return explain(err, "rejecting "+store.Reference(id))
 	}
 	fmt.Fprintf(e.stdout, "%s rejected: the partner will be told\n", store.Reference(id))

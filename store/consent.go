@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -100,20 +99,16 @@ func (q *Q) UseConsentToken(id int64, to string) error {
 // mintConsentToken is MintInvitationToken for a mail that carries a
 // consent link (ConsentTokenPlaceholder).
 func (s *Store) mintConsentToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
-	token, err := NewToken()
-	if err != nil {
-		return m, err
-	}
-	res := s.db.WithContext(ctx).Model(&ConsentToken{}).
-		Where("outbox_id = ? AND status = ?", m.ID, ConsentPending).
-		Updates(map[string]any{"token_hash": HashToken(token), "updated_at": now()})
-	if res.Error != nil {
-		return m, fmt.Errorf("storing the token of outbox mail %d's consent link: %w", m.ID, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return m, fmt.Errorf("outbox mail %d: the consent link: %w", m.ID, ErrInvitationNotPending)
-	}
-	m.TextBody = strings.ReplaceAll(m.TextBody, ConsentTokenPlaceholder, token)
-	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ConsentTokenPlaceholder, token)
-	return m, nil
+	return mintToken(m, ConsentTokenPlaceholder, func(hash string) (bool, error) {
+		res := s.db.WithContext(ctx).Model(&ConsentToken{}).
+			Where("outbox_id = ? AND status = ?", m.ID, ConsentPending).
+			Updates(map[string]any{"token_hash": hash, "updated_at": now()})
+		if res.Error != nil {
+			return false, fmt.Errorf("storing the token of outbox mail %d's consent link: %w", m.ID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return false, fmt.Errorf("outbox mail %d: the consent link: %w", m.ID, ErrInvitationNotPending)
+		}
+		return true, nil
+	})
 }

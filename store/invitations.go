@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -74,28 +73,24 @@ var ErrInvitationNotPending = errors.New("the invitation is no longer pending")
 // returns ErrInvitationNotPending when the invitation ended before the mail
 // went out: such a mail must not be sent.
 func (s *Store) MintInvitationToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
-	if strings.Contains(m.TextBody, ConsentTokenPlaceholder) || strings.Contains(m.HTMLBody, ConsentTokenPlaceholder) {
+	if carries(m, ConsentTokenPlaceholder) {
 		return s.mintConsentToken(ctx, m)
 	}
-	if !strings.Contains(m.TextBody, InviteTokenPlaceholder) && !strings.Contains(m.HTMLBody, InviteTokenPlaceholder) {
+	if !carries(m, InviteTokenPlaceholder) {
 		return m, nil
 	}
-	token, err := NewToken()
-	if err != nil {
-		return m, err
-	}
-	res := s.db.WithContext(ctx).Model(&Invitation{}).
-		Where("outbox_id = ? AND status = ?", m.ID, InvitePending).
-		Updates(map[string]any{"token_hash": HashToken(token), "updated_at": now()})
-	if res.Error != nil {
-		return m, fmt.Errorf("storing the token of outbox mail %d's invitation: %w", m.ID, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return m, fmt.Errorf("outbox mail %d: %w", m.ID, ErrInvitationNotPending)
-	}
-	m.TextBody = strings.ReplaceAll(m.TextBody, InviteTokenPlaceholder, token)
-	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, InviteTokenPlaceholder, token)
-	return m, nil
+	return mintToken(m, InviteTokenPlaceholder, func(hash string) (bool, error) {
+		res := s.db.WithContext(ctx).Model(&Invitation{}).
+			Where("outbox_id = ? AND status = ?", m.ID, InvitePending).
+			Updates(map[string]any{"token_hash": hash, "updated_at": now()})
+		if res.Error != nil {
+			return false, fmt.Errorf("storing the token of outbox mail %d's invitation: %w", m.ID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return false, fmt.Errorf("outbox mail %d: %w", m.ID, ErrInvitationNotPending)
+		}
+		return true, nil
+	})
 }
 
 // InvitationByOutbox finds the invitation an outbox row carries.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"context"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -212,24 +211,17 @@ func (q *Q) RevokeManageLinks(orgID, by string, at time.Time) (int64, error) {
 // returns m with the token in place of ManageTokenPlaceholder; the stored
 // row keeps the placeholder. A mail whose link is gone gets a dead link.
 func (s *Store) MintManageToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
-	if !strings.Contains(m.TextBody, ManageTokenPlaceholder) && !strings.Contains(m.HTMLBody, ManageTokenPlaceholder) {
+	if !carries(m, ManageTokenPlaceholder) {
 		return m, nil
 	}
-	token, err := NewToken()
-	if err != nil {
-		return m, err
-	}
-	res := s.db.WithContext(ctx).Model(&ManageLink{}).Where("outbox_id = ?", m.ID).
-		Update("token_hash", HashToken(token))
-	if res.Error != nil {
-		return m, fmt.Errorf("storing the manage link token of outbox mail %d: %w", m.ID, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		token = "unavailable"
-	}
-	m.TextBody = strings.ReplaceAll(m.TextBody, ManageTokenPlaceholder, token)
-	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ManageTokenPlaceholder, token)
-	return m, nil
+	return mintToken(m, ManageTokenPlaceholder, func(hash string) (bool, error) {
+		res := s.db.WithContext(ctx).Model(&ManageLink{}).Where("outbox_id = ?", m.ID).
+			Update("token_hash", hash)
+		if res.Error != nil {
+			return false, fmt.Errorf("storing the manage link token of outbox mail %d: %w", m.ID, res.Error)
+		}
+		return res.RowsAffected == 1, nil
+	})
 }
 
 // ConsoleLinks lists links newest first.
