@@ -364,6 +364,19 @@ func (e *env) byReason(fs *flag.FlagSet, who, why string) (pos []string, by, rea
 	return pos, by, reason, nil
 }
 
+// recordByReason is byReason for a change to one record: it also reads
+// the record's ID with arg and opens the database.
+func recordByReason[ID any](e *env, fs *flag.FlagSet, arg func([]string) (ID, error), who, why string) (id ID, by, reason string, err error) {
+	pos, by, reason, err := e.byReason(fs, who, why)
+	if err != nil {
+		return id, "", "", err
+	}
+	if id, err = arg(pos); err != nil {
+		return id, "", "", err
+	}
+	return id, by, reason, e.open()
+}
+
 // multiFlag collects a repeated string flag.
 type multiFlag []string
 

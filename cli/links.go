@@ -41,15 +41,8 @@ func cmdLinksList(e *env) error {
 
 func cmdLinksEnd(e *env) error {
 	fs := flag.NewFlagSet("links end", flag.ContinueOnError)
-	pos, by, reason, err := e.byReason(fs, "who ends it (the ops user's address)", "why; both sides are told")
+	id, by, reason, err := recordByReason(e, fs, linkArg, "who ends it (the ops user's address)", "why; both sides are told")
 	if err != nil {
-		return err
-	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return usagef("expected one link ID")
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.EndLink(e.ctx, id, by, reason); err != nil {
@@ -68,9 +61,9 @@ func cmdLinksSetEnd(e *env) error {
 	if err != nil {
 		return err
 	}
-	id, err := messageArg(pos)
+	id, err := linkArg(pos)
 	if err != nil {
-		return usagef("expected one link ID")
+		return err
 	}
 	if strings.TrimSpace(*by) == "" {
 		return usagef("--by is required")
@@ -102,15 +95,8 @@ func cmdLinksSetEnd(e *env) error {
 
 func cmdLinksRevoke(e *env) error {
 	fs := flag.NewFlagSet("links revoke", flag.ContinueOnError)
-	pos, by, _, err := e.byReason(fs, "who revokes", "")
+	id, by, _, err := recordByReason(e, fs, linkArg, "who revokes", "")
 	if err != nil {
-		return err
-	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return usagef("expected one link ID")
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.RevokeLink(e.ctx, id, by); err != nil {
@@ -150,4 +136,13 @@ func linkJSON(l store.Link, names map[int64]string) jsonLink {
 		j.Distributor = &jsonRef{ID: *l.DistributorID, Name: names[*l.DistributorID]}
 	}
 	return j
+}
+
+// linkArg reads one link ID.
+func linkArg(pos []string) (int64, error) {
+	id, err := messageArg(pos)
+	if err != nil {
+		return 0, usagef("expected one link ID")
+	}
+	return id, nil
 }

@@ -189,15 +189,8 @@ func cmdPartnersUpdate(e *env) error {
 
 func cmdPartnersSuspend(e *env) error {
 	fs := flag.NewFlagSet("partners suspend", flag.ContinueOnError)
-	pos, by, reason, err := e.byReason(fs, "who suspends (recorded in the audit trail)", "why (recorded in the audit trail)")
+	id, by, reason, err := recordByReason(e, fs, partnerArg, "who suspends (recorded in the audit trail)", "why (recorded in the audit trail)")
 	if err != nil {
-		return err
-	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.SuspendPartner(e.ctx, id, by, reason); err != nil {
@@ -209,15 +202,8 @@ func cmdPartnersSuspend(e *env) error {
 
 func cmdPartnersActivate(e *env) error {
 	fs := flag.NewFlagSet("partners activate", flag.ContinueOnError)
-	pos, by, _, err := e.byReason(fs, "who activates (recorded in the audit trail)", "")
+	id, by, _, err := recordByReason(e, fs, partnerArg, "who activates (recorded in the audit trail)", "")
 	if err != nil {
-		return err
-	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.ActivatePartner(e.ctx, id, by); err != nil {

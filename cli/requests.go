@@ -200,15 +200,8 @@ func cmdRequestsApprove(e *env) error {
 
 func cmdRequestsReject(e *env) error {
 	fs := flag.NewFlagSet("requests reject", flag.ContinueOnError)
-	pos, by, reason, err := e.byReason(fs, "who rejects (recorded in the audit trail)", "why (sent to the partner)")
+	id, by, reason, err := recordByReason(e, fs, requestArg, "who rejects (recorded in the audit trail)", "why (sent to the partner)")
 	if err != nil {
-		return err
-	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.Reject(e.ctx, id, by, reason); err != nil {
