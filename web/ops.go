@@ -579,7 +579,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	id, ok := requestID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.norequest", r.PathValue("id")))
+		s.noRequest(w, r)
 		return
 	}
 	v, err := s.wf.Request(r.Context(), id)
@@ -594,15 +594,15 @@ func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "request.html", p)
 }
 
+// noRequest answers 404 for a request that does not exist.
+func (s *Server) noRequest(w http.ResponseWriter, r *http.Request) {
+	s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.norequest", r.PathValue("id")))
+}
+
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	l := consoleLang(r)
-	id, ok := requestID(r)
+	id, ok := s.postTo(w, r, requestID, s.noRequest)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "err.notfound", l.F("err.norequest", r.PathValue("id")))
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	kind := r.PathValue("action")
