@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -301,16 +300,9 @@ func (s *Service) LookupConsent(ctx context.Context, token string) (ConsentInfo,
 
 func (s *Service) lookupConsent(tx *txn, token string) (ConsentInfo, error) {
 	var info ConsentInfo
-	if len(token) < 20 || len(token) > 100 {
-		return info, fmt.Errorf("consent link: %w", ErrNotFound)
-	}
-	hash := HashToken(token)
-	c, err := tx.ConsentTokenByHash(hash)
+	c, err := byToken(token, "consent link", tx.ConsentTokenByHash, func(c store.ConsentToken) string { return c.TokenHash })
 	if err != nil {
 		return info, err
-	}
-	if subtle.ConstantTimeCompare([]byte(c.TokenHash), []byte(hash)) != 1 {
-		return info, fmt.Errorf("consent link: %w", ErrNotFound)
 	}
 	info.Token = c
 	if info.Request, err = tx.Request(c.RequestID); err != nil {

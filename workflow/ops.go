@@ -212,6 +212,25 @@ func (tx *txn) sendInvitation(r *store.Request, partner store.Partner, org store
 // HashToken is what is stored of a token (invitations, console sessions).
 func HashToken(token string) string { return store.HashToken(token) }
 
+// byToken finds the row a link's token names: find looks it up by the
+// token's hash (an index), and the hash is compared again in constant
+// time. A token of the wrong length, or of no row, is ErrNotFound.
+func byToken[T any](token, what string, find func(hash string) (T, error), stored func(T) string) (T, error) {
+	var zero T
+	if len(token) < 20 || len(token) > 100 {
+		return zero, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	hash := HashToken(token)
+	row, err := find(hash)
+	if err != nil {
+		return zero, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored(row)), []byte(hash)) != 1 {
+		return zero, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return row, nil
+}
+
 // Reject rejects an open request with a reason that goes to the partner.
 func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string) error {
 	return s.transact(ctx, func(tx *txn) error {
@@ -318,17 +337,9 @@ func (s *Service) LookupInvitation(ctx context.Context, token string) (Invitatio
 
 func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error) {
 	var info InvitationInfo
-	if len(token) < 20 || len(token) > 100 {
-		return info, fmt.Errorf("invitation: %w", ErrNotFound)
-	}
-	hash := HashToken(token)
-	inv, err := tx.InvitationByHash(hash)
+	inv, err := byToken(token, "invitation", tx.InvitationByHash, func(i store.Invitation) string { return i.TokenHash })
 	if err != nil {
 		return info, err
-	}
-	// The lookup is by an index on the hash; compare again in constant time.
-	if subtle.ConstantTimeCompare([]byte(inv.TokenHash), []byte(hash)) != 1 {
-		return info, fmt.Errorf("invitation: %w", ErrNotFound)
 	}
 	info.Invitation = inv
 	if info.Request, err = tx.Request(inv.RequestID); err != nil {
@@ -360,19 +371,26 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 	return info, nil
 }
 
+// openInvitation is lookupInvitation for the administrator's answer: the
+// request must still be waiting for it.
+func (s *Service) openInvitation(tx *txn, token string) (InvitationInfo, error) {
+	info, err := s.lookupInvitation(tx, token)
+	if err == nil && info.Request.State != store.StateInvited {
+		err = &GoneError{Status: "no longer open (" + info.Request.State + ")"}
+	}
+	return info, err
+}
+
 // Accept is the administrator's consent: link active, request completed,
 // both the partner and the administrator are told.
 func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, error) {
 	var info InvitationInfo
 	err := s.transact(ctx, func(tx *txn) error {
 		var err error
-		if info, err = s.lookupInvitation(tx, token); err != nil {
+		if info, err = s.openInvitation(tx, token); err != nil {
 			return err
 		}
 		r, inv := info.Request, info.Invitation
-		if r.State != store.StateInvited {
-			return &GoneError{Status: "no longer open (" + r.State + ")"}
-		}
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteAccepted); err != nil {
 			return err
 		}
@@ -427,13 +445,10 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 	var info InvitationInfo
 	err := s.transact(ctx, func(tx *txn) error {
 		var err error
-		if info, err = s.lookupInvitation(tx, token); err != nil {
+		if info, err = s.openInvitation(tx, token); err != nil {
 			return err
 		}
 		r, inv := info.Request, info.Invitation
-		if r.State != store.StateInvited {
-			return &GoneError{Status: "no longer open (" + r.State + ")"}
-		}
 		message = sanitizeMessage(message)
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteDeclined); err != nil {
 			return err
