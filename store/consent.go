@@ -87,13 +87,7 @@ func (q *Q) UseConsentToken(id int64, to string) error {
 	t := now()
 	res := q.db.Model(&ConsentToken{}).Where("id = ? AND status = ?", id, ConsentPending).
 		Updates(map[string]any{"status": to, "used_at": t, "updated_at": t})
-	if res.Error != nil {
-		return fmt.Errorf("moving consent token %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving consent token %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving consent token %d to %s", id, to)
 }
 
 // mintConsentToken is MintInvitationToken for a mail that carries a

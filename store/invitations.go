@@ -184,13 +184,7 @@ func (q *Q) SetInvitationStatus(id int64, to string) error {
 		set["used_at"] = t
 	}
 	res := q.db.Model(&Invitation{}).Where("id = ? AND status = ?", id, InvitePending).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("moving invitation %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving invitation %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving invitation %d to %s", id, to)
 }
 
 // DueExpiries lists pending invitations whose expiry has passed.

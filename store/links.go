@@ -118,13 +118,7 @@ func (q *Q) EndLink(id int64, from []string, to string, at time.Time, by, reason
 	res := q.db.Model(&Link{}).Where("id = ? AND status IN ?", id, from).Updates(map[string]any{
 		"status": to, "ended_at": at.UTC(), "ended_by": truncate(by, 320), "end_reason": truncate(reason, 2000),
 		"updated_at": at.UTC()})
-	if res.Error != nil {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving link %d to %s", id, to)
 }
 
 // SetLinkEndsAt sets (nil: clears) an active link's end date.
@@ -135,13 +129,7 @@ func (q *Q) SetLinkEndsAt(id int64, endsAt *time.Time, at time.Time) error {
 	}
 	res := q.db.Model(&Link{}).Where("id = ? AND status = ?", id, LinkActive).
 		Updates(map[string]any{"ends_at": v, "updated_at": at.UTC()})
-	if res.Error != nil {
-		return fmt.Errorf("setting the end date of link %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("setting the end date of link %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "setting the end date of link %d", id)
 }
 
 // LinksEndingBy lists up to limit active links whose end date is at or
@@ -303,11 +291,5 @@ func (q *Q) SetLinkStatus(id int64, from []string, to string) error {
 		set["ended_at"] = t
 	}
 	res := q.db.Model(&Link{}).Where("id = ? AND status IN ?", id, from).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving link %d to %s", id, to)
 }

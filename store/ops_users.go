@@ -52,13 +52,7 @@ func (q *Q) SetOpsUserDisabled(id int64, at *time.Time) error {
 		db = db.Where("disabled_at IS NOT NULL")
 	}
 	res := db.Update("disabled_at", val)
-	if res.Error != nil {
-		return fmt.Errorf("changing ops user %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("changing ops user %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "changing ops user %d", id)
 }
 
 // SetOpsUserPassword stores a new password hash.
@@ -82,13 +76,7 @@ func (q *Q) TouchOpsUserLogin(id int64, at time.Time) error {
 // already.
 func (q *Q) SetOpsUserRole(id int64, role string) error {
 	res := q.db.Model(&OpsUser{}).Where("id = ? AND role <> ?", id, role).Update("role", role)
-	if res.Error != nil {
-		return fmt.Errorf("changing the role of ops user %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("changing the role of ops user %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "changing the role of ops user %d", id)
 }
 
 // SetOpsUserLocale keeps the console language a user chose.

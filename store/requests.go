@@ -382,13 +382,7 @@ func (q *Q) DueNeedsInfoExpiries(before time.Time, limit int) ([]Request, error)
 func (q *Q) MarkChased(id int64, at time.Time) error {
 	res := q.db.Model(&Request{}).Where("id = ? AND state = ? AND chased_at IS NULL", id, StateNeedsInfo).
 		Update("chased_at", at.UTC())
-	if res.Error != nil {
-		return fmt.Errorf("marking %s chased: %w", Reference(id), res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("marking %s chased: %w", Reference(id), ErrConflict)
-	}
-	return nil
+	return oneRow(res, "marking %s chased", Reference(id))
 }
 
 // OpenRequestsOldest lists up to limit open requests, oldest first.

@@ -356,6 +356,20 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 func now() time.Time { return time.Now().UTC() }
 
+// oneRow is the outcome of a conditional write that must change one row,
+// described by format and args: ErrConflict when the expected old state no
+// longer held.
+func oneRow(res *gorm.DB, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if res.Error != nil {
+		return fmt.Errorf("%s: %w", what, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("%s: %w", what, ErrConflict)
+	}
+	return nil
+}
+
 // notFound maps gorm's record-not-found to ErrNotFound.
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
