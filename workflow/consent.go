@@ -194,16 +194,12 @@ func (tx *txn) customerReply(r store.Request, m *store.Message, p *parser.Mail) 
 	if err := tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, map[string]any{"partner_id": partner.ID}); err != nil {
 		return err
 	}
-	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
-	for _, f := range d.findings {
-		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
-			return err
-		}
+	if _, err := tx.resumed(&r, m, d); err != nil {
+		return err
 	}
 	if err := tx.audit(r.ID, nil, actor, store.StateNeedsInfo, d.state, "partner named in reply: "+partner.Name); err != nil {
 		return err
 	}
-	r.State = d.state
 	if d.state != store.StatePendingPartner {
 		return nil
 	}
