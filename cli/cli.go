@@ -364,17 +364,36 @@ func (e *env) byReason(fs *flag.FlagSet, who, why string) (pos []string, by, rea
 	return pos, by, reason, nil
 }
 
-// recordByReason is byReason for a change to one record: it also reads
-// the record's ID with arg and opens the database.
+// record reads the command line of a command on one record: the flags of
+// fs, then the record's ID with arg; then it opens the database.
+func record[ID any](e *env, fs *flag.FlagSet, arg func([]string) (ID, error)) (ID, error) {
+	pos, err := e.flags(fs)
+	if err != nil {
+		var none ID
+		return none, err
+	}
+	return openRecord(e, pos, arg)
+}
+
+// recordByReason is record for a change an ops user answers for, with
+// byReason's --by and --reason.
 func recordByReason[ID any](e *env, fs *flag.FlagSet, arg func([]string) (ID, error), who, why string) (id ID, by, reason string, err error) {
 	pos, by, reason, err := e.byReason(fs, who, why)
 	if err != nil {
 		return id, "", "", err
 	}
-	if id, err = arg(pos); err != nil {
-		return id, "", "", err
+	id, err = openRecord(e, pos, arg)
+	return id, by, reason, err
+}
+
+// openRecord reads a record's ID from the arguments with arg, then opens
+// the database.
+func openRecord[ID any](e *env, pos []string, arg func([]string) (ID, error)) (ID, error) {
+	id, err := arg(pos)
+	if err != nil {
+		return id, err
 	}
-	return id, by, reason, e.open()
+	return id, e.open()
 }
 
 // multiFlag collects a repeated string flag.

@@ -109,15 +109,8 @@ func cmdLinksRevoke(e *env) error {
 func cmdInvitesResend(e *env) error {
 	fs := flag.NewFlagSet("invites resend", flag.ContinueOnError)
 	by := fs.String("by", "cli", "who resends")
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, requestArg)
 	if err != nil {
-		return err
-	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.ResendInvitation(e.ctx, id, *by); err != nil {

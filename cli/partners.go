@@ -224,15 +224,8 @@ type jsonPartnerShow struct {
 func cmdPartnersShow(e *env) error {
 	fs := flag.NewFlagSet("partners show", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, partnerArg)
 	if err != nil {
-		return err
-	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	v, err := e.wf.Partner(e.ctx, id)

@@ -67,15 +67,8 @@ func orDash(s string) string {
 func cmdRequestsShow(e *env) error {
 	fs := flag.NewFlagSet("requests show", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, requestArg)
 	if err != nil {
-		return err
-	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	v, err := e.wf.Request(e.ctx, id)
