@@ -291,7 +291,7 @@ func (c ConsentInfo) Locale() string { return c.Partner.Locale }
 // LookupConsent finds the consent link of a token without changing
 // anything. A used, closed or expired token gives a *GoneError.
 func (s *Service) LookupConsent(ctx context.Context, token string) (ConsentInfo, error) {
-	return s.lookupConsent(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupConsent(s.reader(ctx), token)
 }
 
 func (s *Service) lookupConsent(tx *txn, token string) (ConsentInfo, error) {
@@ -307,12 +307,8 @@ func (s *Service) lookupConsent(tx *txn, token string) (ConsentInfo, error) {
 	if info.Partner, err = tx.Partner(c.PartnerID); err != nil {
 		return info, err
 	}
-	if id := info.Request.DistributorID; id != nil {
-		d, err := tx.Partner(*id)
-		if err != nil {
-			return info, err
-		}
-		info.Distributor = &d
+	if info.Distributor, err = tx.distributor(info.Request); err != nil {
+		return info, err
 	}
 	if info.Request.OrganizationID != nil {
 		if info.Organization, err = tx.Organization(*info.Request.OrganizationID); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -56,7 +56,7 @@ func (tx *txn) queueAdmin(m outMail, orgID string) error {
 // anything; ErrNotFound for an unknown token, *ManageGoneError for a
 // revoked one.
 func (s *Service) LookupManage(ctx context.Context, token string) (ManageInfo, error) {
-	return s.lookupManage(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupManage(s.reader(ctx), token)
 }
 
 func (s *Service) lookupManage(tx *txn, token string) (ManageInfo, error) {

@@ -332,7 +332,7 @@ func (i InvitationInfo) recipient() string {
 // without changing anything: a GET must never change state. A used,
 // revoked or expired token gives a *GoneError.
 func (s *Service) LookupInvitation(ctx context.Context, token string) (InvitationInfo, error) {
-	return s.lookupInvitation(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupInvitation(s.reader(ctx), token)
 }
 
 func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error) {
@@ -355,12 +355,8 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 			return info, err
 		}
 	}
-	if id := info.Request.DistributorID; id != nil {
-		d, err := tx.Partner(*id)
-		if err != nil {
-			return info, err
-		}
-		info.Distributor = &d
+	if info.Distributor, err = tx.distributor(info.Request); err != nil {
+		return info, err
 	}
 	switch {
 	case inv.Status != store.InvitePending:
@@ -369,6 +365,18 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 		return info, &GoneError{Status: store.InviteExpired}
 	}
 	return info, nil
+}
+
+// distributor is the distributor a request came through, or nil.
+func (tx *txn) distributor(r store.Request) (*store.Partner, error) {
+	if r.DistributorID == nil {
+		return nil, nil
+	}
+	d, err := tx.Partner(*r.DistributorID)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 // openInvitation is lookupInvitation for the administrator's answer: the
