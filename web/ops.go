@@ -224,8 +224,7 @@ func (s *Server) setLangCookie(w http.ResponseWriter, code string) {
 // changes nothing): it keeps the choice in a cookie and, when someone is
 // logged in, on their row, and goes back to the page.
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	code := r.PostFormValue("lang")
@@ -277,8 +276,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))

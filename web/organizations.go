@@ -67,8 +67,7 @@ func (s *Server) showOrganizations(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (s *Server) addOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readOrgForm(r)
@@ -139,8 +138,7 @@ func (s *Server) orgDone(w http.ResponseWriter, r *http.Request, id, done string
 }
 
 func (s *Server) editOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readOrgForm(r)
@@ -151,8 +149,7 @@ func (s *Server) editOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) suspendOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	err := s.wf.SuspendOrganization(r.Context(), r.PathValue("id"), userOf(r).Email)
@@ -160,8 +157,7 @@ func (s *Server) suspendOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) refreshOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	o, err := s.wf.RefreshOrganizationFromDirectory(r.Context(), r.PathValue("id"), userOf(r).Email)

@@ -140,8 +140,7 @@ func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) addPartner(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readPartnerForm(r)

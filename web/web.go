@@ -395,11 +395,16 @@ func (s *Server) postTo(w http.ResponseWriter, r *http.Request, id func(*http.Re
 		missing(w, r)
 		return 0, false
 	}
+	return n, opsForm(w, r)
+}
+
+// opsForm reads a console form, answering 400 when it cannot.
+func opsForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := parseSmallForm(r); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
-		return 0, false
+		return false
 	}
-	return n, true
+	return true
 }
 
 // parseSmallForm reads a urlencoded form (ServeHTTP capped the body).
