@@ -338,8 +338,8 @@ func (e *env) flagsAndOpen(fs *flag.FlagSet) ([]string, error) {
 
 // byReason parses the command line of a change an ops user answers for:
 // it declares --by (who, for the audit trail) and, when why is not empty,
-// --reason on fs, parses with e.flags, and requires each flag it declared.
-// by comes back trimmed.
+// --reason on fs, parses with e.flags, requires each flag it declared and
+// returns by trimmed.
 func (e *env) byReason(fs *flag.FlagSet, who, why string) (pos []string, by, reason string, err error) {
 	byFlag := fs.String("by", "", who)
 	var reasonFlag *string

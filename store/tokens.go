@@ -29,10 +29,9 @@ func carries(m OutboxMail, placeholder string) bool {
 	return strings.Contains(m.TextBody, placeholder) || strings.Contains(m.HTMLBody, placeholder)
 }
 
-// mintToken makes a fresh token for the link that outbox mail m carries,
-// has save store its hash, and returns m with the token in place of
-// placeholder; the stored row keeps the placeholder. When save finds no
-// row to take the hash, the mail gets a dead link.
+// mintToken returns outbox mail m with a fresh token in place of
+// placeholder once save has stored its hash (the stored row keeps the
+// placeholder), or with a dead link when save finds no row to take it.
 func mintToken(m OutboxMail, placeholder string, save func(hash string) (bool, error)) (OutboxMail, error) {
 	token, err := NewToken()
 	if err != nil {

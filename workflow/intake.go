@@ -206,8 +206,8 @@ func (tx *txn) earlierMessage(m store.Message) (store.Message, error) {
 }
 
 // seenBefore handles a mail recorded before (delivered twice, or at a new
-// UID after a UIDVALIDITY change). handled is false when there is no such
-// record, or the earlier one only failed.
+// UID after a UIDVALIDITY change), with handled false when there is no
+// such record or the earlier one only failed.
 func (tx *txn) seenBefore(in Incoming, m store.Message) (Result, bool, error) {
 	earlier, err := tx.earlierMessage(m)
 	if errors.Is(err, store.ErrNotFound) {

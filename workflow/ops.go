@@ -212,9 +212,9 @@ func (tx *txn) sendInvitation(r *store.Request, partner store.Partner, org store
 // HashToken is what is stored of a token (invitations, console sessions).
 func HashToken(token string) string { return store.HashToken(token) }
 
-// byToken finds the row a link's token names: find looks it up by the
-// token's hash (an index), and the hash is compared again in constant
-// time. A token of the wrong length, or of no row, is ErrNotFound.
+// byToken finds the row a link's token names with find, by the token's
+// hash (an index), compares the hash again in constant time, and gives
+// ErrNotFound for a token of the wrong length or of no row.
 func byToken[T any](token, what string, find func(hash string) (T, error), stored func(T) string) (T, error) {
 	var zero T
 	if len(token) < 20 || len(token) > 100 {

@@ -394,8 +394,8 @@ func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *sto
 }
 
 // resumed records what the check of a reply decided for request r, which
-// waited in needs_info and has been moved on: the mail's detail, the
-// decision's findings and r's new state. It returns the state r left.
+// waited in needs_info and has been moved on (the mail's detail, the
+// decision's findings, r's new state), and returns the state r left.
 func (tx *txn) resumed(r *store.Request, m *store.Message, d decision) (from string, err error) {
 	from, r.State = r.State, d.state
 	m.Detail = "reply resumed " + r.Reference() + ": " + d.state

@@ -234,10 +234,10 @@ func CanRequest(state, action string) bool { return Requests.Can(state, action) 
 // CanLink says whether ops action may be taken on a link in status.
 func CanLink(status, action string) bool { return Links.Can(status, action) }
 
-// moveRequest is the one way workflow moves a request: a move the
-// transition table does not allow is refused (ErrState) before the store
-// moves it (ErrConflict when it is no longer in from). Its name differs
-// from store's SetRequestState so that the guard shows at the call site.
+// moveRequest is the one way workflow moves a request, named apart from
+// store's SetRequestState so that the guard shows at the call site: a move
+// the transition table does not allow is refused (ErrState) before the
+// store moves it (ErrConflict when it is no longer in from).
 func (t *txn) moveRequest(id int64, from, to string, set map[string]any) error {
 	if err := Requests.Allows(from, to); err != nil {
 		return fmt.Errorf("moving %s: %w", store.Reference(id), err)

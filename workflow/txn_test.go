@@ -14,8 +14,8 @@ import (
 )
 
 // TestTxnShadowsNoStoreCall keeps a txn method from taking the name of a
-// store method it would hide: a call such as tx.SetLinkStatus must do what
-// store says, and a guard or a webhook event must show in the name.
+// store method it would hide, so that tx.SetLinkStatus does what store
+// says and a guard or a webhook event shows in the method's name.
 func TestTxnShadowsNoStoreCall(t *testing.T) {
 	storeMethods := map[string]string{}
 	for _, typ := range []reflect.Type{reflect.TypeOf(&store.Deferred{}), reflect.TypeOf(&store.Q{})} {
