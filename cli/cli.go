@@ -337,6 +337,66 @@ func (e *env) flagsAndOpen(fs *flag.FlagSet) ([]string, error) {
 	return pos, e.open()
 }
 
+// byReason parses the command line of a change an ops user answers for:
+// it declares --by (who, for the audit trail) and, when why is not empty,
+// --reason on fs, parses with e.flags, requires each flag it declared and
+// returns by trimmed.
+func (e *env) byReason(fs *flag.FlagSet, who, why string) (pos []string, by, reason string, err error) {
+	byFlag := fs.String("by", "", who)
+	var reasonFlag *string
+	if why != "" {
+		reasonFlag = fs.String("reason", "", why)
+	}
+	if pos, err = e.flags(fs); err != nil {
+		return nil, "", "", err
+	}
+	by = strings.TrimSpace(*byFlag)
+	if reasonFlag != nil {
+		reason = *reasonFlag
+	}
+	switch noReason := reasonFlag != nil && strings.TrimSpace(reason) == ""; {
+	case by == "" && noReason:
+		return nil, "", "", usagef("--by and --reason are required")
+	case by == "":
+		return nil, "", "", usagef("--by is required")
+	case noReason:
+		return nil, "", "", usagef("--reason is required")
+	}
+	return pos, by, reason, nil
+}
+
+// record reads the command line of a command on one record: the flags of
+// fs, then the record's ID with arg; then it opens the database.
+func record[ID any](e *env, fs *flag.FlagSet, arg func([]string) (ID, error)) (ID, error) {
+	pos, err := e.flags(fs)
+	if err != nil {
+		var none ID
+		return none, err
+	}
+	return openRecord(e, pos, arg)
+}
+
+// recordByReason is record for a change an ops user answers for, with
+// byReason's --by and --reason.
+func recordByReason[ID any](e *env, fs *flag.FlagSet, arg func([]string) (ID, error), who, why string) (id ID, by, reason string, err error) {
+	pos, by, reason, err := e.byReason(fs, who, why)
+	if err != nil {
+		return id, "", "", err
+	}
+	id, err = openRecord(e, pos, arg)
+	return id, by, reason, err
+}
+
+// openRecord reads a record's ID from the arguments with arg, then opens
+// the database.
+func openRecord[ID any](e *env, pos []string, arg func([]string) (ID, error)) (ID, error) {
+	id, err := arg(pos)
+	if err != nil {
+		return id, err
+	}
+	return id, e.open()
+}
+
 // multiFlag collects a repeated string flag.
 type multiFlag []string
 

@@ -41,26 +41,11 @@ func cmdLinksList(e *env) error {
 
 func cmdLinksEnd(e *env) error {
 	fs := flag.NewFlagSet("links end", flag.ContinueOnError)
-	by := fs.String("by", "", "who ends it (the ops user's address)")
-	reason := fs.String("reason", "", "why; both sides are told")
-	pos, err := e.flags(fs)
+	id, by, reason, err := recordByReason(e, fs, linkArg, "who ends it (the ops user's address)", "why; both sides are told")
 	if err != nil {
 		return err
 	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return usagef("expected one link ID")
-	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return usagef("--reason is required: it goes to the partner and the administrator")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.EndLink(e.ctx, id, *by, *reason); err != nil {
+	if err := e.wf.EndLink(e.ctx, id, by, reason); err != nil {
 		return explain(err, fmt.Sprintf("ending link %d", id))
 	}
 	fmt.Fprintf(e.stdout, "link %d ended; the partner and the administrator are told\n", id)
@@ -76,9 +61,9 @@ func cmdLinksSetEnd(e *env) error {
 	if err != nil {
 		return err
 	}
-	id, err := messageArg(pos)
+	id, err := linkArg(pos)
 	if err != nil {
-		return usagef("expected one link ID")
+		return err
 	}
 	if strings.TrimSpace(*by) == "" {
 		return usagef("--by is required")
@@ -110,22 +95,11 @@ func cmdLinksSetEnd(e *env) error {
 
 func cmdLinksRevoke(e *env) error {
 	fs := flag.NewFlagSet("links revoke", flag.ContinueOnError)
-	by := fs.String("by", "", "who revokes")
-	pos, err := e.flags(fs)
+	id, by, _, err := recordByReason(e, fs, linkArg, "who revokes", "")
 	if err != nil {
 		return err
 	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return usagef("expected one link ID")
-	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.RevokeLink(e.ctx, id, *by); err != nil {
+	if err := e.wf.RevokeLink(e.ctx, id, by); err != nil {
 		return explain(err, fmt.Sprintf("revoking link %d", id))
 	}
 	fmt.Fprintf(e.stdout, "link %d revoked\n", id)
@@ -135,15 +109,8 @@ func cmdLinksRevoke(e *env) error {
 func cmdInvitesResend(e *env) error {
 	fs := flag.NewFlagSet("invites resend", flag.ContinueOnError)
 	by := fs.String("by", "cli", "who resends")
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, requestArg)
 	if err != nil {
-		return err
-	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.ResendInvitation(e.ctx, id, *by); err != nil {
@@ -162,4 +129,13 @@ func linkJSON(l store.Link, names map[int64]string) jsonLink {
 		j.Distributor = &jsonRef{ID: *l.DistributorID, Name: names[*l.DistributorID]}
 	}
 	return j
+}
+
+// linkArg reads one link ID.
+func linkArg(pos []string) (int64, error) {
+	id, err := messageArg(pos)
+	if err != nil {
+		return 0, usagef("expected one link ID")
+	}
+	return id, nil
 }

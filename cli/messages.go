@@ -53,15 +53,8 @@ func cmdMessagesShow(e *env) error {
 	fs := flag.NewFlagSet("messages show", flag.ContinueOnError)
 	raw := fs.Bool("raw", false, "print the raw source")
 	asJSON := jsonFlag(fs)
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, messageArg)
 	if err != nil {
-		return err
-	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	m, err := e.st.Q(e.ctx).Message(id)
@@ -89,15 +82,8 @@ func cmdMessagesShow(e *env) error {
 }
 
 func cmdMessagesReprocess(e *env) error {
-	pos, err := e.flags(flag.NewFlagSet("messages reprocess", flag.ContinueOnError))
+	id, err := record(e, flag.NewFlagSet("messages reprocess", flag.ContinueOnError), messageArg)
 	if err != nil {
-		return err
-	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	res, err := e.wf.Reprocess(e.ctx, id)

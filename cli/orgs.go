@@ -124,30 +124,19 @@ func cmdOrgsList(e *env) error {
 // (declined as not requested by its administrator), audited with who and why.
 func cmdOrgsClearFraud(e *env) error {
 	fs := flag.NewFlagSet("orgs clear-fraud", flag.ContinueOnError)
-	by := fs.String("by", "", "who clears it (recorded in the audit trail)")
-	reason := fs.String("reason", "", "why (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	org, by, reason, err := recordByReason(e, fs, orgArg, "who clears it (recorded in the audit trail)", "why (recorded in the audit trail)")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef("expected one organization ID")
-	}
-	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
-		return usagef("--by and --reason are required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	n, err := e.wf.ClearFraud(e.ctx, pos[0], strings.TrimSpace(*by), *reason, 0)
+	n, err := e.wf.ClearFraud(e.ctx, org, by, reason, 0)
 	if errors.Is(err, workflow.ErrClearReasonRequired) {
 		return usagef("--reason must say why")
 	}
 	if err != nil {
-		return explain(err, "clearing the fraud report on organization "+pos[0])
+		return explain(err, "clearing the fraud report on organization "+org)
 	}
 	fmt.Fprintf(e.stdout, "organization %s: %d fraud report(s) cleared; later requests are no longer flagged\n",
-		strings.ToLower(strings.TrimSpace(pos[0])), n)
+		strings.ToLower(strings.TrimSpace(org)), n)
 	return nil
 }
 
@@ -222,8 +211,8 @@ func cmdOrgsUpdate(e *env) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef("expected one organization ID")
+	if _, err := orgArg(pos); err != nil {
+		return err
 	}
 	if strings.TrimSpace(*f.by) == "" {
 		return usagef("--by is required: the acting ops user's address, for the audit trail")
@@ -265,25 +254,15 @@ func cmdOrgsUpdate(e *env) error {
 
 func cmdOrgsSuspend(e *env) error {
 	fs := flag.NewFlagSet("orgs suspend", flag.ContinueOnError)
-	by := fs.String("by", "", "who suspends (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	org, by, _, err := recordByReason(e, fs, orgArg, "who suspends (recorded in the audit trail)", "")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef("expected one organization ID")
-	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.SuspendOrganization(e.ctx, pos[0], strings.TrimSpace(*by)); err != nil {
-		return orgsErr(err, "suspending organization "+pos[0])
+	if err := e.wf.SuspendOrganization(e.ctx, org, by); err != nil {
+		return orgsErr(err, "suspending organization "+org)
 	}
 	fmt.Fprintf(e.stdout, "organization %s suspended: requests for it are refused as organization_inactive\n",
-		strings.ToLower(strings.TrimSpace(pos[0])))
+		strings.ToLower(strings.TrimSpace(org)))
 	return nil
 }
 
@@ -294,8 +273,8 @@ func cmdOrgsRefresh(e *env) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef("expected one organization ID")
+	if _, err := orgArg(pos); err != nil {
+		return err
 	}
 	if err := e.open(); err != nil {
 		return err
@@ -306,4 +285,12 @@ func cmdOrgsRefresh(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "organization %s (%s) refreshed from the directory: %s\n", o.ID, o.Name, o.Status)
 	return nil
+}
+
+// orgArg reads one organization ID, as given.
+func orgArg(pos []string) (string, error) {
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return "", usagef("expected one organization ID")
+	}
+	return pos[0], nil
 }

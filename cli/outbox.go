@@ -28,15 +28,8 @@ func cmdOutboxList(e *env) error {
 func cmdOutboxRetry(e *env) error {
 	fs := flag.NewFlagSet("outbox retry", flag.ContinueOnError)
 	by := fs.String("by", "", "who retries it (recorded in the audit trail; default cli)")
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, messageArg)
 	if err != nil {
-		return err
-	}
-	id, err := messageArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	if err := e.wf.RetryOutbox(e.ctx, id, orText(strings.TrimSpace(*by), "cli")); err != nil {

@@ -189,23 +189,11 @@ func cmdPartnersUpdate(e *env) error {
 
 func cmdPartnersSuspend(e *env) error {
 	fs := flag.NewFlagSet("partners suspend", flag.ContinueOnError)
-	by := fs.String("by", "", "who suspends (recorded in the audit trail)")
-	reason := fs.String("reason", "", "why (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	id, by, reason, err := recordByReason(e, fs, partnerArg, "who suspends (recorded in the audit trail)", "why (recorded in the audit trail)")
 	if err != nil {
 		return err
 	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
-		return usagef("--by and --reason are required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.SuspendPartner(e.ctx, id, strings.TrimSpace(*by), *reason); err != nil {
+	if err := e.wf.SuspendPartner(e.ctx, id, by, reason); err != nil {
 		return invalid(err, fmt.Sprintf("suspending partner %d", id))
 	}
 	fmt.Fprintf(e.stdout, "partner %d suspended: its mail is answered as from an unknown sender until partners activate %d\n", id, id)
@@ -214,22 +202,11 @@ func cmdPartnersSuspend(e *env) error {
 
 func cmdPartnersActivate(e *env) error {
 	fs := flag.NewFlagSet("partners activate", flag.ContinueOnError)
-	by := fs.String("by", "", "who activates (recorded in the audit trail)")
-	pos, err := e.flags(fs)
+	id, by, _, err := recordByReason(e, fs, partnerArg, "who activates (recorded in the audit trail)", "")
 	if err != nil {
 		return err
 	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(*by) == "" {
-		return usagef("--by is required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.ActivatePartner(e.ctx, id, strings.TrimSpace(*by)); err != nil {
+	if err := e.wf.ActivatePartner(e.ctx, id, by); err != nil {
 		return invalid(err, fmt.Sprintf("activating partner %d", id))
 	}
 	fmt.Fprintf(e.stdout, "partner %d active\n", id)
@@ -247,15 +224,8 @@ type jsonPartnerShow struct {
 func cmdPartnersShow(e *env) error {
 	fs := flag.NewFlagSet("partners show", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, partnerArg)
 	if err != nil {
-		return err
-	}
-	id, err := partnerArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	v, err := e.wf.Partner(e.ctx, id)

@@ -81,15 +81,8 @@ func orDash(s string) string {
 func cmdRequestsShow(e *env) error {
 	fs := flag.NewFlagSet("requests show", flag.ContinueOnError)
 	asJSON := jsonFlag(fs)
-	pos, err := e.flags(fs)
+	id, err := record(e, fs, requestArg)
 	if err != nil {
-		return err
-	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	v, err := e.wf.Request(e.ctx, id)
@@ -234,23 +227,11 @@ func cmdRequestsApprove(e *env) error {
 
 func cmdRequestsReject(e *env) error {
 	fs := flag.NewFlagSet("requests reject", flag.ContinueOnError)
-	by := fs.String("by", "", "who rejects (recorded in the audit trail)")
-	reason := fs.String("reason", "", "why (sent to the partner)")
-	pos, err := e.flags(fs)
+	id, by, reason, err := recordByReason(e, fs, requestArg, "who rejects (recorded in the audit trail)", "why (sent to the partner)")
 	if err != nil {
 		return err
 	}
-	id, err := requestArg(pos)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(*by) == "" || strings.TrimSpace(*reason) == "" {
-		return usagef("--by and --reason are required")
-	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if err := e.wf.Reject(e.ctx, id, *by, *reason); err != nil {
+	if err := e.wf.Reject(e.ctx, id, by, reason); err != nil {
 		return explain(err, "rejecting "+store.Reference(id))
 	}
 	fmt.Fprintf(e.stdout, "%s rejected: the partner will be told\n", store.Reference(id))

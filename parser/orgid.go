@@ -115,6 +115,17 @@ func firstToken(s string) string {
 
 var labelSepRe = regexp.MustCompile(`(?i)^[\s:：=#\-–—>]*(?:(?:is|ist|lautet|=)\s*[:：]?\s*)?`)
 
+// addLabelled records tok, the value a label names: a UUID, or a malformed
+// value when it only looks like an ID.
+func (o *orgScan) addLabelled(tok string) {
+	if id, ok := CanonicalUUID(tok); ok {
+		o.labelled = appendDistinct(o.labelled, id)
+		o.all = appendDistinct(o.all, id)
+	} else if idLike(tok) {
+		o.malformed = appendDistinct(o.malformed, tok)
+	}
+}
+
 // scanOrgIDs reads lines of new (or quoted) text.
 func scanOrgIDs(lines []string) orgScan {
 	var o orgScan
@@ -137,14 +148,8 @@ func scanOrgIDs(lines []string) orgScan {
 				}
 				continue
 			}
-			tok := firstToken(rest)
-			if tok != "" {
-				if id, ok := CanonicalUUID(tok); ok {
-					o.labelled = appendDistinct(o.labelled, id)
-					o.all = appendDistinct(o.all, id)
-				} else if idLike(tok) {
-					o.malformed = appendDistinct(o.malformed, tok)
-				}
+			if tok := firstToken(rest); tok != "" {
+				o.addLabelled(tok)
 				continue
 			}
 			// Label alone on its line: the value is on the next non-empty line.
@@ -155,13 +160,8 @@ func scanOrgIDs(lines []string) orgScan {
 				}
 				if nids, locs := findUUIDs(nl); len(nids) > 0 && locs[0][0] == 0 {
 					o.labelled = appendDistinct(o.labelled, nids[0])
-				} else if t := firstToken(nl); len(strings.Fields(nl)) == 1 {
-					if id, ok := CanonicalUUID(t); ok {
-						o.labelled = appendDistinct(o.labelled, id)
-						o.all = appendDistinct(o.all, id)
-					} else if idLike(t) {
-						o.malformed = appendDistinct(o.malformed, t)
-					}
+				} else if len(strings.Fields(nl)) == 1 {
+					o.addLabelled(firstToken(nl))
 				}
 				break
 			}

@@ -9,6 +9,24 @@ import (
 	"gorm.io/gorm"
 )
 
+// AuditEntry records one transition: when, who, from, to, why.
+type AuditEntry struct {
+	ID        int64
+	RequestID *int64
+	LinkID    *int64
+	At        time.Time
+	Actor     string
+	FromState string
+	ToState   string
+	Reason    string
+	// Subject names what a registry entry is about (partner:3,
+	// organization:UUID); "" for a request's or link's entries.
+	Subject string
+}
+
+// TableName names the table.
+func (AuditEntry) TableName() string { return "audit_entries" }
+
 // RecentAudit lists the newest audit entries of every subject, newest
 // first.
 func (q *Q) RecentAudit(limit int) ([]AuditEntry, error) {
@@ -136,4 +154,68 @@ func (q *Q) EachAudit(f AuditList, fn func(AuditEntry) error) error {
 		return err
 	}
 	return auditKeyset.each(db, fn)
+}
+
+// LastAuditID returns the id of a request's newest audit entry (0 when
+// none). Every action on a request writes one, so it tells whether the
+// request changed since a page was shown.
+func (q *Q) LastAuditID(requestID int64) (int64, error) {
+	var ids []int64
+	err := q.db.Model(&AuditEntry{}).Where("request_id = ?", requestID).Order("id DESC").Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// LinkAudit lists the audit entries about a link, oldest first.
+func (q *Q) LinkAudit(linkID int64) ([]AuditEntry, error) {
+	var es []AuditEntry
+	err := q.db.Where("link_id = ?", linkID).Order("id").Find(&es).Error
+	return es, err
+}
+
+// OpsUserAudit lists the audit entries about an ops user, oldest first:
+// entries of neither a request nor a link whose reason starts with
+// "ops_user:EMAIL " (the subject, as the workflow writes it).
+func (q *Q) OpsUserAudit(email string) ([]AuditEntry, error) {
+	var out []AuditEntry
+	prefix := escapeLike("ops_user:"+strings.ToLower(strings.TrimSpace(email))) + " %"
+	err := q.db.Where("request_id IS NULL AND link_id IS NULL AND reason LIKE ? ESCAPE '\\'", prefix).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit of ops user %s: %w", email, err)
+	}
+	return out, nil
+}
+
+// SubjectAudit lists the audit entries about one subject (partner:3,
+// organization:UUID), newest first.
+func (q *Q) SubjectAudit(subject string, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := q.db.Where("subject = ?", subject).Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit trail of %s: %w", subject, err)
+	}
+	return out, nil
+}
+
+// AddAudit appends an audit entry.
+func (q *Q) AddAudit(e *AuditEntry) error {
+	auditDefaults(e)
+	return q.db.Create(e).Error
+}
+
+func auditDefaults(e *AuditEntry) {
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	e.Reason = truncate(e.Reason, 2000)
+}
+
+// Audit lists a request's audit trail in order.
+func (q *Q) Audit(requestID int64) ([]AuditEntry, error) {
+	var es []AuditEntry
+	err := q.db.Where("request_id = ?", requestID).Order("id").Find(&es).Error
+	return es, err
 }

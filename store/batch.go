@@ -1,36 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 )
-
-// MessagesAt returns the messages recorded at these UIDs of one mailbox
-// (UIDVALIDITY included), by UID: one query for a whole chunk instead of
-// one per mail.
-func (q *Q) MessagesAt(mailbox string, uidValidity int64, uids []int64) (map[int64]Message, error) {
-	out := make(map[int64]Message, len(uids))
-	if len(uids) == 0 {
-		return out, nil
-	}
-	// The range bounds the index scan to the chunk's UIDs whatever plan
-	// PostgreSQL caches for the statement (a generic plan, made while the
-	// table was small, otherwise filtered every message of the mailbox).
-	lo, hi := slices.Min(uids), slices.Max(uids)
-	var ms []Message
-	err := q.db.Where("mailbox = ? AND uid_validity = ? AND uid >= ? AND uid <= ? AND uid IN ?", mailbox, uidValidity, lo, hi, uids).Find(&ms).Error
-	if err != nil {
-		return nil, fmt.Errorf("looking up %d messages of %s/%d: %w", len(uids), mailbox, uidValidity, err)
-	}
-	for _, m := range ms {
-		out[m.UID] = m
-	}
-	return out, nil
-}
 
 // Chunk is the store's side of one chunk of received mail handled
 // together (workflow's intake). The handles its Q and Transact make
@@ -209,52 +184,6 @@ func (m *lookupMemo) putOrg(id string, e orgEntry) {
 	m.mu.Lock()
 	m.orgs[id] = e
 	m.mu.Unlock()
-}
-
-// EarlierMessages finds, in one query, the first recorded message for each
-// of keys as EarlierMessage would (keys made with EarlierKey); keys with
-// none are left out.
-func (q *Q) EarlierMessages(keys []string) (map[string]Message, error) {
-	out := map[string]Message{}
-	var ids, shas []string
-	for _, k := range keys {
-		if sha, ok := strings.CutPrefix(k, "sha\x00"); ok {
-			shas = append(shas, sha)
-		} else if id, _, ok := strings.Cut(k, "\x00"); ok {
-			ids = append(ids, id)
-		}
-	}
-	var ms []Message
-	if len(ids) > 0 {
-		if err := q.db.Omit("raw").Where("message_id IN ?", ids).Find(&ms).Error; err != nil {
-			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(ids), err)
-		}
-	}
-	if len(shas) > 0 {
-		var more []Message
-		if err := q.db.Omit("raw").Where("message_id = '' AND raw_sha256 IN ?", shas).Find(&more).Error; err != nil {
-			return nil, fmt.Errorf("looking up %d earlier messages: %w", len(shas), err)
-		}
-		ms = append(ms, more...)
-	}
-	// Ordered here, not by the query: with ORDER BY id PostgreSQL may walk
-	// the whole table in id order instead of using the message_id index.
-	slices.SortFunc(ms, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
-	for _, m := range ms {
-		k := EarlierKey(m.MessageID, m.FromAddr, m.RawSHA256)
-		if _, ok := out[k]; !ok { // the first by id
-			out[k] = m
-		}
-	}
-	return out, nil
-}
-
-// EarlierKey is the identity EarlierMessage looks a mail up by.
-func EarlierKey(messageID, from, sha string) string {
-	if messageID == "" {
-		return "sha\x00" + sha
-	}
-	return messageID + "\x00" + from
 }
 
 // clonePartner copies p's rules, so that no caller shares them.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -92,56 +91,24 @@ func (q *Q) UseConsentToken(id int64, to string) error {
 	t := now()
 	res := q.db.Model(&ConsentToken{}).Where("id = ? AND status = ?", id, ConsentPending).
 		Updates(map[string]any{"status": to, "used_at": t, "updated_at": t})
-	if res.Error != nil {
-		return fmt.Errorf("moving consent token %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving consent token %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving consent token %d to %s", id, to)
 }
 
 // mintConsentToken is MintInvitationToken for a mail that carries a
 // consent link (ConsentTokenPlaceholder).
 func (s *Store) mintConsentToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
-	token, err := NewToken()
-	if err != nil {
-		return m, err
-	}
-	res := s.db.WithContext(ctx).Model(&ConsentToken{}).
-		Where("outbox_id = ? AND status = ?", m.ID, ConsentPending).
-		Updates(map[string]any{"token_hash": HashToken(token), "updated_at": now()})
-	if res.Error != nil {
-		return m, fmt.Errorf("storing the token of outbox mail %d's consent link: %w", m.ID, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return m, fmt.Errorf("outbox mail %d: the consent link: %w", m.ID, ErrInvitationNotPending)
-	}
-	m.TextBody = strings.ReplaceAll(m.TextBody, ConsentTokenPlaceholder, token)
-	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ConsentTokenPlaceholder, token)
-	return m, nil
-}
-
-// PartnersByRefOrName lists the active partners whose reference or name
-// is s, without regard to case: the partner an administrator names.
-func (q *Q) PartnersByRefOrName(s string) ([]Partner, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	var ps []Partner
-	if s == "" {
-		return ps, nil
-	}
-	err := q.db.Preload("Rules").Where("status = ? AND (LOWER(ref) = ? OR LOWER(name) = ?)", PartnerActive, s, s).
-		Order("id").Find(&ps).Error
-	return ps, err
-}
-
-// Reseller finds the partner with reference ref whose distributor is
-// distributorID (ErrNotFound when the distributor has no such reseller).
-func (q *Q) Reseller(distributorID int64, ref string) (Partner, error) {
-	var p Partner
-	err := q.db.Preload("Rules").Where("parent_id = ? AND LOWER(ref) = ?", distributorID, strings.ToLower(strings.TrimSpace(ref))).
-		First(&p).Error
-	return p, notFound(err, "reseller "+ref)
+	return mintToken(m, ConsentTokenPlaceholder, func(hash string) (bool, error) {
+		res := s.db.WithContext(ctx).Model(&ConsentToken{}).
+			Where("outbox_id = ? AND status = ?", m.ID, ConsentPending).
+			Updates(map[string]any{"token_hash": hash, "updated_at": now()})
+		if res.Error != nil {
+			return false, fmt.Errorf("storing the token of outbox mail %d's consent link: %w", m.ID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return false, fmt.Errorf("outbox mail %d: the consent link: %w", m.ID, ErrInvitationNotPending)
+		}
+		return true, nil
+	})
 }
 
 // ConsentReminderKey is the timer run that records that request id's

@@ -112,13 +112,7 @@ func (q *Q) ClearFraudReport(id int64, by, reason string, at time.Time) error {
 	res := q.db.Model(&FraudReport{}).Where("id = ? AND status = ?", id, FraudOpen).Updates(map[string]any{
 		"status": FraudCleared, "cleared_at": at.UTC(), "cleared_by": truncate(by, 320), "clear_reason": truncate(reason, 2000),
 	})
-	if res.Error != nil {
-		return fmt.Errorf("clearing fraud report %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("clearing fraud report %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "clearing fraud report %d", id)
 }
 
 // fraudMemo is the open fraud reports of one batch (lookupMemo).

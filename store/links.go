@@ -4,13 +4,53 @@ import (
 	"fmt"
 
 	"context"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"gorm.io/gorm/clause"
 )
+
+// LinkFilter narrows ConsoleLinks.
+type LinkFilter struct {
+	Status    string
+	PartnerID int64
+	Limit     int
+}
+
+// Link statuses (workflow's transition table, docs/state_machine.md).
+const (
+	LinkInvited  = "invited"
+	LinkActive   = "active"
+	LinkDeclined = "declined"
+	LinkExpired  = "expired"
+	LinkRevoked  = "revoked"
+	// LinkEnded: either side or ops ended an active link (product.md, turn 2).
+	LinkEnded = "ended"
+)
+
+// Link is the recorded reseller relation between a partner and an organization.
+type Link struct {
+	ID             int64
+	PartnerID      int64
+	OrganizationID string
+	Type           string
+	Status         string
+	RequestID      *int64
+	// DistributorID is the distributor through which the partner (the
+	// reseller of record) sells to the organization; nil when direct.
+	DistributorID *int64
+	StartedAt     time.Time
+	// EndsAt is the end date ops set; nil when open-ended.
+	EndsAt  *time.Time
+	EndedAt *time.Time
+	// EndedBy and EndReason: who ended the link (an address, or "system")
+	// and why; "" while it holds.
+	EndedBy   string
+	EndReason string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
 
 // LinkList filters the console's link list and its export.
 type LinkList struct {
@@ -78,13 +118,7 @@ func (q *Q) EndLink(id int64, from []string, to string, at time.Time, by, reason
 	res := q.db.Model(&Link{}).Where("id = ? AND status IN ?", id, from).Updates(map[string]any{
 		"status": to, "ended_at": at.UTC(), "ended_by": truncate(by, 320), "end_reason": truncate(reason, 2000),
 		"updated_at": at.UTC()})
-	if res.Error != nil {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("moving link %d to %s: %w", id, to, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "moving link %d to %s", id, to)
 }
 
 // SetLinkEndsAt sets (nil: clears) an active link's end date.
@@ -95,13 +129,7 @@ func (q *Q) SetLinkEndsAt(id int64, endsAt *time.Time, at time.Time) error {
 	}
 	res := q.db.Model(&Link{}).Where("id = ? AND status = ?", id, LinkActive).
 		Updates(map[string]any{"ends_at": v, "updated_at": at.UTC()})
-	if res.Error != nil {
-		return fmt.Errorf("setting the end date of link %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("setting the end date of link %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "setting the end date of link %d", id)
 }
 
 // LinksEndingBy lists up to limit active links whose end date is at or
@@ -171,29 +199,97 @@ func (q *Q) RevokeManageLinks(orgID, by string, at time.Time) (int64, error) {
 // returns m with the token in place of ManageTokenPlaceholder; the stored
 // row keeps the placeholder. A mail whose link is gone gets a dead link.
 func (s *Store) MintManageToken(ctx context.Context, m OutboxMail) (OutboxMail, error) {
-	if !strings.Contains(m.TextBody, ManageTokenPlaceholder) && !strings.Contains(m.HTMLBody, ManageTokenPlaceholder) {
+	if !carries(m, ManageTokenPlaceholder) {
 		return m, nil
 	}
-	token, err := NewToken()
-	if err != nil {
-		return m, err
-	}
-	res := s.db.WithContext(ctx).Model(&ManageLink{}).Where("outbox_id = ?", m.ID).
-		Update("token_hash", HashToken(token))
-	if res.Error != nil {
-		return m, fmt.Errorf("storing the manage link token of outbox mail %d: %w", m.ID, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		token = "unavailable"
-	}
-	m.TextBody = strings.ReplaceAll(m.TextBody, ManageTokenPlaceholder, token)
-	m.HTMLBody = strings.ReplaceAll(m.HTMLBody, ManageTokenPlaceholder, token)
-	return m, nil
+	return mintToken(m, ManageTokenPlaceholder, func(hash string) (bool, error) {
+		res := s.db.WithContext(ctx).Model(&ManageLink{}).Where("outbox_id = ?", m.ID).
+			Update("token_hash", hash)
+		if res.Error != nil {
+			return false, fmt.Errorf("storing the manage link token of outbox mail %d: %w", m.ID, res.Error)
+		}
+		return res.RowsAffected == 1, nil
+	})
 }
 
-// LinkAudit lists the audit entries about a link, oldest first.
-func (q *Q) LinkAudit(linkID int64) ([]AuditEntry, error) {
-	var es []AuditEntry
-	err := q.db.Where("link_id = ?", linkID).Order("id").Find(&es).Error
-	return es, err
+// ConsoleLinks lists links newest first.
+func (q *Q) ConsoleLinks(f LinkFilter) ([]Link, error) {
+	db := q.db.Model(&Link{})
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if f.PartnerID != 0 {
+		db = db.Where("partner_id = ?", f.PartnerID)
+	}
+	var out []Link
+	err := db.Order("id DESC").Limit(clampLimit(f.Limit)).Find(&out).Error
+	return out, err
+}
+
+// OrganizationLinks lists an organization's links, newest first.
+func (q *Q) OrganizationLinks(orgID string) ([]Link, error) {
+	var out []Link
+	if err := q.db.Where("organization_id = ?", orgID).Order("id DESC").Limit(500).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("listing the links of organization %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// InsertLink records a link.
+func (q *Q) InsertLink(l *Link) error {
+	t := now()
+	l.CreatedAt, l.UpdatedAt = t, t
+	if l.StartedAt.IsZero() {
+		l.StartedAt = t
+	}
+	if l.Type == "" {
+		l.Type = "reseller"
+	}
+	if err := q.db.Create(l).Error; err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("recording link: the partner already has a live link to %s: %w", l.OrganizationID, ErrConflict)
+		}
+		return fmt.Errorf("recording link: %w", err)
+	}
+	return nil
+}
+
+// Link returns one link.
+func (q *Q) Link(id int64) (Link, error) {
+	var l Link
+	err := q.db.Where("id = ?", id).First(&l).Error
+	return l, notFound(err, fmt.Sprintf("link %d", id))
+}
+
+// LiveLink returns the partner's invited or active link to the organization.
+func (q *Q) LiveLink(partnerID int64, orgID string) (Link, error) {
+	var l Link
+	err := q.db.Where("partner_id = ? AND organization_id = ? AND status IN ?",
+		partnerID, orgID, []string{LinkInvited, LinkActive}).First(&l).Error
+	return l, notFound(err, "live link")
+}
+
+// LinkForRequest returns the link a request created.
+func (q *Q) LinkForRequest(requestID int64) (Link, error) {
+	var l Link
+	err := q.db.Where("request_id = ?", requestID).Order("id DESC").First(&l).Error
+	return l, notFound(err, "link of "+Reference(requestID))
+}
+
+// ListLinks lists links by id.
+func (q *Q) ListLinks() ([]Link, error) {
+	var ls []Link
+	err := q.db.Order("id").Find(&ls).Error
+	return ls, err
+}
+
+// SetLinkStatus moves a link between statuses; ending statuses set ended_at.
+func (q *Q) SetLinkStatus(id int64, from []string, to string) error {
+	t := now()
+	set := map[string]any{"status": to, "updated_at": t}
+	if to != LinkInvited && to != LinkActive {
+		set["ended_at"] = t
+	}
+	res := q.db.Model(&Link{}).Where("id = ? AND status IN ?", id, from).Updates(set)
+	return oneRow(res, "moving link %d to %s", id, to)
 }

@@ -22,7 +22,7 @@ type LoginLimit struct {
 	BlockedUntil time.Time
 }
 
-// TableName overrides.
+// TableName names the table.
 func (LoginLimit) TableName() string { return "login_limits" }
 
 // LockLoginLimits returns the tallies of keys, making rows without

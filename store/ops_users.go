@@ -6,8 +6,30 @@ import (
 	"time"
 )
 
-// Console users: listing, disabling, passwords. Creating one and looking one
-// up are in queries.go; sessions in console.go.
+// OpsUser may log in to the operations console.
+type OpsUser struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+	// DisabledAt is when the user was disabled (nil: may log in).
+	DisabledAt *time.Time
+	// LastLoginAt is the user's last successful login (nil: none recorded).
+	LastLoginAt *time.Time
+	// Role is what the user may do in the console: RoleViewer,
+	// RoleApprover or RoleAdmin (workflow holds the rules).
+	Role string
+	// Locale is the console language the user chose ("en", "de"; "": none
+	// yet, the browser's counts), migration 0019.
+	Locale string
+}
+
+// Console roles, from least to most (migration 0009).
+const (
+	RoleViewer   = "viewer"   // reads
+	RoleApprover = "approver" // also acts on requests
+	RoleAdmin    = "admin"    // also the registry, the directory and the users
+)
 
 // OpsUsers lists the console users by e-mail address.
 func (q *Q) OpsUsers() ([]OpsUser, error) {
@@ -30,13 +52,7 @@ func (q *Q) SetOpsUserDisabled(id int64, at *time.Time) error {
 		db = db.Where("disabled_at IS NOT NULL")
 	}
 	res := db.Update("disabled_at", val)
-	if res.Error != nil {
-		return fmt.Errorf("changing ops user %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("changing ops user %d: %w", id, ErrConflict)
-	}
-	return nil
+	return oneRow(res, "changing ops user %d", id)
 }
 
 // SetOpsUserPassword stores a new password hash.
@@ -56,70 +72,11 @@ func (q *Q) TouchOpsUserLogin(id int64, at time.Time) error {
 	return q.db.Model(&OpsUser{}).Where("id = ?", id).Update("last_login_at", at.UTC()).Error
 }
 
-// DeleteOpsSessionsOf ends every session of a user and says how many.
-func (q *Q) DeleteOpsSessionsOf(userID int64) (int64, error) {
-	res := q.db.Where("user_id = ?", userID).Delete(&OpsSession{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("ending the sessions of ops user %d: %w", userID, res.Error)
-	}
-	return res.RowsAffected, nil
-}
-
-// OpsUserAudit lists the audit entries about an ops user, oldest first:
-// entries of neither a request nor a link whose reason starts with
-// "ops_user:EMAIL " (the subject, as the workflow writes it).
-func (q *Q) OpsUserAudit(email string) ([]AuditEntry, error) {
-	var out []AuditEntry
-	prefix := escapeLike("ops_user:"+strings.ToLower(strings.TrimSpace(email))) + " %"
-	err := q.db.Where("request_id IS NULL AND link_id IS NULL AND reason LIKE ? ESCAPE '\\'", prefix).
-		Order("id").Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("reading the audit of ops user %s: %w", email, err)
-	}
-	return out, nil
-}
-
 // SetOpsUserRole gives a user a role; ErrConflict when the user has it
 // already.
 func (q *Q) SetOpsUserRole(id int64, role string) error {
 	res := q.db.Model(&OpsUser{}).Where("id = ? AND role <> ?", id, role).Update("role", role)
-	if res.Error != nil {
-		return fmt.Errorf("changing the role of ops user %d: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("changing the role of ops user %d: %w", id, ErrConflict)
-	}
-	return nil
-}
-
-// AddApproval records an ops user's approval of a request; ErrConflict
-// when that user approved it already.
-func (q *Q) AddApproval(a *Approval) error {
-	a.OpsUser = strings.ToLower(strings.TrimSpace(a.OpsUser))
-	a.At = a.At.UTC()
-	if err := q.db.Create(a).Error; err != nil {
-		if IsUniqueViolation(err) {
-			return fmt.Errorf("recording the approval of %s by %s: %w", Reference(a.RequestID), a.OpsUser, ErrConflict)
-		}
-		return fmt.Errorf("recording the approval of %s by %s: %w", Reference(a.RequestID), a.OpsUser, err)
-	}
-	return nil
-}
-
-// ApprovalsFor returns the approvals of requests, oldest first, by request.
-func (q *Q) ApprovalsFor(requestIDs []int64) (map[int64][]Approval, error) {
-	out := map[int64][]Approval{}
-	if len(requestIDs) == 0 {
-		return out, nil
-	}
-	var as []Approval
-	if err := q.db.Where("request_id IN ?", requestIDs).Order("id").Find(&as).Error; err != nil {
-		return nil, fmt.Errorf("loading approvals: %w", err)
-	}
-	for _, a := range as {
-		out[a.RequestID] = append(out[a.RequestID], a)
-	}
-	return out, nil
+	return oneRow(res, "changing the role of ops user %d", id)
 }
 
 // SetOpsUserLocale keeps the console language a user chose.
@@ -132,4 +89,31 @@ func (q *Q) SetOpsUserLocale(id int64, locale string) error {
 		return fmt.Errorf("changing the language of ops user %d: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// OpsUser returns one console user.
+func (q *Q) OpsUser(id int64) (OpsUser, error) {
+	var u OpsUser
+	err := q.db.Where("id = ?", id).First(&u).Error
+	return u, notFound(err, fmt.Sprintf("ops user %d", id))
+}
+
+// CreateOpsUser stores a console user with an already hashed password.
+func (q *Q) CreateOpsUser(u *OpsUser) error {
+	u.CreatedAt = now()
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if err := q.db.Create(u).Error; err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("creating ops user %s: exists already: %w", u.Email, ErrConflict)
+		}
+		return fmt.Errorf("creating ops user %s: %w", u.Email, err)
+	}
+	return nil
+}
+
+// OpsUserByEmail finds a console user.
+func (q *Q) OpsUserByEmail(email string) (OpsUser, error) {
+	var u OpsUser
+	err := q.db.Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
+	return u, notFound(err, "ops user")
 }

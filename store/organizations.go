@@ -3,10 +3,35 @@ package store
 import (
 	"fmt"
 	"strings"
+	"time"
+
+	"gorm.io/gorm/clause"
 )
 
-// Organization queries for the database directory as ops edit it, one
-// organization at a time (workflow/organizations.go).
+// Organization statuses (workflow's transition table, docs/state_machine.md).
+const (
+	// OrgInitializing: created in the directory for a new-organization
+	// request, until its administrator accepts (product.md, turn 2).
+	OrgInitializing = "initializing"
+	OrgActive       = "active"
+	OrgSuspended    = "suspended"
+	OrgDeleted      = "deleted"
+)
+
+// Organization is an end customer's organization in the directory. ID is
+// the canonical lower-case UUID.
+type Organization struct {
+	ID         string
+	Name       string
+	Status     string
+	AdminName  string
+	AdminEmail string
+	Country    string
+	Locale     string
+	VatID      string `gorm:"column:vat_id"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
 
 // CreateOrganization adds an organization; ErrConflict when its id is
 // taken.
@@ -38,29 +63,6 @@ func (q *Q) UpdateOrganization(o *Organization) error {
 		return fmt.Errorf("organization %s: %w", o.ID, ErrNotFound)
 	}
 	return nil
-}
-
-// OrganizationRequests lists the requests for an organization, newest
-// first; open only: just those in OpenStates.
-func (q *Q) OrganizationRequests(orgID string, open bool, limit int) ([]Request, error) {
-	db := q.db.Where("organization_id = ?", orgID)
-	if open {
-		db = db.Where("state IN ?", OpenStates)
-	}
-	var out []Request
-	if err := db.Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("listing the requests for organization %s: %w", orgID, err)
-	}
-	return out, nil
-}
-
-// OrganizationLinks lists an organization's links, newest first.
-func (q *Q) OrganizationLinks(orgID string) ([]Link, error) {
-	var out []Link
-	if err := q.db.Where("organization_id = ?", orgID).Order("id DESC").Limit(500).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("listing the links of organization %s: %w", orgID, err)
-	}
-	return out, nil
 }
 
 // OrganizationList filters the console's organization list.
@@ -126,16 +128,55 @@ func (q *Q) SetOrganizationStatus(id, from, to string) error {
 	return nil
 }
 
-// SetRequestColumns sets columns of a request that is still in state,
-// without moving it; ErrConflict when it is no longer there.
-func (q *Q) SetRequestColumns(id int64, state string, set map[string]any) error {
-	set["updated_at"] = now()
-	res := q.db.Model(&Request{}).Where("id = ? AND state = ?", id, state).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("updating %s: %w", Reference(id), res.Error)
+// OrganizationsByID returns the organizations with these ids, keyed by id.
+func (q *Q) OrganizationsByID(ids []string) (map[string]Organization, error) {
+	out := map[string]Organization{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("updating %s in %s: %w", Reference(id), state, ErrConflict)
+	var os []Organization
+	if err := q.db.Where("id IN ?", ids).Find(&os).Error; err != nil {
+		return nil, fmt.Errorf("loading organizations: %w", err)
+	}
+	for _, o := range os {
+		out[o.ID] = o
+	}
+	return out, nil
+}
+
+// UpsertOrganization inserts or updates an organization by its id.
+func (q *Q) UpsertOrganization(o *Organization) error {
+	t := now()
+	o.CreatedAt, o.UpdatedAt = t, t
+	err := q.db.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name", "status", "admin_name", "admin_email", "country", "locale", "updated_at"}),
+	}).Create(o).Error
+	if err != nil {
+		return fmt.Errorf("saving organization %s: %w", o.ID, err)
+	}
+	if _, ok := q.memo.org(o.ID); ok {
+		q.memo.putOrg(o.ID, orgEntry{o: *o, found: true})
 	}
 	return nil
+}
+
+// Organization returns one organization by its canonical id.
+func (q *Q) Organization(id string) (Organization, error) {
+	if e, ok := q.memo.org(id); ok {
+		if !e.found {
+			return Organization{}, fmt.Errorf("organization %s: %w", id, ErrNotFound)
+		}
+		return e.o, nil
+	}
+	var o Organization
+	err := q.db.Where("id = ?", id).First(&o).Error
+	return o, notFound(err, "organization "+id)
+}
+
+// Organizations lists the directory by name.
+func (q *Q) Organizations() ([]Organization, error) {
+	var os []Organization
+	err := q.db.Order("name, id").Find(&os).Error
+	return os, err
 }

@@ -2,9 +2,118 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/mail"
+	"strings"
 	"time"
 )
+
+// Outbox statuses.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+	OutboxBounced = "bounced"
+)
+
+// OutboxMail is one mail exactly as it will be sent. It is written in the
+// same transaction as the state change that causes it; its Message-ID is
+// fixed then, so a retry sends the same mail.
+type OutboxMail struct {
+	ID            int64
+	Kind          string
+	RequestID     *int64
+	FromAddr      string
+	ReplyTo       string
+	ToAddrs       string // the recipients as JSON; use Recipients, SetRecipients, To
+	Subject       string
+	TextBody      string
+	HTMLBody      string
+	MessageID     string // without angle brackets
+	InReplyTo     string // without angle brackets
+	Refs          string // space-separated, without angle brackets
+	AutoSubmitted string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastAttemptAt *time.Time
+	LockedBy      string
+	LockedUntil   *time.Time
+	LastError     string
+	SentAt        *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Recipient is one addressee of an outbox mail, kept apart (never one
+// joined string): directories write names such as "Doe, Jane".
+type Recipient struct {
+	Name string `json:"name,omitempty"`
+	Addr string `json:"addr"`
+}
+
+// SetRecipients stores the recipients in ToAddrs.
+func (m *OutboxMail) SetRecipients(rs ...Recipient) {
+	b, _ := json.Marshal(rs) // strings only: cannot fail
+	m.ToAddrs = string(b)
+}
+
+// Recipients lists the recipients. Rows written before recipients were
+// stored as JSON hold an RFC 5322 address list, read as such.
+func (m OutboxMail) Recipients() []Recipient {
+	var rs []Recipient
+	if strings.HasPrefix(m.ToAddrs, "[") {
+		if json.Unmarshal([]byte(m.ToAddrs), &rs) == nil {
+			return rs
+		}
+	}
+	if list, err := mail.ParseAddressList(m.ToAddrs); err == nil {
+		for _, a := range list {
+			rs = append(rs, Recipient{Name: a.Name, Addr: a.Address})
+		}
+		return rs
+	}
+	for _, a := range strings.Split(m.ToAddrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			rs = append(rs, Recipient{Addr: a})
+		}
+	}
+	return rs
+}
+
+// To lists the recipients' bare addresses.
+func (m OutboxMail) To() []string {
+	out := []string{}
+	for _, r := range m.Recipients() {
+		out = append(out, r.Addr)
+	}
+	return out
+}
+
+// ToDisplay is the recipients for people to read: "Name <addr>; …".
+func (m OutboxMail) ToDisplay() string {
+	var parts []string
+	for _, r := range m.Recipients() {
+		if r.Name != "" {
+			parts = append(parts, r.Name+" <"+r.Addr+">")
+		} else {
+			parts = append(parts, r.Addr)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// References lists the References header's message ids.
+func (m OutboxMail) References() []string { return strings.Fields(m.Refs) }
+
+// TableName names the table.
+func (OutboxMail) TableName() string { return "outbox_mails" }
+
+// OutboxHeld marks an outbox mail that the workflow wrote but will not
+// send on its own (a rate limit, a mailing list, a recipient that is no
+// longer registered): LastError says why; RetryOutbox releases it.
+const OutboxHeld = "held"
 
 // InsertOutbox writes a new outbox row. Status defaults to pending and
 // NextAttemptAt to now.
@@ -191,4 +300,37 @@ func (q *Q) OutboxKinds() ([]string, error) {
 	var out []string
 	err := q.db.Model(&OutboxMail{}).Distinct("kind").Order("kind").Pluck("kind", &out).Error
 	return out, err
+}
+
+// RecentOutbox lists outbox mails newest first, without their bodies;
+// status "" lists all.
+func (q *Q) RecentOutbox(status string, limit int) ([]OutboxMail, error) {
+	db := q.db.Model(&OutboxMail{}).Omit("text_body", "html_body")
+	if status != "" {
+		db = db.Where("status = ?", status)
+	}
+	var out []OutboxMail
+	err := db.Order("id DESC").Limit(clampLimit(limit)).Find(&out).Error
+	return out, err
+}
+
+// OutboxByMessageID returns the outbox row we sent with this Message-ID.
+func (q *Q) OutboxByMessageID(messageID string) (OutboxMail, error) {
+	var m OutboxMail
+	err := q.db.Where("message_id = ?", messageID).First(&m).Error
+	return m, notFound(err, "outbox mail "+messageID)
+}
+
+// MarkOutboxBounced records that a sent mail bounced.
+func (q *Q) MarkOutboxBounced(id int64, detail string) error {
+	return q.db.Model(&OutboxMail{}).Where("id = ?", id).Updates(map[string]any{
+		"status": OutboxBounced, "last_error": truncate(detail, 2000), "updated_at": now(),
+	}).Error
+}
+
+// CountOutbox counts the outbox mails in status.
+func (q *Q) CountOutbox(status string) (int64, error) {
+	var n int64
+	err := q.db.Model(&OutboxMail{}).Where("status = ?", status).Count(&n).Error
+	return n, err
 }

@@ -12,6 +12,15 @@
 // whose handles remember lookups for one chunk of received mail, and a
 // Deferred handle on a transaction, which keeps the rows a transition
 // writes but never reads back until Flush.
+//
+// Each entity's record type, constants and queries live in the file named
+// after its table: partners.go, organizations.go, requests.go, findings.go,
+// messages.go, outbox.go, answer_log.go, audit.go, links.go, invitations.go,
+// consent.go, approvals.go, ops_users.go, ops_sessions.go, oidc.go,
+// login_limits.go, fraud_reports.go, webhooks.go, timer_runs.go and
+// leases.go (leases and mailbox cursors). The machinery is in store.go
+// (Open, Transact, migrations, Q), claim.go (claiming outbox and webhook
+// rows), paging.go, batch.go (Chunk), deferred.go and tokens.go.
 package store
 
 import (
@@ -347,6 +356,20 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 func now() time.Time { return time.Now().UTC() }
 
+// oneRow is the outcome of a conditional write that must change one row,
+// described by format and args: ErrConflict when the expected old state no
+// longer held.
+func oneRow(res *gorm.DB, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if res.Error != nil {
+		return fmt.Errorf("%s: %w", what, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("%s: %w", what, ErrConflict)
+	}
+	return nil
+}
+
 // notFound maps gorm's record-not-found to ErrNotFound.
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -358,4 +381,40 @@ func notFound(err error, what string) error {
 // Exec runs one raw statement (administration: tests, `config check`).
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
+}
+
+// escapeLike escapes LIKE's wildcards with a backslash.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func clampLimit(n int) int {
+	if n <= 0 || n > 1000 {
+		return 500
+	}
+	return n
+}
+
+// CountBy counts the rows of table grouped by column: the gauges of
+// requests by state, outbox mails and webhook events by status. table and
+// column must be one of the fixed pairs below.
+func (s *Store) CountBy(ctx context.Context, table, column string) (map[string]int64, error) {
+	switch table + "." + column {
+	case "requests.state", "outbox_mails.status", "webhook_events.status", "links.status", "fraud_reports.status":
+	default:
+		return nil, fmt.Errorf("counting %s by %s: not allowed", table, column)
+	}
+	var rows []struct {
+		K string
+		N int64
+	}
+	err := s.db.WithContext(ctx).Table(table).Select(column + " AS k, COUNT(*) AS n").Group(column).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("counting %s by %s: %w", table, column, err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.K] = r.N
+	}
+	return out, nil
 }

@@ -98,27 +98,3 @@ func (q *Q) ListWebhooks(status string, limit int) ([]WebhookEvent, error) {
 	err := db.Order("id").Find(&out).Error
 	return out, err
 }
-
-// CountBy counts the rows of table grouped by column: the gauges of
-// requests by state, outbox mails and webhook events by status. table and
-// column must be one of the fixed pairs below.
-func (s *Store) CountBy(ctx context.Context, table, column string) (map[string]int64, error) {
-	switch table + "." + column {
-	case "requests.state", "outbox_mails.status", "webhook_events.status", "links.status", "fraud_reports.status":
-	default:
-		return nil, fmt.Errorf("counting %s by %s: not allowed", table, column)
-	}
-	var rows []struct {
-		K string
-		N int64
-	}
-	err := s.db.WithContext(ctx).Table(table).Select(column + " AS k, COUNT(*) AS n").Group(column).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("counting %s by %s: %w", table, column, err)
-	}
-	out := make(map[string]int64, len(rows))
-	for _, r := range rows {
-		out[r.K] = r.N
-	}
-	return out, nil
-}

@@ -14,13 +14,8 @@ import (
 // audit entry goes on the reported request and on this one.
 func (s *Server) clearFraud(w http.ResponseWriter, r *http.Request) {
 	l := consoleLang(r)
-	id, ok := requestID(r)
+	id, ok := s.postTo(w, r, requestID, s.noRequest)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "err.notfound", l.F("err.norequest", r.PathValue("id")))
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	org, by := r.PostFormValue("organization_id"), userOf(r).Email

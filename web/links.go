@@ -44,7 +44,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showLink(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	id, ok := linkID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No link "+r.PathValue("id")+".")
+		s.noLink(w, r)
 		return
 	}
 	q := s.wf.Store().Q(r.Context())
@@ -93,14 +93,14 @@ func (s *Server) linkDone(w http.ResponseWriter, r *http.Request, id int64, acti
 	}
 }
 
+// noLink answers 404 for a link that does not exist.
+func (s *Server) noLink(w http.ResponseWriter, r *http.Request) {
+	s.opsError(w, r, http.StatusNotFound, "Not found", "No link "+r.PathValue("id")+".")
+}
+
 func (s *Server) endLink(w http.ResponseWriter, r *http.Request) {
-	id, ok := linkID(r)
+	id, ok := s.postTo(w, r, linkID, s.noLink)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No link "+r.PathValue("id")+".")
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	err := s.wf.ConsoleEndLink(r.Context(), consoleUser(r), id, r.PostFormValue("reason"))
@@ -108,13 +108,8 @@ func (s *Server) endLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) setLinkEnd(w http.ResponseWriter, r *http.Request) {
-	id, ok := linkID(r)
+	id, ok := s.postTo(w, r, linkID, s.noLink)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "Not found", "No link "+r.PathValue("id")+".")
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	var ends *time.Time

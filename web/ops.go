@@ -224,8 +224,7 @@ func (s *Server) setLangCookie(w http.ResponseWriter, code string) {
 // changes nothing): it keeps the choice in a cookie and, when someone is
 // logged in, on their row, and goes back to the page.
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	code := r.PostFormValue("lang")
@@ -277,8 +276,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
@@ -581,7 +579,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	id, ok := requestID(r)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.norequest", r.PathValue("id")))
+		s.noRequest(w, r)
 		return
 	}
 	v, err := s.wf.Request(r.Context(), id)
@@ -596,15 +594,15 @@ func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "request.html", p)
 }
 
+// noRequest answers 404 for a request that does not exist.
+func (s *Server) noRequest(w http.ResponseWriter, r *http.Request) {
+	s.opsError(w, r, http.StatusNotFound, "err.notfound", consoleLang(r).F("err.norequest", r.PathValue("id")))
+}
+
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	l := consoleLang(r)
-	id, ok := requestID(r)
+	id, ok := s.postTo(w, r, requestID, s.noRequest)
 	if !ok {
-		s.opsError(w, r, http.StatusNotFound, "err.notfound", l.F("err.norequest", r.PathValue("id")))
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	kind := r.PathValue("action")

@@ -69,8 +69,7 @@ func (s *Server) showOrganizations(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (s *Server) addOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readOrgForm(r)
@@ -141,8 +140,7 @@ func (s *Server) orgDone(w http.ResponseWriter, r *http.Request, id, done string
 }
 
 func (s *Server) editOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readOrgForm(r)
@@ -153,8 +151,7 @@ func (s *Server) editOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) suspendOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	err := s.wf.SuspendOrganization(r.Context(), r.PathValue("id"), userOf(r).Email)
@@ -162,8 +159,7 @@ func (s *Server) suspendOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) refreshOrganization(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	o, err := s.wf.RefreshOrganizationFromDirectory(r.Context(), r.PathValue("id"), userOf(r).Email)

@@ -138,8 +138,7 @@ func (s *Server) showPartners(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) addPartner(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := readPartnerForm(r)
@@ -210,13 +209,8 @@ func (s *Server) noPartner(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editPartner(w http.ResponseWriter, r *http.Request) {
-	id, ok := partnerID(r)
+	id, ok := s.postTo(w, r, partnerID, s.noPartner)
 	if !ok {
-		s.noPartner(w, r)
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	f := readPartnerForm(r)
@@ -241,13 +235,8 @@ func (s *Server) partnerDone(w http.ResponseWriter, r *http.Request, id int64, d
 }
 
 func (s *Server) suspendPartner(w http.ResponseWriter, r *http.Request) {
-	id, ok := partnerID(r)
+	id, ok := s.postTo(w, r, partnerID, s.noPartner)
 	if !ok {
-		s.noPartner(w, r)
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	err := s.wf.SuspendPartner(r.Context(), id, userOf(r).Email, r.PostFormValue("reason"))
@@ -255,13 +244,8 @@ func (s *Server) suspendPartner(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) activatePartner(w http.ResponseWriter, r *http.Request) {
-	id, ok := partnerID(r)
+	id, ok := s.postTo(w, r, partnerID, s.noPartner)
 	if !ok {
-		s.noPartner(w, r)
-		return
-	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
 	err := s.wf.ActivatePartner(r.Context(), id, userOf(r).Email)

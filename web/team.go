@@ -50,8 +50,7 @@ func (s *Server) showTeam(w http.ResponseWriter, r *http.Request, status int, er
 }
 
 func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) {
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	f := teamForm{Email: r.PostFormValue("email"), Role: r.PostFormValue("role")}
@@ -75,8 +74,7 @@ func (s *Server) changeTeamMember(w http.ResponseWriter, r *http.Request) {
 		s.opsError(w, r, http.StatusNotFound, "err.notfound", "err.nouser")
 		return
 	}
-	if err := parseSmallForm(r); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+	if !opsForm(w, r) {
 		return
 	}
 	u, err := s.wf.Store().Q(r.Context()).OpsUser(id)

@@ -385,6 +385,28 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 		D: inviteData{Info: info, Token: token}})
 }
 
+// postTo reads the id of the record a console form posts to, with id, and
+// the form; when either fails it answers (missing: 404; a bad form: 400)
+// and returns false.
+func (s *Server) postTo(w http.ResponseWriter, r *http.Request, id func(*http.Request) (int64, bool),
+	missing func(http.ResponseWriter, *http.Request)) (int64, bool) {
+	n, ok := id(r)
+	if !ok {
+		missing(w, r)
+		return 0, false
+	}
+	return n, opsForm(w, r)
+}
+
+// opsForm reads a console form, answering 400 when it cannot.
+func opsForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := parseSmallForm(r); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // parseSmallForm reads a urlencoded form (ServeHTTP capped the body).
 func parseSmallForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {

@@ -113,7 +113,7 @@ func (tx *txn) command(cmd string, r store.Request, m *store.Message, p *parser.
 // is revoked and its invitation stops working.
 func (tx *txn) cancel(r store.Request, partner *store.Partner, m *store.Message, p *parser.Mail) error {
 	from := r.State
-	if err := tx.SetRequestState(r.ID, from, store.StateCancelled, nil); err != nil {
+	if err := tx.moveRequest(r.ID, from, store.StateCancelled, nil); err != nil {
 		return err
 	}
 	var linkID *int64

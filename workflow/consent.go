@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -219,19 +218,15 @@ func (tx *txn) customerReply(r store.Request, m *store.Message, p *parser.Mail) 
 	if err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, map[string]any{"partner_id": partner.ID}); err != nil {
+	if err := tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, map[string]any{"partner_id": partner.ID}); err != nil {
 		return err
 	}
-	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
-	for _, f := range d.findings {
-		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
-			return err
-		}
+	if _, err := tx.resumed(&r, m, d); err != nil {
+		return err
 	}
 	if err := tx.audit(r.ID, nil, actor, store.StateNeedsInfo, d.state, "partner named in reply: "+partner.Name); err != nil {
 		return err
 	}
-	r.State = d.state
 	if d.state == store.StateDuplicate {
 		return tx.closeCustomerRequest(&r, "duplicate", "")
 	}
@@ -333,21 +328,14 @@ func (c ConsentInfo) Locale() string { return c.Partner.Locale }
 // LookupConsent finds the consent link of a token without changing
 // anything. A used, closed or expired token gives a *GoneError.
 func (s *Service) LookupConsent(ctx context.Context, token string) (ConsentInfo, error) {
-	return s.lookupConsent(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupConsent(s.reader(ctx), token)
 }
 
 func (s *Service) lookupConsent(tx *txn, token string) (ConsentInfo, error) {
 	var info ConsentInfo
-	if len(token) < 20 || len(token) > 100 {
-		return info, fmt.Errorf("consent link: %w", ErrNotFound)
-	}
-	hash := HashToken(token)
-	c, err := tx.ConsentTokenByHash(hash)
+	c, err := byToken(token, "consent link", tx.ConsentTokenByHash, func(c store.ConsentToken) string { return c.TokenHash })
 	if err != nil {
 		return info, err
-	}
-	if subtle.ConstantTimeCompare([]byte(c.TokenHash), []byte(hash)) != 1 {
-		return info, fmt.Errorf("consent link: %w", ErrNotFound)
 	}
 	info.Token = c
 	if info.Request, err = tx.Request(c.RequestID); err != nil {
@@ -356,12 +344,8 @@ func (s *Service) lookupConsent(tx *txn, token string) (ConsentInfo, error) {
 	if info.Partner, err = tx.Partner(c.PartnerID); err != nil {
 		return info, err
 	}
-	if id := info.Request.DistributorID; id != nil {
-		d, err := tx.Partner(*id)
-		if err != nil {
-			return info, err
-		}
-		info.Distributor = &d
+	if info.Distributor, err = tx.distributor(info.Request); err != nil {
+		return info, err
 	}
 	if info.Request.OrganizationID != nil {
 		if info.Organization, err = tx.Organization(*info.Request.OrganizationID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -410,7 +394,7 @@ func (s *Service) Consent(ctx context.Context, token string, accept bool, messag
 		if err := tx.CloseConsentTokens(r.ID, c.ID, store.ConsentClosed); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+		if err := tx.moveRequest(r.ID, r.State, to, nil); err != nil {
 			return err
 		}
 		by := "partner:"
@@ -481,10 +465,10 @@ func (tx *txn) approveCustomerFirst(r store.Request, partner store.Partner, org 
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkActive, RequestID: &r.ID,
 		StartedAt: tx.s.now()}
-	if err := tx.InsertLink(link); err != nil {
+	if err := tx.recordLink(link); err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, store.StateCompleted, nil); err != nil {
+	if err := tx.moveRequest(r.ID, store.StatePendingApproval, store.StateCompleted, nil); err != nil {
 		return err
 	}
 	reason := "approved: both sides consented, link active"

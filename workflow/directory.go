@@ -264,7 +264,7 @@ func (tx *txn) recheck(id int64, written string) error {
 		set["organization_id"] = org.ID // a container ID resolved to the UUID
 		r.OrganizationID = &org.ID
 	}
-	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, d.state, set); err != nil {
+	if err := tx.moveRequest(r.ID, store.StatePendingApproval, d.state, set); err != nil {
 		return err
 	}
 	for _, f := range d.findings {

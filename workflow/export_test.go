@@ -2,12 +2,12 @@ package workflow
 
 import "context"
 
-// SetRequestStateForTest moves a request through the guarded txn method.
-func (s *Service) SetRequestStateForTest(ctx context.Context, id int64, from, to string) error {
-	return s.transact(ctx, func(tx *txn) error { return tx.SetRequestState(id, from, to, nil) })
+// MoveRequestForTest moves a request through txn.moveRequest.
+func (s *Service) MoveRequestForTest(ctx context.Context, id int64, from, to string) error {
+	return s.transact(ctx, func(tx *txn) error { return tx.moveRequest(id, from, to, nil) })
 }
 
-// SetLinkStatusForTest moves a link through the guarded txn method.
-func (s *Service) SetLinkStatusForTest(ctx context.Context, id int64, from []string, to string) error {
-	return s.transact(ctx, func(tx *txn) error { return tx.SetLinkStatus(id, from, to) })
+// MoveLinkForTest moves a link through txn.moveLink.
+func (s *Service) MoveLinkForTest(ctx context.Context, id int64, from []string, to string) error {
+	return s.transact(ctx, func(tx *txn) error { return tx.moveLink(id, from, to) })
 }

@@ -171,14 +171,8 @@ func (tx *txn) handleIn(ctx context.Context, in Incoming, prev store.Message, p 
 	// The same mail seen before (delivered twice, or at a new UID after
 	// a UIDVALIDITY change)?
 	if prev.ID == 0 {
-		earlier, err := tx.earlierMessage(m)
-		if err == nil {
-			r, handled, err := tx.sameMailAgain(in, m, earlier)
-			if err != nil || handled {
-				return r, err
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return Result{}, err
+		if r, handled, err := tx.seenBefore(in, m); err != nil || handled {
+			return r, err
 		}
 	}
 	res, err := tx.classify(ctx, &m, p)
@@ -209,6 +203,20 @@ func (tx *txn) earlierMessage(m store.Message) (store.Message, error) {
 		return store.Message{}, fmt.Errorf("earlier message: %w", store.ErrNotFound)
 	}
 	return tx.EarlierMessage(m.MessageID, m.FromAddr, m.RawSHA256)
+}
+
+// seenBefore handles a mail recorded before (delivered twice, or at a new
+// UID after a UIDVALIDITY change), with handled false when there is no
+// such record or the earlier one only failed.
+func (tx *txn) seenBefore(in Incoming, m store.Message) (Result, bool, error) {
+	earlier, err := tx.earlierMessage(m)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, err
+	}
+	return tx.sameMailAgain(in, m, earlier)
 }
 
 // sameMailAgain handles a mail that was recorded before at another

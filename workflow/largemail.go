@@ -39,14 +39,8 @@ func (tx *txn) tooLarge(in Incoming, m store.Message, prev store.Message) (Resul
 		m.FromAddr = truncateString(sender, 320)
 	}
 	if prev.ID == 0 && m.MessageID != "" {
-		earlier, err := tx.earlierMessage(m)
-		if err == nil {
-			r, handled, err := tx.sameMailAgain(in, m, earlier)
-			if err != nil || handled {
-				return r, err
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return Result{}, err
+		if r, handled, err := tx.seenBefore(in, m); err != nil || handled {
+			return r, err
 		}
 	}
 	answered := "not answered: " + problem

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"strings"
 	"time"
@@ -57,21 +56,14 @@ func (tx *txn) queueAdmin(m outMail, orgID string) error {
 // anything; ErrNotFound for an unknown token, *ManageGoneError for a
 // revoked one.
 func (s *Service) LookupManage(ctx context.Context, token string) (ManageInfo, error) {
-	return s.lookupManage(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupManage(s.reader(ctx), token)
 }
 
 func (s *Service) lookupManage(tx *txn, token string) (ManageInfo, error) {
 	var info ManageInfo
-	if len(token) < 20 || len(token) > 100 {
-		return info, fmt.Errorf("manage link: %w", ErrNotFound)
-	}
-	hash := HashToken(token)
-	ml, err := tx.ManageLinkByHash(hash)
+	ml, err := byToken(token, "manage link", tx.ManageLinkByHash, func(m store.ManageLink) string { return m.TokenHash })
 	if err != nil {
 		return info, err
-	}
-	if subtle.ConstantTimeCompare([]byte(ml.TokenHash), []byte(hash)) != 1 {
-		return info, fmt.Errorf("manage link: %w", ErrNotFound)
 	}
 	if info.Organization, err = tx.Organization(ml.OrganizationID); err != nil {
 		return info, err

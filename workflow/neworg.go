@@ -304,18 +304,14 @@ func (tx *txn) replyNewOrg(r *store.Request, partner *store.Partner, m *store.Me
 	if d.state == store.StateNeedsInfo {
 		err = tx.SetRequestColumns(r.ID, store.StateNeedsInfo, set)
 	} else {
-		err = tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set)
+		err = tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, set)
 	}
 	if err != nil {
 		return err
 	}
-	from := r.State
-	r.State = d.state
-	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
-	for _, f := range d.findings {
-		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
-			return err
-		}
+	from, err := tx.resumed(r, m, d)
+	if err != nil {
+		return err
 	}
 	var given []string
 	for _, k := range parser.FieldKeys {

@@ -114,10 +114,10 @@ func (tx *txn) approve(id int64, actor, note, contact string) error {
 	}
 	link := &store.Link{PartnerID: partner.ID, OrganizationID: org.ID, Status: store.LinkInvited, RequestID: &r.ID,
 		DistributorID: r.DistributorID, StartedAt: tx.s.now()}
-	if err := tx.InsertLink(link); err != nil {
+	if err := tx.recordLink(link); err != nil {
 		return err
 	}
-	if err := tx.SetRequestState(r.ID, store.StatePendingApproval, store.StateInvited, nil); err != nil {
+	if err := tx.moveRequest(r.ID, store.StatePendingApproval, store.StateInvited, nil); err != nil {
 		return err
 	}
 	reason := "approved"
@@ -212,6 +212,25 @@ func (tx *txn) sendInvitation(r *store.Request, partner store.Partner, org store
 // HashToken is what is stored of a token (invitations, console sessions).
 func HashToken(token string) string { return store.HashToken(token) }
 
+// byToken finds the row a link's token names with find, by the token's
+// hash (an index), compares the hash again in constant time, and gives
+// ErrNotFound for a token of the wrong length or of no row.
+func byToken[T any](token, what string, find func(hash string) (T, error), stored func(T) string) (T, error) {
+	var zero T
+	if len(token) < 20 || len(token) > 100 {
+		return zero, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	hash := HashToken(token)
+	row, err := find(hash)
+	if err != nil {
+		return zero, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored(row)), []byte(hash)) != 1 {
+		return zero, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return row, nil
+}
+
 // Reject rejects an open request with a reason that goes to the partner.
 func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string) error {
 	return s.transact(ctx, func(tx *txn) error {
@@ -222,7 +241,7 @@ func (s *Service) Reject(ctx context.Context, requestID int64, by, reason string
 		if !CanRequest(r.State, ActReject) {
 			return stateErr("%s is %s: only open requests can be rejected", r.Reference(), r.State)
 		}
-		if err := tx.SetRequestState(r.ID, r.State, store.StateRejected, nil); err != nil {
+		if err := tx.moveRequest(r.ID, r.State, store.StateRejected, nil); err != nil {
 			return err
 		}
 		if r.State == store.StateInvited {
@@ -269,7 +288,7 @@ func (tx *txn) endLinkOf(requestID int64, linkStatus, inviteStatus string) error
 		return err
 	}
 	if link.Status == store.LinkInvited || link.Status == store.LinkActive {
-		if err := tx.SetLinkStatus(link.ID, []string{store.LinkInvited, store.LinkActive}, linkStatus); err != nil {
+		if err := tx.moveLink(link.ID, []string{store.LinkInvited, store.LinkActive}, linkStatus); err != nil {
 			return err
 		}
 	}
@@ -316,22 +335,14 @@ func (i InvitationInfo) recipient() string {
 // without changing anything: a GET must never change state. A used,
 // revoked or expired token gives a *GoneError.
 func (s *Service) LookupInvitation(ctx context.Context, token string) (InvitationInfo, error) {
-	return s.lookupInvitation(&txn{Deferred: s.st.Q(ctx).Deferred(), s: s}, token)
+	return s.lookupInvitation(s.reader(ctx), token)
 }
 
 func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error) {
 	var info InvitationInfo
-	if len(token) < 20 || len(token) > 100 {
-		return info, fmt.Errorf("invitation: %w", ErrNotFound)
-	}
-	hash := HashToken(token)
-	inv, err := tx.InvitationByHash(hash)
+	inv, err := byToken(token, "invitation", tx.InvitationByHash, func(i store.Invitation) string { return i.TokenHash })
 	if err != nil {
 		return info, err
-	}
-	// The lookup is by an index on the hash; compare again in constant time.
-	if subtle.ConstantTimeCompare([]byte(inv.TokenHash), []byte(hash)) != 1 {
-		return info, fmt.Errorf("invitation: %w", ErrNotFound)
 	}
 	info.Invitation = inv
 	if info.Request, err = tx.Request(inv.RequestID); err != nil {
@@ -347,12 +358,8 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 			return info, err
 		}
 	}
-	if id := info.Request.DistributorID; id != nil {
-		d, err := tx.Partner(*id)
-		if err != nil {
-			return info, err
-		}
-		info.Distributor = &d
+	if info.Distributor, err = tx.distributor(info.Request); err != nil {
+		return info, err
 	}
 	switch {
 	case inv.Status != store.InvitePending:
@@ -363,26 +370,45 @@ func (s *Service) lookupInvitation(tx *txn, token string) (InvitationInfo, error
 	return info, nil
 }
 
+// distributor is the distributor a request came through, or nil.
+func (tx *txn) distributor(r store.Request) (*store.Partner, error) {
+	if r.DistributorID == nil {
+		return nil, nil
+	}
+	d, err := tx.Partner(*r.DistributorID)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// openInvitation is lookupInvitation for the administrator's answer: the
+// request must still be waiting for it.
+func (s *Service) openInvitation(tx *txn, token string) (InvitationInfo, error) {
+	info, err := s.lookupInvitation(tx, token)
+	if err == nil && info.Request.State != store.StateInvited {
+		err = &GoneError{Status: "no longer open (" + info.Request.State + ")"}
+	}
+	return info, err
+}
+
 // Accept is the administrator's consent: link active, request completed,
 // both the partner and the administrator are told.
 func (s *Service) Accept(ctx context.Context, token string) (InvitationInfo, error) {
 	var info InvitationInfo
 	err := s.transact(ctx, func(tx *txn) error {
 		var err error
-		if info, err = s.lookupInvitation(tx, token); err != nil {
+		if info, err = s.openInvitation(tx, token); err != nil {
 			return err
 		}
 		r, inv := info.Request, info.Invitation
-		if r.State != store.StateInvited {
-			return &GoneError{Status: "no longer open (" + r.State + ")"}
-		}
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteAccepted); err != nil {
 			return err
 		}
-		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkActive); err != nil {
+		if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkActive); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateInvited, store.StateCompleted, nil); err != nil {
 			return err
 		}
 		actor := "customer:" + info.recipient()
@@ -430,21 +456,18 @@ func (s *Service) Decline(ctx context.Context, token, message string, fraud bool
 	var info InvitationInfo
 	err := s.transact(ctx, func(tx *txn) error {
 		var err error
-		if info, err = s.lookupInvitation(tx, token); err != nil {
+		if info, err = s.openInvitation(tx, token); err != nil {
 			return err
 		}
 		r, inv := info.Request, info.Invitation
-		if r.State != store.StateInvited {
-			return &GoneError{Status: "no longer open (" + r.State + ")"}
-		}
 		message = sanitizeMessage(message)
 		if err := tx.SetInvitationStatus(inv.ID, store.InviteDeclined); err != nil {
 			return err
 		}
-		if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkDeclined); err != nil {
+		if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkDeclined); err != nil {
 			return err
 		}
-		if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateDeclined, nil); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateInvited, store.StateDeclined, nil); err != nil {
 			return err
 		}
 		reason := "invitation declined"
@@ -527,7 +550,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if err := tx.SetInvitationStatus(inv.ID, store.InviteExpired); err != nil {
 				return err
 			}
-			if err := tx.SetLinkStatus(inv.LinkID, []string{store.LinkInvited}, store.LinkExpired); err != nil && !errors.Is(err, store.ErrConflict) {
+			if err := tx.moveLink(inv.LinkID, []string{store.LinkInvited}, store.LinkExpired); err != nil && !errors.Is(err, store.ErrConflict) {
 				return err
 			}
 			r, err := tx.Request(inv.RequestID)
@@ -537,7 +560,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if r.State != store.StateInvited {
 				return nil
 			}
-			if err := tx.SetRequestState(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
+			if err := tx.moveRequest(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
 				return err
 			}
 			if err := tx.audit(r.ID, &inv.LinkID, "system", store.StateInvited, store.StateExpired, "invitation expired unanswered"); err != nil {
@@ -645,7 +668,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		if !CanLink(link.Status, ActRevoke) {
 			return stateErr("link %d is %s: only invited or active links can be revoked", link.ID, link.Status)
 		}
-		if err := tx.SetLinkStatus(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
+		if err := tx.moveLink(link.ID, []string{link.Status}, store.LinkRevoked); err != nil {
 			return err
 		}
 		if link.RequestID == nil {
@@ -661,7 +684,7 @@ func (s *Service) RevokeLink(ctx context.Context, linkID int64, by string) error
 		to := r.State
 		if CanRequest(r.State, ActRevoke) { // invited: nobody will consent any more
 			to = store.StateRejected
-			if err := tx.SetRequestState(r.ID, r.State, to, nil); err != nil {
+			if err := tx.moveRequest(r.ID, r.State, to, nil); err != nil {
 				return err
 			}
 			if err := tx.settleNewOrganization(r, store.OrgDeleted, "ops:"+by, "ops revoked its invited link"); err != nil {

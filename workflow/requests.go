@@ -394,6 +394,20 @@ func (tx *txn) fillRequestData(d *templates.Data, r *store.Request, partner *sto
 	d.Mailbox = tx.s.opts.ReplyTo.Address
 }
 
+// resumed records what the check of a reply decided for request r, which
+// waited in needs_info and has been moved on (the mail's detail, the
+// decision's findings, r's new state), and returns the state r left.
+func (tx *txn) resumed(r *store.Request, m *store.Message, d decision) (from string, err error) {
+	from, r.State = r.State, d.state
+	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
+	for _, f := range d.findings {
+		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
+			return from, err
+		}
+	}
+	return from, nil
+}
+
 // reply handles a mail in the thread of request id. A `status` or `cancel`
 // is answered (commands.go); a reply to a request that waits for its
 // Organization ID resumes it; anything else is recorded on the request and
@@ -458,17 +472,13 @@ func (tx *txn) reply(ctx context.Context, id int64, m *store.Message, p *parser.
 	d = resellerFirst(&r, d)
 	set := map[string]any{"organization_id": org, "customer_name": r.CustomerName}
 	if d.state != store.StateNeedsInfo {
-		if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
+		if err := tx.moveRequest(r.ID, store.StateNeedsInfo, d.state, set); err != nil {
 			return err
 		}
 	}
-	from := r.State
-	r.State = d.state
-	m.Detail = "reply resumed " + r.Reference() + ": " + d.state
-	for _, f := range d.findings {
-		if err := tx.AddFinding(r.ID, f.code, f.detail); err != nil {
-			return err
-		}
+	from, err := tx.resumed(&r, m, d)
+	if err != nil {
+		return err
 	}
 	reason := "Organization ID received in reply"
 	if d.state != store.StatePendingApproval && len(d.findings) > 0 {

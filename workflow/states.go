@@ -11,9 +11,10 @@ import (
 // The transition table: which state may follow which, for requests, links
 // and organizations, and which ops action (console button, CLI command)
 // makes which move. workflow moves requests and links only through
-// txn.SetRequestState and txn.SetLinkStatus below, which refuse a move the
-// table does not list; the ops actions ask CanRequest and CanLink; the
-// console shows a button only where RequestView.Can says so; and
+// txn.moveRequest, txn.recordLink and txn.moveLink below, which refuse a
+// move the table does not list; the ops actions ask CanRequest and
+// CanLink; the console shows a button only where RequestView.Can says so;
+// and
 // docs/state_machine.md is rendered from this table (TestStateMachineDoc
 // keeps it so: `go test ./workflow -run TestStateMachineDoc -update`).
 //
@@ -235,10 +236,11 @@ func CanRequest(state, action string) bool { return Requests.Can(state, action) 
 // CanLink says whether ops action may be taken on a link in status.
 func CanLink(status, action string) bool { return Links.Can(status, action) }
 
-// SetRequestState is the one way workflow moves a request: a move the
-// transition table does not allow is refused (ErrState) before the store
-// moves it (ErrConflict when it is no longer in from).
-func (t *txn) SetRequestState(id int64, from, to string, set map[string]any) error {
+// moveRequest is the one way workflow moves a request, named apart from
+// store's SetRequestState so that the guard shows at the call site: a move
+// the transition table does not allow is refused (ErrState) before the
+// store moves it (ErrConflict when it is no longer in from).
+func (t *txn) moveRequest(id int64, from, to string, set map[string]any) error {
 	if err := Requests.Allows(from, to); err != nil {
 		return fmt.Errorf("moving %s: %w", store.Reference(id), err)
 	}
@@ -253,6 +255,40 @@ func allowLinkMove(id int64, from []string, to string) error {
 		}
 	}
 	return nil
+}
+
+// recordLink records a new link: a status the transition table does not
+// start links in is refused; with webhooks on, it writes the link's event.
+func (t *txn) recordLink(l *store.Link) error {
+	if err := Links.Allows("", l.Status); err != nil {
+		return fmt.Errorf("recording link: %w", err)
+	}
+	if err := t.Q.InsertLink(l); err != nil {
+		return err
+	}
+	return t.linkEvent(l.ID, "", "")
+}
+
+// moveLink is the one way workflow moves a link: a move the transition
+// table does not allow is refused (ErrState) before the store moves it;
+// with webhooks on, it writes the link's event.
+func (t *txn) moveLink(id int64, from []string, to string) error {
+	if err := allowLinkMove(id, from, to); err != nil {
+		return err
+	}
+	prev := ""
+	if t.s.opts.Webhooks {
+		if l, err := t.Link(id); err == nil {
+			prev = l.Status
+		}
+	}
+	if err := t.Q.SetLinkStatus(id, from, to); err != nil {
+		return err
+	}
+	if prev == to {
+		return nil
+	}
+	return t.linkEvent(id, prev, "")
 }
 
 // Markdown renders the machine for docs/state_machine.md: its states, then

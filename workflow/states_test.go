@@ -123,7 +123,7 @@ func TestTransitionNotInTableRefused(t *testing.T) {
 		storetest.Must(t, f.wf.Reject(ctx, id, "olga", "wrong customer"))
 
 		// rejected is final: back to the queue is not in the table.
-		err := f.wf.SetRequestStateForTest(ctx, id, store.StateRejected, store.StatePendingApproval)
+		err := f.wf.MoveRequestForTest(ctx, id, store.StateRejected, store.StatePendingApproval)
 		if !errors.Is(err, workflow.ErrState) || !strings.Contains(err.Error(), "not in the transition table") {
 			t.Fatalf("rejected → pending_approval: %v, want ErrState", err)
 		}
@@ -136,7 +136,7 @@ func TestTransitionNotInTableRefused(t *testing.T) {
 		if l.Status != store.LinkRevoked {
 			t.Fatalf("link after reject: %s", l.Status)
 		}
-		if err := f.wf.SetLinkStatusForTest(ctx, l.ID, []string{store.LinkRevoked}, store.LinkActive); !errors.Is(err, workflow.ErrState) {
+		if err := f.wf.MoveLinkForTest(ctx, l.ID, []string{store.LinkRevoked}, store.LinkActive); !errors.Is(err, workflow.ErrState) {
 			t.Fatalf("link revoked → active: %v, want ErrState", err)
 		}
 		// The store alone would have made both moves (as workflow did

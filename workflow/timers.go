@@ -239,7 +239,7 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 	n := 0
 	for _, r := range rs {
 		err := s.transact(ctx, func(tx *txn) error {
-			if err := tx.SetRequestState(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
+			if err := tx.moveRequest(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
 				return err
 			}
 			if err := tx.audit(r.ID, nil, "system", store.StateNeedsInfo, store.StateExpired,
@@ -280,7 +280,7 @@ func (s *Service) expireConsents(ctx context.Context) (int, error) {
 	for _, r := range rs {
 		err := s.transact(ctx, func(tx *txn) error {
 			// The conditional move lets one of several passes act.
-			if err := tx.SetRequestState(r.ID, r.State, store.StateExpired, nil); err != nil {
+			if err := tx.moveRequest(r.ID, r.State, store.StateExpired, nil); err != nil {
 				return err
 			}
 			if err := tx.CloseConsentTokens(r.ID, 0, store.ConsentExpired); err != nil {

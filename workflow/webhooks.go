@@ -56,39 +56,6 @@ type EventRef struct {
 	Name string `json:"name"`
 }
 
-// InsertLink records a new link and, with webhooks on, its event.
-func (t *txn) InsertLink(l *store.Link) error {
-	if err := Links.Allows("", l.Status); err != nil {
-		return fmt.Errorf("recording link: %w", err)
-	}
-	if err := t.Q.InsertLink(l); err != nil {
-		return err
-	}
-	return t.linkEvent(l.ID, "", "")
-}
-
-// SetLinkStatus is the one way workflow moves a link: a move the transition
-// table (states.go) does not allow is refused; with webhooks on, it writes
-// the link's event.
-func (t *txn) SetLinkStatus(id int64, from []string, to string) error {
-	if err := allowLinkMove(id, from, to); err != nil {
-		return err
-	}
-	prev := ""
-	if t.s.opts.Webhooks {
-		if l, err := t.Link(id); err == nil {
-			prev = l.Status
-		}
-	}
-	if err := t.Q.SetLinkStatus(id, from, to); err != nil {
-		return err
-	}
-	if prev == to {
-		return nil
-	}
-	return t.linkEvent(id, prev, "")
-}
-
 func (t *txn) partnerRef(id *int64) *EventRef {
 	if id == nil {
 		return nil

@@ -219,6 +219,12 @@ func (s *Service) Store() *store.Store { return s.st }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
+// reader is a txn outside any transaction, for lookups that change
+// nothing (a GET must never change state).
+func (s *Service) reader(ctx context.Context) *txn {
+	return &txn{Deferred: s.st.Q(ctx).Deferred(), s: s}
+}
+
 // transact runs fn in a transaction and wakes the dispatcher when fn queued mail.
 func (s *Service) transact(ctx context.Context, fn func(tx *txn) error) error {
 	queued, hooks := false, false

@@ -1,15 +1,9 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"time"
 )
-
-// OutboxHeld marks an outbox mail that the workflow wrote but will not
-// send on its own (a rate limit, a mailing list, a recipient that is no
-// longer registered): LastError says why; RetryOutbox releases it.
-const OutboxHeld = "held"
 
 // AnswerLog records one answer caused by a received mail, sent or held.
 // The answer rate limits count the rows that were not held.
@@ -23,7 +17,7 @@ type AnswerLog struct {
 	At        time.Time
 }
 
-// TableName overrides.
+// TableName names the table.
 func (AnswerLog) TableName() string { return "answer_log" }
 
 // LogAnswer records an answer for the rate limits.
@@ -55,32 +49,4 @@ func (q *Q) AnswersSince(recipient string, partnerID int64, since time.Time, cap
 		return 0, 0, fmt.Errorf("counting answers to %s and partner %d: %w", recipient, partnerID, err)
 	}
 	return toRecipient, toPartner, nil
-}
-
-// PurgeRawSources deletes the raw source of up to limit messages recorded
-// before the cutoff and notes when (at). The record itself (sender,
-// subject, disposition, checksum) stays. It returns how many were purged.
-func (s *Store) PurgeRawSources(ctx context.Context, before, at time.Time, limit int) (int64, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	var n int64
-	err := s.Transact(ctx, func(q *Q) error {
-		var ids []int64
-		if err := q.db.Model(&Message{}).Where("created_at < ? AND raw IS NOT NULL", before.UTC()).
-			Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		res := q.db.Model(&Message{}).Where("id IN ?", ids).
-			Updates(map[string]any{"raw": nil, "raw_deleted_at": at.UTC(), "updated_at": now()})
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return 0, fmt.Errorf("deleting raw sources older than %s: %w", before.UTC().Format(time.RFC3339), err)
-	}
-	return n, nil
 }
