@@ -67,3 +67,45 @@ func recvName(e ast.Expr) string {
 	}
 	return ""
 }
+
+// TestStoreMovesOnlyThroughTheTable: outside states.go no workflow code
+// calls the store's SetRequestState, SetLinkStatus or InsertLink itself,
+// which would move a record without the transition table's guard and
+// without its webhook event (tx.moveRequest, tx.moveLink and
+// tx.recordLink do both).
+func TestStoreMovesOnlyThroughTheTable(t *testing.T) {
+	guarded := map[string]string{"SetRequestState": "moveRequest", "SetLinkStatus": "moveLink", "InsertLink": "recordLink"}
+	paths, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	calls := 0
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			want, ok := guarded[sel.Sel.Name]
+			if !ok {
+				return true
+			}
+			calls++
+			if path != "states.go" {
+				t.Errorf("%s: %s called directly; use tx.%s", fset.Position(sel.Pos()), sel.Sel.Name, want)
+			}
+			return true
+		})
+	}
+	if calls == 0 {
+		t.Fatal("no store move found at all; the test reads the wrong files")
+	}
+}
