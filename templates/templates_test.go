@@ -18,6 +18,25 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// TestBuiltinTemplatesRenderEverySample: Load test-renders only what an
+// override touches, so the built-in templates are test-rendered here, every
+// kind and locale with every sample.
+func TestBuiltinTemplatesRenderEverySample(t *testing.T) {
+	s := loadBuiltin(t)
+	n := 0
+	for _, loc := range Locales {
+		for _, kind := range Kinds {
+			if err := s.renderSamples(s.mails[kind+"/"+loc], kind, loc); err != nil {
+				t.Error(err)
+			}
+			n++
+		}
+	}
+	if n != len(Locales)*len(Kinds) || n == 0 {
+		t.Fatalf("checked %d kinds", n)
+	}
+}
+
 func loadBuiltin(t *testing.T) *Set {
 	t.Helper()
 	s, err := Load("")
