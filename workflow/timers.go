@@ -93,6 +93,25 @@ func FailedTimerSteps(err error) []string {
 	return out
 }
 
+// eachInOwnTx runs fn on every item, each in a transaction of its own, so
+// that one record's fault does not undo the others': a conflict (another
+// pass, or an answer, got there first) skips the item; an error stops the
+// step, wrapped by what(item). It returns how many items fn handled.
+func eachInOwnTx[T any](ctx context.Context, s *Service, items []T, what func(T) string, fn func(tx *txn, item T) error) (int, error) {
+	n := 0
+	for _, it := range items {
+		err := s.transact(ctx, func(tx *txn) error { return fn(tx, it) })
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", what(it), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // timerBatch bounds how many records one step of a pass handles; the rest
 // wait for the next pass, a minute later.
 const timerBatch = 200
@@ -140,9 +159,9 @@ func (s *Service) remindInvitations(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("listing invitations to remind of: %w", err)
 	}
-	n := 0
-	for _, inv := range invs {
-		err := s.transact(ctx, func(tx *txn) error {
+	// A conflict skips the record: answered, revoked or reminded meanwhile.
+	return eachInOwnTx(ctx, s, invs, func(inv store.Invitation) string { return fmt.Sprintf("reminding of invitation %d", inv.ID) },
+		func(tx *txn, inv store.Invitation) error {
 			r, err := tx.Request(inv.RequestID)
 			if err != nil {
 				return err
@@ -178,15 +197,6 @@ func (s *Service) remindInvitations(ctx context.Context) (int, error) {
 			return tx.sendInvitation(&r, partner, org, to, inv.LinkID, invitationMail{
 				kind: templates.KindInvitationReminder, at: now, expires: inv.ExpiresAt, reminder: true})
 		})
-		if errors.Is(err, store.ErrConflict) {
-			continue // answered, revoked or reminded meanwhile
-		}
-		if err != nil {
-			return n, fmt.Errorf("reminding of invitation %d: %w", inv.ID, err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // chaseNeedsInfo reminds the partner, once, of a request that has waited
@@ -197,9 +207,9 @@ func (s *Service) chaseNeedsInfo(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("listing requests to chase: %w", err)
 	}
-	n := 0
-	for _, r := range rs {
-		err := s.transact(ctx, func(tx *txn) error {
+	// A conflict skips the record: answered or chased meanwhile.
+	return eachInOwnTx(ctx, s, rs, func(r store.Request) string { return "chasing " + r.Reference() },
+		func(tx *txn, r store.Request) error {
 			if err := tx.MarkChased(r.ID, now); err != nil {
 				return err
 			}
@@ -217,15 +227,6 @@ func (s *Service) chaseNeedsInfo(ctx context.Context) (int, error) {
 			return tx.answerPartner(&r, &partner, templates.KindNeedsInfoReminder,
 				templates.Data{ExpiresAt: r.ReceivedAt.Add(s.opts.NeedsInfoExpireAfter)}, nil)
 		})
-		if errors.Is(err, store.ErrConflict) {
-			continue // answered or chased meanwhile
-		}
-		if err != nil {
-			return n, fmt.Errorf("chasing %s: %w", r.Reference(), err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // expireNeedsInfo closes every request that has waited NeedsInfoExpireAfter
@@ -236,9 +237,9 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("listing needs_info requests to expire: %w", err)
 	}
-	n := 0
-	for _, r := range rs {
-		err := s.transact(ctx, func(tx *txn) error {
+	// A conflict skips the record: answered meanwhile.
+	return eachInOwnTx(ctx, s, rs, func(r store.Request) string { return "expiring " + r.Reference() },
+		func(tx *txn, r store.Request) error {
 			if err := tx.moveRequest(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
 				return err
 			}
@@ -256,15 +257,6 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 			}
 			return tx.answerPartner(&r, &partner, templates.KindRequestExpired, templates.Data{}, nil)
 		})
-		if errors.Is(err, store.ErrConflict) {
-			continue // answered meanwhile
-		}
-		if err != nil {
-			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // expireConsents closes as expired every request waiting for a partner's
@@ -276,9 +268,9 @@ func (s *Service) expireConsents(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("listing requests whose consent links expired: %w", err)
 	}
-	n := 0
-	for _, r := range rs {
-		err := s.transact(ctx, func(tx *txn) error {
+	// A conflict skips the record: answered or expired meanwhile.
+	return eachInOwnTx(ctx, s, rs, func(r store.Request) string { return "expiring " + r.Reference() },
+		func(tx *txn, r store.Request) error {
 			// The conditional move lets one of several passes act.
 			if err := tx.moveRequest(r.ID, r.State, store.StateExpired, nil); err != nil {
 				return err
@@ -314,15 +306,6 @@ func (s *Service) expireConsents(ctx context.Context) (int, error) {
 			}
 			return tx.askAdmin(&r, org, templates.KindConsentExpired, templates.Data{PartnerName: partner.Name, PartnerRef: partner.Ref})
 		})
-		if errors.Is(err, store.ErrConflict) {
-			continue // answered or expired meanwhile
-		}
-		if err != nil {
-			return n, fmt.Errorf("expiring %s: %w", r.Reference(), err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // remindConsents reminds the contacts asked for a consent (a partner an
