@@ -15,6 +15,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -208,10 +209,20 @@ func (c *Client) store(key string, e cached) {
 
 // fetch runs the GET with retries.
 func (c *Client) fetch(ctx context.Context, id string) (Organization, error) {
-	u := c.base.JoinPath("v2", "organizations", id)
+	u := c.base.JoinPath("v2", "organizations", id).String()
+	return c.retried(ctx, "looking up "+id, func() (Organization, time.Duration, error) {
+		return c.once(ctx, http.MethodGet, u, nil, "")
+	})
+}
+
+// retried calls try until it succeeds, answers ErrNotFound, or retrying
+// cannot help: at most Retries more times, after the server's Retry-After
+// or an exponential backoff with jitter, never longer than maxRetryAfter.
+// A failure wraps ErrUnavailable; what says what was being done.
+func (c *Client) retried(ctx context.Context, what string, try func() (Organization, time.Duration, error)) (Organization, error) {
 	var last error
 	for attempt := 0; ; attempt++ {
-		o, retryAfter, err := c.once(ctx, u.String())
+		o, retryAfter, err := try()
 		if err == nil || errors.Is(err, ErrNotFound) {
 			return o, err
 		}
@@ -227,28 +238,39 @@ func (c *Client) fetch(ctx context.Context, id string) (Organization, error) {
 		if wait > maxRetryAfter {
 			break
 		}
-		c.log.Debug("directory lookup retried", "organization_id", id, "attempt", attempt+1, "wait", wait, "err", err)
+		c.log.Debug("directory call retried", "what", what, "attempt", attempt+1, "wait", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Organization{}, fmt.Errorf("%w: looking up %s: %w", ErrUnavailable, id, ctx.Err())
+			return Organization{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, what, ctx.Err())
 		case <-t.C:
 		}
 	}
-	return Organization{}, fmt.Errorf("%w: looking up %s: %w", ErrUnavailable, id, last)
+	return Organization{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, what, last)
 }
 
-// once is one request. retryAfter is the server's Retry-After (0 when
-// none), or -1 when retrying cannot help.
-func (c *Client) once(ctx context.Context, u string) (Organization, time.Duration, error) {
+// once is one request: a GET of an organization, or (with body and an
+// idempotency key) a POST creating one. retryAfter is the server's
+// Retry-After (0 when none), or -1 when retrying cannot help.
+func (c *Client) once(ctx context.Context, method, u string, body []byte, key string) (Organization, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return Organization{}, -1, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(HeaderIdempotencyKey, key)
+	}
 	if c.cfg.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	}
@@ -257,24 +279,26 @@ func (c *Client) once(ctx context.Context, u string) (Organization, time.Duratio
 		return Organization{}, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return Organization{}, 0, fmt.Errorf("reading the answer: %w", err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound:
+	case resp.StatusCode == http.StatusOK || (method == http.MethodPost && resp.StatusCode == http.StatusCreated):
+	case resp.StatusCode == http.StatusNotFound && method == http.MethodGet:
 		return Organization{}, 0, ErrNotFound
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return Organization{}, retryAfter(resp.Header.Get("Retry-After"), c.now()), fmt.Errorf("HTTP %s", resp.Status)
+	case method == http.MethodPost: // the directory says what was wrong with the new organization
+		return Organization{}, -1, fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(data[:min(len(data), 300)])))
 	default: // 400, 401, 403, …: our request or token is wrong; asking again will not help
 		return Organization{}, -1, fmt.Errorf("HTTP %s: check ONBOARDER_DIRECTORY_URL and the token", resp.Status)
 	}
-	if len(body) > maxBodyBytes {
+	if len(data) > maxBodyBytes {
 		return Organization{}, -1, fmt.Errorf("answer larger than %d bytes", maxBodyBytes)
 	}
 	var o Organization
-	if err := json.Unmarshal(body, &o); err != nil {
+	if err := json.Unmarshal(data, &o); err != nil {
 		return Organization{}, -1, fmt.Errorf("answer is not an organization: %w", err)
 	}
 	o.ID = strings.ToLower(strings.TrimSpace(o.ID))
@@ -335,73 +359,12 @@ func (c *Client) CreateOrganization(ctx context.Context, o NewOrganization, key 
 		return Organization{}, err
 	}
 	u := c.base.JoinPath("v2", "organizations").String()
-	var last error
-	for attempt := 0; ; attempt++ {
-		org, retryAfter, err := c.post(ctx, u, body, key)
-		if err == nil {
-			c.store(strings.ToLower(org.ID), cached{org: org})
-			return org, nil
-		}
-		last = err
-		if retryAfter < 0 || attempt >= c.cfg.Retries || ctx.Err() != nil {
-			break
-		}
-		wait := retryAfter
-		if wait == 0 {
-			wait = c.cfg.MinBackoff << attempt
-		}
-		if wait > maxRetryAfter {
-			break
-		}
-		c.log.Debug("directory create retried", "key", key, "attempt", attempt+1, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Organization{}, fmt.Errorf("%w: creating %s: %w", ErrUnavailable, o.Name, ctx.Err())
-		case <-t.C:
-		}
-	}
-	return Organization{}, fmt.Errorf("%w: creating %s: %w", ErrUnavailable, o.Name, last)
-}
-
-// post is one create request; retryAfter as in once.
-func (c *Client) post(ctx context.Context, u string, body []byte, key string) (Organization, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	org, err := c.retried(ctx, "creating "+o.Name, func() (Organization, time.Duration, error) {
+		return c.once(ctx, http.MethodPost, u, body, key)
+	})
 	if err != nil {
-		return Organization{}, -1, err
+		return Organization{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set(HeaderIdempotencyKey, key)
-	if c.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return Organization{}, 0, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
-		return Organization{}, 0, fmt.Errorf("reading the answer: %w", err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return Organization{}, retryAfter(resp.Header.Get("Retry-After"), c.now()), fmt.Errorf("HTTP %s", resp.Status)
-	default:
-		return Organization{}, -1, fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(data[:min(len(data), 300)])))
-	}
-	var o Organization
-	if err := json.Unmarshal(data, &o); err != nil {
-		return Organization{}, -1, fmt.Errorf("answer is not an organization: %w", err)
-	}
-	o.ID = strings.ToLower(strings.TrimSpace(o.ID))
-	if o.ID == "" {
-		return Organization{}, -1, errors.New("answer has no organizationId")
-	}
-	return o, 0, nil
+	c.store(strings.ToLower(org.ID), cached{org: org})
+	return org, nil
 }
