@@ -132,18 +132,7 @@ var inviteTokenRe = regexp.MustCompile(`/invite/([A-Za-z0-9_-]{43})`)
 // it: what the administrator finds in the mail.
 func InvitationToken(t testing.TB, st *store.Store, m store.OutboxMail) string {
 	t.Helper()
-	k := mintKey{st, m.ID}
-	if tok, ok := minted.Load(k); ok {
-		return tok.(string)
-	}
-	sent, err := st.MintInvitationToken(context.Background(), m)
-	Must(t, err)
-	match := inviteTokenRe.FindStringSubmatch(sent.TextBody)
-	if match == nil {
-		t.Fatalf("invitation mail %d has no link", m.ID)
-	}
-	minted.Store(k, match[1])
-	return match[1]
+	return mintedToken(t, st, m, inviteTokenRe, "invitation")
 }
 
 var consentTokenRe = regexp.MustCompile(`/consent/([A-Za-z0-9_-]{43})`)
@@ -153,15 +142,22 @@ var consentTokenRe = regexp.MustCompile(`/consent/([A-Za-z0-9_-]{43})`)
 // finds in the mail.
 func ConsentToken(t testing.TB, st *store.Store, m store.OutboxMail) string {
 	t.Helper()
+	return mintedToken(t, st, m, consentTokenRe, "consent")
+}
+
+// mintedToken mints mail m's link once, as the dispatcher does, and returns
+// the token link finds in its text.
+func mintedToken(t testing.TB, st *store.Store, m store.OutboxMail, link *regexp.Regexp, what string) string {
+	t.Helper()
 	k := mintKey{st, m.ID}
 	if tok, ok := minted.Load(k); ok {
 		return tok.(string)
 	}
 	sent, err := st.MintInvitationToken(context.Background(), m)
 	Must(t, err)
-	match := consentTokenRe.FindStringSubmatch(sent.TextBody)
+	match := link.FindStringSubmatch(sent.TextBody)
 	if match == nil {
-		t.Fatalf("consent mail %d has no link", m.ID)
+		t.Fatalf("%s mail %d has no link", what, m.ID)
 	}
 	minted.Store(k, match[1])
 	return match[1]
