@@ -15,7 +15,41 @@ import (
 // samples returns the data Load test-renders every template with: every
 // audience, reason code and problem, a full value set and an empty one.
 func samples() []Data {
-	full := Data{
+	full := fullSample()
+	var out []Data
+	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
+		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "duplicate", "other"} {
+			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
+				d := full
+				d.Audience, d.ReasonCode, d.Problem = aud, code, problem
+				d.EndedBy = []string{"partner", "customer", "ops", "system"}[len(out)%4]
+				out = append(out, d)
+			}
+		}
+		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
+		cf := full
+		cf.Audience, cf.CustomerFirst, cf.DistributorName = aud, true, ""
+		out = append(out, cf)
+		// request_too_large answers a mail that made no request.
+		out = append(out, Data{Audience: aud, PartnerName: full.PartnerName, Mailbox: full.Mailbox,
+			MessageSize: 13002342, SizeLimit: 10 << 20})
+	}
+	for _, state := range sampleStates {
+		for _, refused := range []bool{false, true} {
+			d := full
+			d.Audience, d.State, d.CancelRefused = AudiencePartner, state, refused
+			out = append(out, d)
+		}
+	}
+	empty := full
+	empty.Audience, empty.Digest = AudiencePartner, &Digest{}
+	return append(out, empty)
+}
+
+// fullSample is one request with every value set: what a snippet is
+// executed with alone, to name the file an HTML context error comes from.
+func fullSample() Data {
+	return Data{
 		Reference:         "REQ-000123",
 		ThreadSubject:     "Re: Please establish reseller connection to customer Example GmbH [REQ-000123]",
 		PartnerName:       "Example Partner AG",
@@ -53,34 +87,6 @@ func samples() []Data {
 		EndsAt:          time.Date(2026, time.June, 30, 0, 0, 0, 0, time.UTC),
 		DaysLeft:        7,
 	}
-	var out []Data
-	for _, aud := range []string{AudiencePartner, AudienceAdmin} {
-		for _, code := range []string{"unknown_organization", "organization_inactive", "ops", "ended", "no_link", "duplicate", "other"} {
-			for _, problem := range []string{"missing", "ambiguous", "malformed", "other"} {
-				d := full
-				d.Audience, d.ReasonCode, d.Problem = aud, code, problem
-				d.EndedBy = []string{"partner", "customer", "ops", "system"}[len(out)%4]
-				out = append(out, d)
-			}
-		}
-		out = append(out, Data{Audience: aud, Reference: "REQ-000001"})
-		cf := full
-		cf.Audience, cf.CustomerFirst, cf.DistributorName = aud, true, ""
-		out = append(out, cf)
-		// request_too_large answers a mail that made no request.
-		out = append(out, Data{Audience: aud, PartnerName: full.PartnerName, Mailbox: full.Mailbox,
-			MessageSize: 13002342, SizeLimit: 10 << 20})
-	}
-	for _, state := range sampleStates {
-		for _, refused := range []bool{false, true} {
-			d := full
-			d.Audience, d.State, d.CancelRefused = AudiencePartner, state, refused
-			out = append(out, d)
-		}
-	}
-	empty := full
-	empty.Audience, empty.Digest = AudiencePartner, &Digest{}
-	return append(out, empty)
 }
 
 // sampleStates are the request states request_status explains, and one it

@@ -239,7 +239,7 @@ func build(srcs map[string]source, loc, kind string, allowed map[string]bool) (*
 		if err != nil {
 			return nil, fmt.Errorf("cloning HTML templates for %s/%s: %w", kind, loc, err)
 		}
-		v := view{Data: samples()[0], Kind: kind, Locale: loc, Subject: "sample"}
+		v := view{Data: fullSample(), Kind: kind, Locale: loc, Subject: "sample"}
 		if err := c.ExecuteTemplate(io.Discard, name, v); err != nil {
 			diag = append(diag, fmt.Errorf("template %s, in %q: %w", def.Tree.ParseName, name, err))
 		}
