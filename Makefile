@@ -4,7 +4,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30s
 
-.PHONY: all build test lint fuzz e2e bench demo clean
+.PHONY: all build test lint fuzz e2e bench bench-compare demo clean
 
 all: lint test
 
@@ -46,6 +46,17 @@ bench:
 	@command -v dovecot >/dev/null || [ "$$(id -u)" != 0 ] || scripts/e2e-servers.sh install
 	$(GO) build -o bin/onboarder ./cmd/onboarder
 	$(GO) run ./bench -bin bin/onboarder $(BENCHFLAGS)
+
+# This commit against BASE (default: the commit of bench/results.md's
+# 2026-12-01 reference), the N = 10,000 drains taking turns ROUNDS times on
+# the same servers: on a machine whose speed drifts between runs, the way to
+# tell whether a change made the drain slower. Adds the medians to the log.
+BASE   ?= 9cec0bd
+ROUNDS ?= 3
+bench-compare:
+	@command -v dovecot >/dev/null || [ "$$(id -u)" != 0 ] || scripts/e2e-servers.sh install
+	$(GO) build -o bin/onboarder ./cmd/onboarder
+	$(GO) run ./bench -bin bin/onboarder -baseline $(BASE) -rounds $(ROUNDS) -n 10000 $(BENCHFLAGS)
 
 demo:
 	$(GO) run ./cmd/onboarder demo

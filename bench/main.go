@@ -12,6 +12,7 @@
 //	go build -o bin/onboarder ./cmd/onboarder && go run ./bench -bin bin/onboarder
 //	go run ./bench -bin bin/onboarder -quick            # CI: N = 200, no 50,000 run
 //	go run ./bench -cpuprofile cpu.out -profile run     # worker in-process, CPU profile of a 10,000 drain
+//	go run ./bench -bin bin/onboarder -baseline 9cec0bd # against another commit, taking turns (compare.go)
 package main
 
 import (
@@ -43,20 +44,24 @@ func main() {
 }
 
 type options struct {
-	bin        string
-	pgURL      string
-	imapURL    string
-	out        string
-	sizes      []int
-	rssN       int
-	sqliteN    int
-	idleN      int
-	quick      bool
-	inProcIMAP bool
-	strict     bool
-	cpuProfile string
-	profile    string
-	profileDB  string
+	bin          string
+	pgURL        string
+	imapURL      string
+	out          string
+	sizes        []int
+	rssN         int
+	sqliteN      int
+	idleN        int
+	quick        bool
+	inProcIMAP   bool
+	strict       bool
+	cpuProfile   string
+	memProfile   string
+	baseline     string // -baseline as given
+	rounds       int
+	baselineName string
+	profile      string
+	profileDB    string
 }
 
 func parseFlags() (options, error) {
@@ -74,8 +79,11 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.quick, "quick", false, "CI size: -n 200 -rss-n 0 -sqlite-n 200 -idle-n 20, results not written")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "run the worker in this process for one drain and write its CPU profile here")
+	flag.StringVar(&o.memProfile, "memprofile", "", "with -cpuprofile: also write the allocation profile of the run here")
 	flag.StringVar(&o.profile, "profile", "run", "with -cpuprofile: which drain (run or poll) of the largest -n")
 	flag.StringVar(&o.profileDB, "profile-db", "postgres", "with -cpuprofile: the store of the profiled drain (postgres or sqlite)")
+	flag.StringVar(&o.baseline, "baseline", "", "compare with this git revision (or onboarder binary): the PostgreSQL and SQLite drains of the largest -n, taking turns with it -rounds times")
+	flag.IntVar(&o.rounds, "rounds", 3, "with -baseline: drains of each shape with each binary")
 	flag.Parse()
 	if o.quick {
 		sizes, o.rssN, o.sqliteN, o.idleN, o.out = "200", 0, 200, 20, ""
@@ -134,6 +142,19 @@ func runBench(ctx context.Context, o options) error {
 		}
 	}
 
+	if o.baseline != "" {
+		o.baselineName = o.baseline
+		if st, err := os.Stat(o.baseline); err != nil || st.IsDir() {
+			logf("building the baseline %s", o.baseline)
+			if o.baseline, err = buildBaseline(o.baseline, tmp); err != nil {
+				return err
+			}
+			if out, err := exec.Command("git", "rev-parse", "--short=12", o.baselineName).Output(); err == nil {
+				o.baselineName = "commit " + strings.TrimSpace(string(out))
+			}
+		}
+	}
+
 	// Servers.
 	if o.imapURL == "" && !o.inProcIMAP {
 		t, err := startDovecot(tmp)
@@ -178,6 +199,9 @@ func runBench(ctx context.Context, o options) error {
 
 	if o.cpuProfile != "" {
 		return b.profileDrain(ctx, o)
+	}
+	if o.baseline != "" {
+		return b.compare(ctx, o)
 	}
 
 	r := &report{began: began, imapName: b.imap.name, quick: o.quick, cores: runtime.NumCPU()}
@@ -316,6 +340,16 @@ func (b *bench) profileDrain(ctx context.Context, o options) error {
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
+	}
+	if o.memProfile != "" {
+		mf, err := os.Create(o.memProfile)
+		if err != nil {
+			return err
+		}
+		defer mf.Close()
+		if err := pprof.Lookup("allocs").WriteTo(mf, 0); err != nil {
+			return err
+		}
 	}
 	logf("profiled drain: %s %d: %.1fs, %.0f mails/s (intake %.1fs, flush %.1fs)", o.profile, n, d.took.Seconds(), d.rate(), d.intake.Seconds(), d.flush.Seconds())
 	return nil

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLogRun: a run goes on top of the log; the introduction and the
@@ -30,5 +31,21 @@ func TestLogRun(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); !strings.HasSuffix(string(b), runsMarker+"\n## first\n") {
 		t.Fatalf("new log:\n%s", b)
+	}
+}
+
+// TestCompareMarkdown: a comparison row gives each binary's median drain
+// (not its best or its last) and their ratio.
+func TestCompareMarkdown(t *testing.T) {
+	d := func(secs float64) drainResult {
+		return drainResult{n: 1000, took: time.Duration(secs * float64(time.Second)), cpuWorker: time.Second}
+	}
+	rows := []compared{{compareDrain: compareDrain{"postgres", "run", 1000},
+		base: []drainResult{d(1), d(4), d(2)},    // 1000, 250, 500 mails/s: median 500
+		head: []drainResult{d(2.5), d(2), d(10)}, // 400, 500, 100: median 400
+	}}
+	md := compareMarkdown(time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC), time.Minute, "test machine", "abc", "commit def", 3, rows)
+	if !strings.Contains(md, "| PostgreSQL, `run` | 1000 | 500 | 400 | 80% | 1.00 / 1.00 | 1000, 250, 500; 400, 500, 100 |") {
+		t.Fatalf("comparison:\n%s", md)
 	}
 }
