@@ -86,9 +86,8 @@ func (b *bench) compare(ctx context.Context, o options) error {
 	return nil
 }
 
-// median of the drains' rates, and the CPU per mail (worker + database +
-// IMAP) of the drain at that median.
-func median(ds []drainResult) (rate float64, cpuMs float64) {
+// median is the drain with the median rate.
+func median(ds []drainResult) drainResult {
 	s := slices.Clone(ds)
 	slices.SortFunc(s, func(a, b drainResult) int {
 		switch {
@@ -99,8 +98,13 @@ func median(ds []drainResult) (rate float64, cpuMs float64) {
 		}
 		return 0
 	})
-	m := s[len(s)/2]
-	return m.rate(), 1000 * (m.cpuWorker + m.cpuPG + m.cpuIMAP).Seconds() / float64(m.n)
+	return s[len(s)/2]
+}
+
+// cpuPerMail is a drain's CPU per mail in ms: worker, database, IMAP server.
+func cpuPerMail(d drainResult) string {
+	ms := func(t time.Duration) float64 { return 1000 * t.Seconds() / float64(d.n) }
+	return fmt.Sprintf("%.2f + %.2f + %.2f", ms(d.cpuWorker), ms(d.cpuPG), ms(d.cpuIMAP))
 }
 
 func compareMarkdown(began time.Time, took time.Duration, machine, commit, baseline string, rounds int, rows []compared) string {
@@ -109,12 +113,11 @@ func compareMarkdown(began time.Time, took time.Duration, machine, commit, basel
 	fmt.Fprintf(&b, "- date: %s (took %s)\n- commit: %s\n- baseline: %s\n- machine: %s\n", began.UTC().Format("2006-01-02 15:04 MST"),
 		took.Round(time.Second), commit, baseline, machine)
 	fmt.Fprintf(&b, "- method: `make bench-compare`: each drain %d times with each binary, taking turns on the same servers; "+
-		"medians (CPU per mail: worker, database and IMAP server together, at the median drain)\n\n", rounds)
-	b.WriteString("| drain | N | baseline mails/s | this commit mails/s | this / baseline | CPU ms/mail: baseline / this | all runs, baseline; this |\n" +
+		"medians (CPU per mail at the median drain: worker + database + IMAP server)\n\n", rounds)
+	b.WriteString("| drain | N | baseline mails/s | this commit mails/s | this / baseline | CPU ms/mail: baseline; this | all runs, baseline; this |\n" +
 		"| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range rows {
-		br, bc := median(r.base)
-		hr, hc := median(r.head)
+		bm, hm := median(r.base), median(r.head)
 		runs := func(ds []drainResult) string {
 			var s []string
 			for _, d := range ds {
@@ -124,8 +127,8 @@ func compareMarkdown(began time.Time, took time.Duration, machine, commit, basel
 		}
 		store := map[string]string{"postgres": "PostgreSQL", "sqlite": "SQLite"}[r.dialect]
 		mode := map[string]string{"poll": "`poll --once` + `outbox flush`", "run": "`run`"}[r.mode]
-		fmt.Fprintf(&b, "| %s, %s | %d | %.0f | %.0f | %.0f%% | %.2f / %.2f | %s; %s |\n", store, mode, r.n, br, hr, 100*hr/br, bc, hc,
-			runs(r.base), runs(r.head))
+		fmt.Fprintf(&b, "| %s, %s | %d | %.0f | %.0f | %.0f%% | %s; %s | %s; %s |\n", store, mode, r.n, bm.rate(), hm.rate(),
+			100*hm.rate()/bm.rate(), cpuPerMail(bm), cpuPerMail(hm), runs(r.base), runs(r.head))
 	}
 	return b.String()
 }

@@ -35,17 +35,18 @@ func TestLogRun(t *testing.T) {
 }
 
 // TestCompareMarkdown: a comparison row gives each binary's median drain
-// (not its best or its last) and their ratio.
+// (not its best or its last), their ratio, and the median drain's CPU.
 func TestCompareMarkdown(t *testing.T) {
 	d := func(secs float64) drainResult {
-		return drainResult{n: 1000, took: time.Duration(secs * float64(time.Second)), cpuWorker: time.Second}
+		t := time.Duration(secs * float64(time.Second))
+		return drainResult{n: 1000, took: t, cpuWorker: t, cpuPG: t / 2}
 	}
 	rows := []compared{{compareDrain: compareDrain{"postgres", "run", 1000},
 		base: []drainResult{d(1), d(4), d(2)},    // 1000, 250, 500 mails/s: median 500
 		head: []drainResult{d(2.5), d(2), d(10)}, // 400, 500, 100: median 400
 	}}
 	md := compareMarkdown(time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC), time.Minute, "test machine", "abc", "commit def", 3, rows)
-	if !strings.Contains(md, "| PostgreSQL, `run` | 1000 | 500 | 400 | 80% | 1.00 / 1.00 | 1000, 250, 500; 400, 500, 100 |") {
+	if !strings.Contains(md, "| PostgreSQL, `run` | 1000 | 500 | 400 | 80% | 2.00 + 1.00 + 0.00; 2.50 + 1.25 + 0.00 | 1000, 250, 500; 400, 500, 100 |") {
 		t.Fatalf("comparison:\n%s", md)
 	}
 }
