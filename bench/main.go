@@ -88,6 +88,9 @@ func parseFlags() (options, error) {
 	if o.quick {
 		sizes, o.rssN, o.sqliteN, o.idleN, o.out = "200", 0, 200, 20, ""
 	}
+	if o.baseline != "" && o.rounds < 1 {
+		return o, fmt.Errorf("-rounds %d: want 1 or more drains of each shape with each binary", o.rounds)
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
