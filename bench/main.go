@@ -57,9 +57,9 @@ type options struct {
 	strict       bool
 	cpuProfile   string
 	memProfile   string
-	baseline     string // -baseline as given
+	baseline     string // the baseline binary (-baseline names one or a git revision to build)
 	rounds       int
-	baselineName string
+	baselineName string // how the log names the baseline
 	profile      string
 	profileDB    string
 }
@@ -79,7 +79,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&o.quick, "quick", false, "CI size: -n 200 -rss-n 0 -sqlite-n 200 -idle-n 20, results not written")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "run the worker in this process for one drain and write its CPU profile here")
-	flag.StringVar(&o.memProfile, "memprofile", "", "with -cpuprofile: also write the allocation profile of the run here")
+	flag.StringVar(&o.memProfile, "memprofile", "", "with -cpuprofile: also write the process's allocation profile here (the set-up commands' allocations included)")
 	flag.StringVar(&o.profile, "profile", "run", "with -cpuprofile: which drain (run or poll) of the largest -n")
 	flag.StringVar(&o.profileDB, "profile-db", "postgres", "with -cpuprofile: the store of the profiled drain (postgres or sqlite)")
 	flag.StringVar(&o.baseline, "baseline", "", "compare with this git revision (or onboarder binary): the PostgreSQL and SQLite drains of the largest -n, taking turns with it -rounds times")
