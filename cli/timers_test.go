@@ -55,9 +55,10 @@ func TestTimerSettingsReachTheWorkflow(t *testing.T) {
 	}
 }
 
-// TestTimersRunOnOneWorker: of two workers, the one that took the timers
-// lease runs the timers and keeps the lease; the other skips them.
-func TestTimersRunOnOneWorker(t *testing.T) {
+// digestEnv opens a SQLite store with an ops digest due every minute and
+// something for it to say: a request waiting for ops.
+func digestEnv(t *testing.T) *env {
+	t.Helper()
 	set := map[string]string{
 		config.EnvDatabaseURL:       storetest.SQLiteURL(t),
 		config.EnvOpsDigestTo:       "ops@example.com",
@@ -72,10 +73,17 @@ func TestTimersRunOnOneWorker(t *testing.T) {
 	if err := e.open(); err != nil {
 		t.Fatal(err)
 	}
-	defer e.close()
-	// Something for the digest to say: a request waiting for ops.
+	t.Cleanup(e.close)
 	storetest.Must(t, e.st.Q(ctx).InsertRequest(&store.Request{State: store.StatePendingApproval, Sender: "a@example.com",
 		MessageID: "a@example.com", Subject: "s"}))
+	return e
+}
+
+// TestTimersRunOnOneWorker: of two workers, the one that took the timers
+// lease runs the timers and keeps the lease; the other skips them.
+func TestTimersRunOnOneWorker(t *testing.T) {
+	ctx := context.Background()
+	e := digestEnv(t)
 	mails := func() int {
 		rows, err := e.st.Q(ctx).ListOutbox(store.OutboxFilter{})
 		storetest.Must(t, err)
@@ -98,23 +106,8 @@ func TestTimersRunOnOneWorker(t *testing.T) {
 // TestTimerMetrics: a timer pass counts what each step did, and a failing
 // step, in onboarder_timer_actions_total and onboarder_timer_failures_total.
 func TestTimerMetrics(t *testing.T) {
-	set := map[string]string{
-		config.EnvDatabaseURL:       storetest.SQLiteURL(t),
-		config.EnvOpsDigestTo:       "ops@example.com",
-		config.EnvOpsDigestSchedule: "* * * * *",
-	}
-	cfg, _, err := config.Load(nil, func(k string) string { return set[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	e := &env{ctx: ctx, cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	if err := e.open(); err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
-	storetest.Must(t, e.st.Q(ctx).InsertRequest(&store.Request{State: store.StatePendingApproval, Sender: "a@example.com",
-		MessageID: "a@example.com", Subject: "s"}))
+	e := digestEnv(t)
 	reg := prometheus.NewRegistry()
 	w := &worker{e: e, holder: "w1", m: newMetrics(reg)}
 	w.runTimers(ctx) // the digest of this minute's slot
