@@ -64,9 +64,7 @@ func (q *Q) InsertConsentToken(c *ConsentToken) error {
 
 // ConsentTokenByHash finds a consent token by its hash.
 func (q *Q) ConsentTokenByHash(hash string) (ConsentToken, error) {
-	var c ConsentToken
-	err := q.db.Where("token_hash = ?", hash).First(&c).Error
-	return c, notFound(err, "consent token")
+	return byTokenHash[ConsentToken](q, hash, "consent token")
 }
 
 // CloseConsentTokens moves every pending consent token of a request to

@@ -164,9 +164,7 @@ func (q *Q) InsertInvitation(inv *Invitation) error {
 
 // InvitationByHash finds an invitation by its token hash.
 func (q *Q) InvitationByHash(hash string) (Invitation, error) {
-	var inv Invitation
-	err := q.db.Where("token_hash = ?", hash).First(&inv).Error
-	return inv, notFound(err, "invitation")
+	return byTokenHash[Invitation](q, hash, "invitation")
 }
 
 // Invitations lists a request's invitations, newest first.

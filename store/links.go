@@ -181,9 +181,7 @@ func (q *Q) InsertManageLink(m *ManageLink) error {
 
 // ManageLinkByHash finds a manage link by its token's hash.
 func (q *Q) ManageLinkByHash(hash string) (ManageLink, error) {
-	var m ManageLink
-	err := q.db.Where("token_hash = ?", hash).First(&m).Error
-	return m, notFound(err, "manage link")
+	return byTokenHash[ManageLink](q, hash, "manage link")
 }
 
 // RevokeManageLinks revokes every live manage link of an organization and

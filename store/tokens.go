@@ -24,6 +24,15 @@ func NewToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
+// byTokenHash finds the row of a token table (invitations, consent
+// tokens, manage links) whose token has hash; what names the table in the
+// not-found error.
+func byTokenHash[T any](q *Q, hash, what string) (T, error) {
+	var row T
+	err := q.db.Where("token_hash = ?", hash).First(&row).Error
+	return row, notFound(err, what)
+}
+
 // carries says whether either body of outbox mail m holds placeholder.
 func carries(m OutboxMail, placeholder string) bool {
 	return strings.Contains(m.TextBody, placeholder) || strings.Contains(m.HTMLBody, placeholder)
