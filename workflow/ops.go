@@ -560,16 +560,12 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if r.State != store.StateInvited {
 				return nil
 			}
-			if err := tx.moveRequest(r.ID, store.StateInvited, store.StateExpired, nil); err != nil {
-				return err
-			}
-			if err := tx.audit(r.ID, &inv.LinkID, "system", store.StateInvited, store.StateExpired, "invitation expired unanswered"); err != nil {
+			if err := tx.expire(&r, &inv.LinkID, "invitation expired unanswered"); err != nil {
 				return err
 			}
 			if err := tx.settleNewOrganization(r, store.OrgDeleted, "system", "the invitation expired unanswered"); err != nil {
 				return err
 			}
-			r.State = store.StateExpired
 			partner, err := tx.Partner(*r.PartnerID)
 			if err != nil {
 				return err

@@ -240,14 +240,9 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 	// A conflict skips the record: answered meanwhile.
 	return eachInOwnTx(ctx, s, rs, func(r store.Request) string { return "expiring " + r.Reference() },
 		func(tx *txn, r store.Request) error {
-			if err := tx.moveRequest(r.ID, store.StateNeedsInfo, store.StateExpired, nil); err != nil {
+			if err := tx.expire(&r, nil, "no Organization ID within "+days(s.opts.NeedsInfoExpireAfter)); err != nil {
 				return err
 			}
-			if err := tx.audit(r.ID, nil, "system", store.StateNeedsInfo, store.StateExpired,
-				"no Organization ID within "+days(s.opts.NeedsInfoExpireAfter)); err != nil {
-				return err
-			}
-			r.State = store.StateExpired
 			if r.PartnerID == nil {
 				return nil
 			}
@@ -257,6 +252,20 @@ func (s *Service) expireNeedsInfo(ctx context.Context) (int, error) {
 			}
 			return tx.answerPartner(&r, &partner, templates.KindRequestExpired, templates.Data{}, nil)
 		})
+}
+
+// expire moves request r from its state to expired, the system's doing,
+// with reason in the audit trail (linkID: the link it concerns, if any).
+// The move is conditional on r's state, so of several passes one acts.
+func (tx *txn) expire(r *store.Request, linkID *int64, reason string) error {
+	if err := tx.moveRequest(r.ID, r.State, store.StateExpired, nil); err != nil {
+		return err
+	}
+	if err := tx.audit(r.ID, linkID, "system", r.State, store.StateExpired, reason); err != nil {
+		return err
+	}
+	r.State = store.StateExpired
+	return nil
 }
 
 // expireConsents closes as expired every request waiting for a partner's
@@ -271,18 +280,12 @@ func (s *Service) expireConsents(ctx context.Context) (int, error) {
 	// A conflict skips the record: answered or expired meanwhile.
 	return eachInOwnTx(ctx, s, rs, func(r store.Request) string { return "expiring " + r.Reference() },
 		func(tx *txn, r store.Request) error {
-			// The conditional move lets one of several passes act.
-			if err := tx.moveRequest(r.ID, r.State, store.StateExpired, nil); err != nil {
+			if err := tx.expire(&r, nil, "no answer on the consent links within "+days(s.opts.ConsentTTL)); err != nil {
 				return err
 			}
 			if err := tx.CloseConsentTokens(r.ID, 0, store.ConsentExpired); err != nil {
 				return err
 			}
-			if err := tx.audit(r.ID, nil, "system", r.State, store.StateExpired,
-				"no answer on the consent links within "+days(s.opts.ConsentTTL)); err != nil {
-				return err
-			}
-			r.State = store.StateExpired
 			if r.PartnerID == nil {
 				return nil
 			}
