@@ -15,6 +15,20 @@ import (
 // dispatcher never takes a leased row. Finishing a row applies only while
 // its holder still holds the lease.
 
+// Delivery is what the outbox and the webhook events record of delivering
+// a row: its status, the attempts, the lease a claim holds, the last error
+// and when it was sent (embedded: the columns are the row's own).
+type Delivery struct {
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastAttemptAt *time.Time
+	LockedBy      string
+	LockedUntil   *time.Time
+	LastError     string
+	SentAt        *time.Time
+}
+
 // claimRows takes up to limit due pending rows of table (model T) for
 // holder until at+lease. On PostgreSQL concurrent claimers skip each
 // other's rows (FOR UPDATE SKIP LOCKED).

@@ -35,7 +35,7 @@ func TestMigrationRedactsLegacyInvitationTokens(t *testing.T) {
 			storetest.Must(t, q.InsertInvitation(inv))
 			m := &store.OutboxMail{Kind: "invitation", RequestID: &r.ID, FromAddr: "o@x", ToAddrs: "a@o.example", Subject: "s",
 				TextBody: "Open https://x.example/invite/" + tok + " now", HTMLBody: `<a href="https://x.example/invite/` + tok + `">https://x.example/invite/` + tok + `</a>`,
-				MessageID: "m-" + tok[:8] + "@x", Status: status}
+				MessageID: "m-" + tok[:8] + "@x", Delivery: store.Delivery{Status: status}}
 			storetest.Must(t, q.InsertOutbox(m))
 			return *m, tok
 		}

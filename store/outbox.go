@@ -34,16 +34,9 @@ type OutboxMail struct {
 	InReplyTo     string // without angle brackets
 	Refs          string // space-separated, without angle brackets
 	AutoSubmitted string
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	LastAttemptAt *time.Time
-	LockedBy      string
-	LockedUntil   *time.Time
-	LastError     string
-	SentAt        *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	Delivery
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Recipient is one addressee of an outbox mail, kept apart (never one

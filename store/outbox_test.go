@@ -35,7 +35,7 @@ func TestOutboxClaimLifecycle(t *testing.T) {
 		t0 := time.Now().UTC()
 		for i, id := range []string{"a@x", "b@x", "c@x"} {
 			m := &store.OutboxMail{Kind: "needs_info", FromAddr: "p@x", ToAddrs: "t@x, u@x", Subject: "s",
-				TextBody: "b", MessageID: id, NextAttemptAt: t0.Add(time.Duration(i-1) * time.Minute)}
+				TextBody: "b", MessageID: id, Delivery: store.Delivery{NextAttemptAt: t0.Add(time.Duration(i-1) * time.Minute)}}
 			storetest.Must(t, st.Q(ctx).InsertOutbox(m))
 		}
 		// Only the first two are due; the third is a minute ahead.

@@ -17,22 +17,15 @@ const (
 // transaction of the transition it reports (like an outbox mail), then
 // delivered by the webhook dispatcher.
 type WebhookEvent struct {
-	ID            int64
-	EventID       string // unique, sent as the delivery id
-	Type          string // e.g. request.pending_approval, link.active
-	RequestID     *int64
-	LinkID        *int64
-	Payload       string // the JSON body, exactly as sent and signed
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	LastAttemptAt *time.Time
-	LockedBy      string
-	LockedUntil   *time.Time
-	LastError     string
-	SentAt        *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID        int64
+	EventID   string // unique, sent as the delivery id
+	Type      string // e.g. request.pending_approval, link.active
+	RequestID *int64
+	LinkID    *int64
+	Payload   string // the JSON body, exactly as sent and signed
+	Delivery
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // InsertWebhook writes a new pending event, due now.

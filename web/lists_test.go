@@ -410,7 +410,7 @@ func TestConsoleOtherListsPageAndFilter(t *testing.T) {
 			if i == 0 {
 				kind, status = "invitation", store.OutboxSent
 			}
-			storetest.Must(t, q.InsertOutbox(&store.OutboxMail{Kind: kind, Status: status, ToAddrs: `["a@example.com"]`,
+			storetest.Must(t, q.InsertOutbox(&store.OutboxMail{Kind: kind, Delivery: store.Delivery{Status: status}, ToAddrs: `["a@example.com"]`,
 				Subject: fmt.Sprintf("Mail out %03d", i), MessageID: fmt.Sprintf("m%d@example.com", i)}))
 			storetest.Must(t, q.CreatePartner(&store.Partner{Name: fmt.Sprintf("Partner %03d", i), Locale: "en"}, nil, nil))
 			storetest.Must(t, q.UpsertOrganization(&store.Organization{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),

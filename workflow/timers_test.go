@@ -238,7 +238,7 @@ func TestOpsDigest(t *testing.T) {
 		}
 		// Held mail, a link ending soon, an open fraud report.
 		held := &store.OutboxMail{Kind: templates.KindRequestReceived, FromAddr: "p@x", Subject: "s", TextBody: "b",
-			MessageID: "held@x", Status: store.OutboxHeld, LastError: "held: answer limit reached"}
+			MessageID: "held@x", Delivery: store.Delivery{Status: store.OutboxHeld, LastError: "held: answer limit reached"}}
 		held.SetRecipients(store.Recipient{Addr: "sales@acme.example"})
 		storetest.Must(t, st.Q(ctx).InsertOutbox(held))
 		storetest.Must(t, f.wf.Approve(ctx, id, "olga", ""))

@@ -350,7 +350,7 @@ func (t *txn) queue(m outMail) error {
 		InReplyTo:     m.inReplyTo,
 		Refs:          strings.Join(refs, " "),
 		AutoSubmitted: auto,
-		NextAttemptAt: t.s.now(),
+		Delivery:      store.Delivery{NextAttemptAt: t.s.now()},
 	}
 	if m.toAll != nil {
 		rs := make([]store.Recipient, len(m.toAll))
