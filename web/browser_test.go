@@ -51,10 +51,10 @@ var (
 	desktop = viewport{Name: "desktop", W: 1280, H: 800}
 )
 
-func newBrowserFixture(t *testing.T) *browserFixture { return newBrowserFixtureAt(t, phone) }
-
-// newBrowserFixtureAt is newBrowserFixture in a window of the viewport's size.
-func newBrowserFixtureAt(t *testing.T, vp viewport) *browserFixture {
+// startChromium starts headless Chromium in a window of w×h for up to two
+// minutes and returns its allocator context (stopped when t ends); it
+// skips the test where Chromium is missing, outside CI.
+func startChromium(t *testing.T, w, h int) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -62,18 +62,6 @@ func newBrowserFixtureAt(t *testing.T, vp viewport) *browserFixture {
 		}
 		t.Skipf("%s not installed (scripts/install-chromium.sh installs it); skipping the browser test", chromiumPath)
 	}
-	st := storetest.Open(t, storetest.SQLiteURL(t))
-	f := newFixture(t, st, "")
-	smtp, err := mailtest.StartSMTP(mailtest.SMTPOptions{})
-	storetest.Must(t, err)
-	t.Cleanup(func() { smtp.Close() })
-	bf := &browserFixture{fixture: f, smtp: smtp,
-		disp: outbox.New(st, outbox.Config{Addr: smtp.Addr(), TLS: outbox.TLSNone, Timeout: 10 * time.Second, Now: f.clock.Now})}
-	bf.shots = os.Getenv("ONBOARDER_SCREENSHOTS")
-	if bf.shots == "" {
-		bf.shots = t.TempDir()
-	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx,
@@ -91,9 +79,30 @@ func newBrowserFixtureAt(t *testing.T, vp viewport) *browserFixture {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(int(vp.W), int(vp.H)),
+		chromedp.WindowSize(w, h),
 	)
 	t.Cleanup(acancel)
+	return actx
+}
+
+func newBrowserFixture(t *testing.T) *browserFixture { return newBrowserFixtureAt(t, phone) }
+
+// newBrowserFixtureAt is newBrowserFixture in a window of the viewport's size.
+func newBrowserFixtureAt(t *testing.T, vp viewport) *browserFixture {
+	t.Helper()
+	actx := startChromium(t, int(vp.W), int(vp.H))
+	st := storetest.Open(t, storetest.SQLiteURL(t))
+	f := newFixture(t, st, "")
+	smtp, err := mailtest.StartSMTP(mailtest.SMTPOptions{})
+	storetest.Must(t, err)
+	t.Cleanup(func() { smtp.Close() })
+	bf := &browserFixture{fixture: f, smtp: smtp,
+		disp: outbox.New(st, outbox.Config{Addr: smtp.Addr(), TLS: outbox.TLSNone, Timeout: 10 * time.Second, Now: f.clock.Now})}
+	bf.shots = os.Getenv("ONBOARDER_SCREENSHOTS")
+	if bf.shots == "" {
+		bf.shots = t.TempDir()
+	}
+
 	tab, tcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(tcancel)
 	// A phone is 390 CSS pixels wide, at twice the pixel density.
